@@ -1,0 +1,118 @@
+"""Goal commands: what someone asks to happen.
+
+Each command carries who asks (`actor`), the moment it is decided (`now`) and any new ids, so
+that deciding is a pure function of the command and the goal's state.
+"""
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from domain.goals.events import CorrectionScope, TermsChange
+from domain.goals.terms import GoalTerms, MissCause, Role
+
+
+class Actor(msgspec.Struct, frozen=True):
+    user_id: UUID
+    role: Role
+
+
+class SetGoal(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    client_id: UUID
+    terms: GoalTerms
+    actor: Actor
+    now: datetime
+    replaces: UUID | None = None
+
+
+class AdjustGoal(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    changes: TermsChange
+    reason: str
+    actor: Actor
+    now: datetime
+
+
+class RecordProgress(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    check_in_id: UUID
+    amount: float
+    occurred_at: datetime
+    actor: Actor
+    now: datetime
+    note: str | None = None
+
+
+class MarkAchieved(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    actor: Actor
+    now: datetime
+    note: str | None = None
+
+
+class RecordMiss(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    cause: MissCause
+    reflection: str
+    actor: Actor
+    now: datetime
+
+
+class PauseGoal(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    reason: str
+    actor: Actor
+    now: datetime
+
+
+class ResumeGoal(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    actor: Actor
+    now: datetime
+
+
+class CancelGoal(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    reason: str
+    actor: Actor
+    now: datetime
+
+
+class RecordCorrection(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    scope: CorrectionScope
+    reason: str
+    actor: Actor
+    now: datetime
+    check_in_id: UUID | None = None
+
+
+class AddSupporter(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    supporter_id: UUID
+    actor: Actor
+    now: datetime
+
+
+class RemoveSupporter(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    supporter_id: UUID
+    actor: Actor
+    now: datetime
+
+
+GoalCommand = (
+    SetGoal
+    | AdjustGoal
+    | RecordProgress
+    | MarkAchieved
+    | RecordMiss
+    | PauseGoal
+    | ResumeGoal
+    | CancelGoal
+    | RecordCorrection
+    | AddSupporter
+    | RemoveSupporter
+)

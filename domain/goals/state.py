@@ -1,0 +1,106 @@
+"""A goal's decision state and how each event changes it.
+
+The state holds only what decisions need; screens read projections.
+"""
+
+from uuid import UUID
+
+import msgspec
+
+from domain.goals.events import (
+    CorrectionRecorded,
+    GoalAchieved,
+    GoalAdjusted,
+    GoalCancelled,
+    GoalEvent,
+    GoalMissed,
+    GoalPaused,
+    GoalResumed,
+    GoalSet,
+    ProgressRecorded,
+    SupporterAdded,
+    SupporterRemoved,
+    TermsChange,
+)
+from domain.goals.terms import GoalStatus, GoalTerms
+
+
+class NoGoal(msgspec.Struct, frozen=True, tag="no_goal"):
+    """The state of a stream before its goal is set."""
+
+
+class Goal(msgspec.Struct, frozen=True, tag="goal"):
+    goal_id: UUID
+    client_id: UUID
+    terms: GoalTerms
+    status: GoalStatus
+    replaces: UUID | None
+    check_ins: frozenset[UUID] = frozenset()
+    corrected_check_ins: frozenset[UUID] = frozenset()
+    supporters: frozenset[UUID] = frozenset()
+
+
+GoalState = NoGoal | Goal
+
+ENDED: frozenset[GoalStatus] = frozenset({"achieved", "missed", "cancelled", "entered_in_error"})
+
+
+def apply_change(terms: GoalTerms, change: TermsChange) -> GoalTerms:
+    """The terms with every field that `change` carries replaced."""
+    present = {
+        field: value
+        for field in change.__struct_fields__
+        if (value := getattr(change, field)) is not msgspec.UNSET
+    }
+    return msgspec.structs.replace(terms, **present)
+
+
+def _evolve_goal(goal: Goal, event: GoalEvent) -> Goal:
+    replace = msgspec.structs.replace
+    match event:
+        case GoalAdjusted(after=after):
+            return replace(goal, terms=apply_change(goal.terms, after))
+        case ProgressRecorded(check_in_id=check_in_id):
+            return replace(goal, check_ins=goal.check_ins | {check_in_id})
+        case GoalAchieved():
+            return replace(goal, status="achieved")
+        case GoalMissed():
+            return replace(goal, status="missed")
+        case GoalPaused():
+            return replace(goal, status="paused")
+        case GoalResumed():
+            return replace(goal, status="active")
+        case GoalCancelled():
+            return replace(goal, status="cancelled")
+        case CorrectionRecorded(scope="goal"):
+            return replace(goal, status="entered_in_error")
+        case CorrectionRecorded(check_in_id=check_in_id) if check_in_id is not None:
+            return replace(goal, corrected_check_ins=goal.corrected_check_ins | {check_in_id})
+        case SupporterAdded(supporter_id=supporter_id):
+            return replace(goal, supporters=goal.supporters | {supporter_id})
+        case SupporterRemoved(supporter_id=supporter_id):
+            return replace(goal, supporters=goal.supporters - {supporter_id})
+    raise ValueError(f"{type(event).__name__} cannot follow a goal that is already set")
+
+
+def evolve(state: GoalState, event: GoalEvent) -> GoalState:
+    """The state after `event`. Events are facts: this never refuses one that was decided."""
+    match state, event:
+        case NoGoal(), GoalSet():
+            return Goal(
+                goal_id=event.goal_id,
+                client_id=event.client_id,
+                terms=event.terms,
+                status="active",
+                replaces=event.replaces,
+            )
+        case Goal(), _ if not isinstance(event, GoalSet):
+            return _evolve_goal(state, event)
+    raise ValueError(f"{type(event).__name__} cannot apply to {type(state).__name__}")
+
+
+def fold(events: list[GoalEvent], state: GoalState | None = None) -> GoalState:
+    current: GoalState = NoGoal() if state is None else state
+    for event in events:
+        current = evolve(current, event)
+    return current

@@ -1,0 +1,58 @@
+"""Settings, read once from the environment.
+
+Every setting is documented here and in docs/configuration.md; the defaults work against a
+PostgreSQL and Redis on the local machine.
+"""
+
+import os
+from functools import lru_cache
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True):
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/therapy_goals"
+    """`DATABASE_URL`: the PostgreSQL database that holds the event log and every consumer's
+    state. `goals migrate` creates it if it is missing."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """`REDIS_URL`: the Redis that Dramatiq distributes work through. It holds no state that
+    matters: losing it loses no event."""
+
+    database_pool_min: int = 2
+    """`DATABASE_POOL_MIN`: connections each process keeps open."""
+
+    database_pool_max: int = 10
+    """`DATABASE_POOL_MAX`: connections each process opens at most."""
+
+    log_level: str = "info"
+    """`LOG_LEVEL`: debug, info, warning or error."""
+
+    log_format: str = "auto"
+    """`LOG_FORMAT`: `json`, `console`, or `auto` (console on a terminal, JSON elsewhere)."""
+
+    api_host: str = "127.0.0.1"
+    """`API_HOST`: the address the API listens on."""
+
+    api_port: int = 8000
+    """`API_PORT`: the port the API listens on."""
+
+    api_workers: int = 0
+    """`API_WORKERS`: API processes; 0 means one per CPU core."""
+
+
+_PREFIXLESS = {field.upper(): field for field in Settings.__struct_fields__}
+
+
+def settings_from(environ: dict[str, str]) -> Settings:
+    """Settings from a mapping of environment variables; unknown variables are ignored."""
+    raw = {field: environ[name] for name, field in _PREFIXLESS.items() if name in environ}
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise SystemExit(f"invalid setting: {error}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return settings_from(dict(os.environ))

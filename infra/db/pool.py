@@ -1,0 +1,72 @@
+"""asyncpg pools and the one-off connections that administration needs."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from infra.config import Settings
+
+
+async def open_pool(
+    settings: Settings, *, min_size: int | None = None, max_size: int | None = None
+) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        settings.database_url,
+        min_size=settings.database_pool_min if min_size is None else min_size,
+        max_size=settings.database_pool_max if max_size is None else max_size,
+    )
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def database_name(url: str) -> str:
+    name = urlsplit(url).path.lstrip("/")
+    if not name:
+        raise SystemExit(f"DATABASE_URL names no database: {url}")
+    return name
+
+
+async def create_database_if_missing(url: str) -> bool:
+    """Creates the database that `url` names, if it does not exist yet; True if it did."""
+    name = database_name(url)
+    admin = await asyncpg.connect(_with_database(url, "postgres"))
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            return False
+        quoted = await admin.fetchval("SELECT quote_ident($1)", name)
+        try:
+            await admin.execute(f"CREATE DATABASE {quoted}")
+        except asyncpg.DuplicateDatabaseError:
+            return False  # another process created it between our look and our create
+        return True
+    finally:
+        await admin.close()
+
+
+async def drop_database(url: str) -> None:
+    name = database_name(url)
+    admin = await asyncpg.connect(_with_database(url, "postgres"))
+    try:
+        quoted = await admin.fetchval("SELECT quote_ident($1)", name)
+        await admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+async def clone_database(url: str, template: str) -> None:
+    """Creates the database that `url` names as a copy of the `template` database."""
+    admin = await asyncpg.connect(_with_database(url, "postgres"))
+    try:
+        target = await admin.fetchval("SELECT quote_ident($1)", database_name(url))
+        source = await admin.fetchval("SELECT quote_ident($1)", template)
+        await admin.execute(f"CREATE DATABASE {target} TEMPLATE {source}")
+    finally:
+        await admin.close()
+
+
+def url_for_database(url: str, database: str) -> str:
+    return _with_database(url, database)

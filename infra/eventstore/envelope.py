@@ -1,0 +1,68 @@
+"""What the log stores around each event: identity, position, and who, why and in which flow."""
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+
+class Metadata(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Who did it and why. `actor_id` is None only for the system itself (e.g. a migration)."""
+
+    actor_id: UUID | None
+    actor_role: str
+    clinic_id: UUID | None
+    correlation_id: str
+    causation_id: str | None = None
+    reason: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+class NewEvent(msgspec.Struct, frozen=True):
+    """An event ready to append: its id is chosen by the writer, which makes retries safe."""
+
+    event_id: UUID
+    event_type: str
+    data: str
+    metadata: Metadata
+
+
+class RecordedEvent(msgspec.Struct, frozen=True):
+    position: int
+    transaction_id: int
+    stream_id: str
+    stream_version: int
+    event_id: UUID
+    event_type: str
+    data: str
+    metadata: Metadata
+    recorded_at: datetime
+
+
+class FeedCheckpoint(msgspec.Struct, frozen=True, order=True):
+    """How far a reader of the global feed has come: the last (transaction id, position) read."""
+
+    transaction_id: int = 0
+    position: int = 0
+
+
+class StoredPosition(msgspec.Struct, frozen=True):
+    position: int
+    stream_version: int
+
+
+class AppendResult(msgspec.Struct, frozen=True):
+    """Where the events went; `replayed` says they were already there from an earlier call."""
+
+    stored: list[StoredPosition]
+    replayed: bool = False
+
+    @property
+    def version(self) -> int:
+        return self.stored[-1].stream_version
+
+    @property
+    def last_position(self) -> int:
+        return max(item.position for item in self.stored)

@@ -1,0 +1,179 @@
+"""Append to and read from the PostgreSQL event log (migration 0001)."""
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from infra.db.connection import Connection
+from infra.eventstore.envelope import (
+    AppendResult,
+    FeedCheckpoint,
+    Metadata,
+    NewEvent,
+    RecordedEvent,
+    StoredPosition,
+)
+
+
+class WrongExpectedVersion(Exception):
+    """The stream moved on since the writer read it; `actual_version` is where it is now."""
+
+    def __init__(self, stream_id: str, expected_version: int, actual_version: int) -> None:
+        super().__init__(
+            f"stream {stream_id} is at version {actual_version}, not {expected_version}"
+        )
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class EventIdConflict(Exception):
+    """Some of the event ids are already stored, but not as this exact append."""
+
+
+# One statement: the conditional upsert of the stream's head admits exactly one writer per
+# expected version (a concurrent writer waits for the row lock, then sees the new version and
+# inserts nothing), and the events go in only if it did.
+_APPEND = """
+WITH head AS (
+    INSERT INTO streams AS s (stream_id, version) VALUES ($1, $2 + cardinality($3::uuid[]))
+    ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version WHERE s.version = $2
+    RETURNING version
+)
+INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+SELECT $1, $2 + n.ordinality, n.event_id, n.event_type, n.data::jsonb, n.metadata::jsonb
+FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[])
+    WITH ORDINALITY AS n (event_id, event_type, data, metadata, ordinality)
+WHERE EXISTS (SELECT FROM head)
+RETURNING position, stream_version
+"""
+
+_ALREADY_STORED = """
+SELECT event_id, stream_id, position, stream_version FROM events WHERE event_id = ANY($1::uuid[])
+"""
+
+_encode_metadata = msgspec.json.Encoder().encode
+_decode_metadata = msgspec.json.Decoder(Metadata).decode
+
+
+async def append(
+    conn: Connection,
+    stream_id: str,
+    expected_version: int,
+    events: Sequence[NewEvent],
+) -> AppendResult:
+    """Appends `events` after `expected_version` (0 for a new stream), atomically.
+
+    Re-sending events whose ids were already appended, as one call, returns their original
+    positions and writes nothing, whatever the stream's version is by now.
+    """
+    if not events:
+        raise ValueError("nothing to append")
+    event_ids = [event.event_id for event in events]
+    try:
+        rows = await conn.fetch(
+            _APPEND,
+            stream_id,
+            expected_version,
+            event_ids,
+            [event.event_type for event in events],
+            [event.data for event in events],
+            [_encode_metadata(event.metadata).decode() for event in events],
+        )
+    except asyncpg.UniqueViolationError as error:
+        # The stream was at the expected version, yet an event id is taken: a caller bug, not
+        # a retry. Inside a transaction that transaction is now aborted.
+        raise EventIdConflict(f"an event id is already stored: {error.detail}") from error
+    if rows:
+        return AppendResult([StoredPosition(row[0], row[1]) for row in rows])
+    return await _replay_or_conflict(conn, stream_id, expected_version, event_ids)
+
+
+async def _replay_or_conflict(
+    conn: Connection, stream_id: str, expected_version: int, event_ids: list[UUID]
+) -> AppendResult:
+    found = {row["event_id"]: row for row in await conn.fetch(_ALREADY_STORED, event_ids)}
+    if not found:
+        actual = await stream_version(conn, stream_id)
+        raise WrongExpectedVersion(stream_id, expected_version, actual)
+    same_append = len(found) == len(event_ids) and all(
+        row["stream_id"] == stream_id for row in found.values()
+    )
+    if not same_append:
+        raise EventIdConflict(f"event ids already stored elsewhere in {stream_id} or another")
+    stored = [
+        StoredPosition(found[event_id]["position"], found[event_id]["stream_version"])
+        for event_id in event_ids
+    ]
+    return AppendResult(stored, replayed=True)
+
+
+async def stream_version(conn: Connection, stream_id: str) -> int:
+    version = await conn.fetchval("SELECT version FROM streams WHERE stream_id = $1", stream_id)
+    return int(version or 0)
+
+
+_COLUMNS = """position, transaction_id, stream_id, stream_version, event_id, event_type,
+data::text, metadata::text, recorded_at"""
+
+
+def _recorded(row: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(
+        position=row[0],
+        transaction_id=row[1],
+        stream_id=row[2],
+        stream_version=row[3],
+        event_id=row[4],
+        event_type=row[5],
+        data=row[6],
+        metadata=_decode_metadata(row[7]),
+        recorded_at=row[8],
+    )
+
+
+async def read_stream(
+    conn: Connection, stream_id: str, after_version: int = 0
+) -> list[RecordedEvent]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "  # noqa: S608
+        "ORDER BY stream_version",
+        stream_id,
+        after_version,
+    )
+    return [_recorded(row) for row in rows]
+
+
+# Why the global feed is fenced by transaction ids, not read by position.
+#
+# Positions come from a sequence and are handed out when a row is inserted, but rows become
+# visible when their transaction commits. A transaction that took position 10 may commit after
+# one that took position 11; a reader that had seen 11 and then asks for "position > 11" never
+# sees 10. Such a gap is not a hole to wait out either: position 10 may have been rolled back.
+#
+# Instead the feed is ordered by (transaction id, position) and shows only rows written by
+# transactions older than the oldest one still running, `pg_snapshot_xmin(pg_current_snapshot())`.
+# Every transaction below that fence has ended, so its rows are all visible or all gone, and every
+# transaction that ends later has an id at or above the fence, so it sorts after anything already
+# read. A reader therefore never passes over an event that commits later. The price: one long
+# open writing transaction holds the feed back until it ends, so writers keep transactions short.
+_READ_ALL = f"""
+SELECT {_COLUMNS} FROM events
+WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id, position
+LIMIT $3
+"""  # noqa: S608
+
+
+async def read_all(
+    conn: Connection, after: FeedCheckpoint, limit: int = 500
+) -> list[RecordedEvent]:
+    """The next events of the global feed after `after`, in the order they became visible."""
+    rows = await conn.fetch(_READ_ALL, after.transaction_id, after.position, limit)
+    return [_recorded(row) for row in rows]
+
+
+def checkpoint_of(event: RecordedEvent) -> FeedCheckpoint:
+    return FeedCheckpoint(event.transaction_id, event.position)

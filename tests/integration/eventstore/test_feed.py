@@ -1,0 +1,131 @@
+"""The global feed under concurrent writers that commit out of position order."""
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+import asyncpg
+
+from infra.db.connection import Connection
+from infra.eventstore.envelope import FeedCheckpoint
+from infra.eventstore.store import append, checkpoint_of, read_all, stream_version
+from tests.integration.eventstore.events import new_event
+
+ReadNext = Callable[[Connection], Awaitable[list[UUID]]]
+
+WRITERS = 8
+BATCHES_PER_WRITER = 60
+EVENTS_PER_BATCH = 5
+
+
+class FencedReader:
+    def __init__(self) -> None:
+        self.checkpoint = FeedCheckpoint()
+
+    async def __call__(self, conn: Connection) -> list[UUID]:
+        events = await read_all(conn, self.checkpoint, limit=97)
+        if events:
+            self.checkpoint = checkpoint_of(events[-1])
+        return [event.event_id for event in events]
+
+
+class PositionReader:
+    """The tempting reader that trusts positions: it passes over events that commit late."""
+
+    def __init__(self) -> None:
+        self.last_position = 0
+
+    async def __call__(self, conn: Connection) -> list[UUID]:
+        rows = await conn.fetch(
+            "SELECT position, event_id FROM events WHERE position > $1 ORDER BY position LIMIT 97",
+            self.last_position,
+        )
+        if rows:
+            self.last_position = rows[-1]["position"]
+        return [row["event_id"] for row in rows]
+
+
+async def _writer(pool: asyncpg.Pool, writer: int, committed: set[UUID], seed: int) -> None:
+    """Appends batches in transactions that sometimes stay open a while or roll back."""
+    chance = random.Random(seed)
+    stream = f"writer-{writer}"
+    async with pool.acquire() as conn:
+        for _ in range(BATCHES_PER_WRITER):
+            batch = [new_event() for _ in range(EVENTS_PER_BATCH)]
+            transaction = conn.transaction()
+            await transaction.start()
+            await append(conn, stream, await stream_version(conn, stream), batch)
+            if chance.random() < 0.3:
+                await conn.execute("SELECT pg_sleep($1)", chance.uniform(0.005, 0.08))
+            if chance.random() < 0.1:
+                await transaction.rollback()
+                continue
+            await transaction.commit()
+            committed.update(event.event_id for event in batch)
+
+
+async def _follow_while_writing(
+    pool: asyncpg.Pool, read_next: ReadNext
+) -> tuple[set[UUID], list[UUID]]:
+    committed: set[UUID] = set()
+    seen: list[UUID] = []
+    writers = asyncio.gather(
+        *(_writer(pool, writer, committed, seed=writer) for writer in range(WRITERS))
+    )
+    async with pool.acquire() as conn:
+        while not writers.done():
+            seen.extend(await read_next(conn))
+            await asyncio.sleep(0.002)
+        await writers
+        # The writers are done: whatever the feed still holds must come out now.
+        while batch := await read_next(conn):
+            seen.extend(batch)
+    return committed, seen
+
+
+async def test_the_feed_delivers_every_committed_event_exactly_once(pool: asyncpg.Pool) -> None:
+    committed, seen = await _follow_while_writing(pool, FencedReader())
+
+    assert len(committed) > 2000
+    assert len(seen) == len(set(seen)), "an event was delivered twice"
+    assert set(seen) == committed, f"missed {len(committed - set(seen))} events"
+
+
+async def test_the_same_load_makes_a_position_reader_miss_events(pool: asyncpg.Pool) -> None:
+    committed, seen = await _follow_while_writing(pool, PositionReader())
+
+    assert committed - set(seen), "late commits should have slipped past a position reader"
+
+
+async def test_an_event_committed_late_is_read_after_the_ones_before_it(
+    pool: asyncpg.Pool,
+) -> None:
+    reader = FencedReader()
+    async with pool.acquire() as early, pool.acquire() as late, pool.acquire() as feed:
+        held = early.transaction()
+        await held.start()
+        slow = new_event("slow")
+        await append(early, "slow", 0, [slow])
+        quick = new_event("quick")
+        await append(late, "quick", 0, [quick])
+
+        # The quick event has the higher position and is committed, but the slow writer's
+        # transaction is still open, so the feed waits rather than step past it.
+        assert await reader(feed) == []
+        await held.commit()
+
+        delivered = await reader(feed)
+    assert delivered == [slow.event_id, quick.event_id]
+
+
+async def test_a_rolled_back_append_leaves_no_trace_in_the_feed(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        doomed = conn.transaction()
+        await doomed.start()
+        await append(conn, "doomed", 0, [new_event()])
+        await doomed.rollback()
+        kept = new_event("kept")
+        await append(conn, "doomed", 0, [kept])
+        delivered = await read_all(conn, FeedCheckpoint())
+    assert [event.event_id for event in delivered] == [kept.event_id]
