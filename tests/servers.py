@@ -1,7 +1,9 @@
 """Where the test PostgreSQL and Redis come from.
 
-`TEST_DATABASE_URL`/`DATABASE_URL` and `TEST_REDIS_URL`/`REDIS_URL` name running servers; where
-they are unset and a Docker engine answers, testcontainers starts throwaway ones.
+In order: `TEST_DATABASE_URL`/`DATABASE_URL` and `TEST_REDIS_URL`/`REDIS_URL` name running
+servers; else, where a Docker engine answers, testcontainers starts throwaway ones; else the
+servers on this machine's default ports are used. Tests create their own databases and key
+prefixes, so they never touch the service's own data.
 """
 
 import os
@@ -26,10 +28,8 @@ def _docker_engine_answers() -> bool:
     return True
 
 
-_NO_SERVER = (
-    "No {what} for the tests: set {variable} to a running server (the project's .ci/run "
-    "does), or run a Docker engine so that testcontainers can start one."
-)
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
 
 @contextmanager
@@ -40,7 +40,8 @@ def postgres_server() -> Iterator[str]:
         yield url
         return
     if not _docker_engine_answers():
-        raise RuntimeError(_NO_SERVER.format(what="PostgreSQL", variable="DATABASE_URL"))
+        yield LOCAL_POSTGRES
+        return
     from testcontainers.postgres import PostgresContainer  # noqa: PLC0415
 
     with PostgresContainer("postgres:16-alpine", driver=None) as container:
@@ -54,7 +55,8 @@ def redis_server() -> Iterator[str]:
         yield url
         return
     if not _docker_engine_answers():
-        raise RuntimeError(_NO_SERVER.format(what="Redis", variable="REDIS_URL"))
+        yield LOCAL_REDIS
+        return
     from testcontainers.redis import RedisContainer  # noqa: PLC0415
 
     with RedisContainer("redis:7-alpine") as container:

@@ -1,0 +1,45 @@
+# The project's commands. `make` alone lists them.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+# uv is installed, pinned, into a private virtualenv so that no system Python is touched.
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run migrate api worker test lint typecheck unit bench clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+setup: $(UV) ## install the locked dependencies into .venv
+	$(UV) sync --frozen
+
+run: setup ## set up, migrate, and run the API and the workers on the local PostgreSQL/Redis
+	$(RUN) goals migrate
+	$(RUN) goals serve
+
+migrate: setup ## create the database if missing and apply pending migrations
+	$(RUN) goals migrate
+
+lint: setup ## ruff: lint and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: setup ## mypy (strict on domain/)
+	$(RUN) mypy
+
+unit: setup ## the pure tests only: no database needed
+	$(RUN) pytest tests/unit -q
+
+test: lint typecheck ## set up, lint, type-check and run the whole suite
+	$(RUN) pytest -q
+
+bench: setup ## run every benchmark (see docs/benchmarks.md)
+	$(RUN) python -m bench.append_throughput
+
+clean: ## remove the virtualenvs and caches
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,30 @@
+import pytest
+
+from infra.config import Settings, settings_from
+
+
+def test_defaults_point_at_the_local_servers() -> None:
+    settings = settings_from({})
+
+    assert settings.database_url == "postgresql://postgres@127.0.0.1:5432/therapy_goals"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+
+
+def test_environment_values_are_parsed_into_their_types() -> None:
+    settings = settings_from({"API_PORT": "9000", "DATABASE_POOL_MAX": "4", "UNRELATED": "x"})
+
+    assert settings.api_port == 9000
+    assert settings.database_pool_max == 4
+
+
+def test_a_value_that_does_not_parse_names_the_setting() -> None:
+    with pytest.raises(SystemExit, match="api_port"):
+        settings_from({"API_PORT": "eighty"})
+
+
+def test_every_setting_is_documented() -> None:
+    with open("docs/configuration.md", encoding="utf-8") as document:
+        text = document.read()
+
+    for field in Settings.__struct_fields__:
+        assert f"`{field.upper()}`" in text
