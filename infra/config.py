@@ -9,6 +9,8 @@ from functools import lru_cache
 
 import msgspec
 
+DEVELOPMENT_TOKEN_KEY = "development-only-token-hash-key"  # noqa: S105 - known, and warned about
+
 
 class Settings(msgspec.Struct, frozen=True):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/therapy_goals"
@@ -39,6 +41,14 @@ class Settings(msgspec.Struct, frozen=True):
 
     api_workers: int = 0
     """`API_WORKERS`: API processes; 0 means one per CPU core."""
+
+    token_hash_key: str = DEVELOPMENT_TOKEN_KEY
+    """`TOKEN_HASH_KEY`: the secret that access tokens are hashed with before they are stored.
+    Set a long random value in production and keep it out of the database's backups; the
+    default is for development only, and the service warns when it runs with it."""
+
+    max_body_bytes: int = 64 * 1024
+    """`MAX_BODY_BYTES`: the largest request body the API accepts; larger ones answer 413."""
 
 
 _PREFIXLESS = {field.upper(): field for field in Settings.__struct_fields__}

@@ -13,6 +13,7 @@ from infra.db.connection import Connection
 from infra.eventstore import codec
 from infra.eventstore.envelope import AppendResult, Metadata, NewEvent
 from infra.eventstore.store import WrongExpectedVersion, append, read_stream
+from infra.goals.streams import goal_stream
 
 # Without an expected version the write applies to the latest one; if another writer gets in
 # between our read and our append, deciding again on the newer state is still correct.
@@ -37,10 +38,6 @@ class Handled(msgspec.Struct, frozen=True):
     events: list[GoalEvent]
     state: GoalState
     appended: AppendResult
-
-
-def goal_stream(goal_id: UUID) -> str:
-    return f"goal-{goal_id}"
 
 
 async def load_goal(conn: Connection, goal_id: UUID) -> tuple[GoalState, int]:
@@ -76,15 +73,18 @@ async def handle(
     command: GoalCommand,
     context: CommandContext,
     expected_version: int | None = None,
+    loaded: tuple[GoalState, int] | None = None,
 ) -> Handled:
     """Decides `command` on the goal's current state and appends what it decides.
 
     Raises `GoalRuleViolation` when a rule forbids the command and `WrongExpectedVersion` when
-    `expected_version` is stale.
+    `expected_version` is stale. `loaded` spares reading the stream again when the caller has
+    just read it (e.g. to check access); a retry after a conflict always reads it afresh.
     """
     attempt = 1
     while True:
-        state, version = await load_goal(conn, command.goal_id)
+        state, version = loaded or await load_goal(conn, command.goal_id)
+        loaded = None
         if expected_version is not None and expected_version != version:
             raise WrongExpectedVersion(goal_stream(command.goal_id), expected_version, version)
         events = decide(command, state)

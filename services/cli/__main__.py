@@ -3,14 +3,24 @@
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 import structlog
 
+from infra.access.clinics import start_clinic
+from infra.access.identity import NewToken
+from infra.access.queries import User
 from infra.config import Settings, get_settings
+from infra.db.connection import Connection
 from infra.db.migrate import MigrationError, migrate
 from infra.db.pool import create_database_if_missing
 from infra.logging import configure_logging
+from services.cli.demo import DemoUser, seed_demo
+from services.cli.serve import serve_api
+
+T = TypeVar("T")
 
 log = structlog.get_logger(__name__)
 
@@ -35,12 +45,65 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+async def _in_transaction(settings: Settings, work: Callable[[Connection], Awaitable[T]]) -> T:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        async with conn.transaction():
+            return await work(conn)
+    finally:
+        await conn.close()
+
+
+def _create_clinic(settings: Settings, arguments: argparse.Namespace) -> int:
+    async def work(conn: Connection) -> tuple[User, NewToken]:
+        return await start_clinic(
+            conn, arguments.name, arguments.admin_email, settings.token_hash_key
+        )
+
+    admin, token = asyncio.run(_in_transaction(settings, work))
+    print(f"clinic {admin.clinic_id} created; its first admin is {admin.id}")
+    print(f"admin token (shown once, expires {token.token.expires_at:%Y-%m-%d}): {token.secret}")
+    return 0
+
+
+def _demo(settings: Settings, _: argparse.Namespace) -> int:
+    async def work(conn: Connection) -> list[DemoUser]:
+        return await seed_demo(conn, settings.token_hash_key)
+
+    users = asyncio.run(_in_transaction(settings, work))
+    print("A demo clinic is ready. Try, for instance:")
+    print(
+        f"  curl -H 'Authorization: Bearer {users[2].token}' "
+        f"http://{settings.api_host}:{settings.api_port}/v1/me/goals"
+    )
+    for user in users:
+        print(f"{user.role:<10} {user.name:<18} {user.user_id}  {user.token}")
+    return 0
+
+
+def _api(settings: Settings, _: argparse.Namespace) -> int:
+    serve_api(settings)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="goals", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "migrate", help="create the database if missing and apply pending migrations"
     ).set_defaults(run=_migrate)
+    clinic = commands.add_parser(
+        "create-clinic", help="create a clinic and its first admin; prints the admin's token"
+    )
+    clinic.add_argument("name", help="the clinic's name")
+    clinic.add_argument(
+        "--admin-email", default="admin@clinic.example", help="the first admin's email"
+    )
+    clinic.set_defaults(run=_create_clinic)
+    commands.add_parser(
+        "demo", help="seed a demo clinic with goals and check-ins; prints a token per user"
+    ).set_defaults(run=_demo)
+    commands.add_parser("api", help="serve the HTTP API").set_defaults(run=_api)
     return root
 
 

@@ -1,0 +1,39 @@
+"""Starting a clinic: the clinic, its first admin, and the admin's first token."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from infra.access import identity
+from infra.access.identity import NewToken
+from infra.access.queries import User
+from infra.db.connection import Connection
+from infra.eventstore.envelope import Metadata
+
+FIRST_TOKEN_LIFETIME = timedelta(days=30)
+
+
+def system_metadata(correlation_id: str) -> Metadata:
+    return Metadata(
+        actor_id=None, actor_role="system", clinic_id=None, correlation_id=correlation_id
+    )
+
+
+async def start_clinic(
+    conn: Connection, name: str, admin_email: str, hash_key: str
+) -> tuple[User, NewToken]:
+    clinic_id = uuid.uuid4()
+    metadata = system_metadata(f"create-clinic-{clinic_id}")
+    await identity.create_clinic(conn, clinic_id, name, metadata)
+    admin = User(
+        uuid.uuid4(), clinic_id, "admin", "Clinic admin", admin_email, "UTC", datetime.now(UTC)
+    )
+    await identity.register_user(conn, admin, metadata)
+    token = await identity.issue_token(
+        conn,
+        token_id=uuid.uuid4(),
+        user_id=admin.id,
+        lifetime=FIRST_TOKEN_LIFETIME,
+        hash_key=hash_key,
+        metadata=metadata,
+    )
+    return admin, token

@@ -1,0 +1,162 @@
+"""Reads and writes of clinics, users, care teams and tokens (migration 0002)."""
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from domain.access.policy import Caller
+from domain.goals.terms import Role
+from infra.db.connection import Connection
+
+
+class User(msgspec.Struct, frozen=True):
+    id: UUID
+    clinic_id: UUID
+    role: Role
+    display_name: str
+    email: str
+    time_zone: str
+    created_at: datetime
+
+
+class IssuedToken(msgspec.Struct, frozen=True):
+    id: UUID
+    user_id: UUID
+    expires_at: datetime
+
+
+_USER_COLUMNS = "id, clinic_id, role, display_name, email, time_zone, created_at"
+
+
+async def caller_for_token(conn: Connection, secret_hash: bytes) -> Caller | None:
+    """The user a live token belongs to: not revoked, not expired."""
+    row = await conn.fetchrow(
+        """
+        SELECT u.id, u.clinic_id, u.role FROM access_tokens t JOIN users u ON u.id = t.user_id
+        WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
+        """,
+        secret_hash,
+    )
+    return None if row is None else Caller(row[0], row[1], row[2])
+
+
+async def insert_clinic(conn: Connection, clinic_id: UUID, name: str, goal_limit: int) -> None:
+    await conn.execute(
+        "INSERT INTO clinics (id, name, active_goal_limit) VALUES ($1, $2, $3)",
+        clinic_id,
+        name,
+        goal_limit,
+    )
+
+
+async def active_goal_limit(conn: Connection, clinic_id: UUID) -> int:
+    return int(
+        await conn.fetchval("SELECT active_goal_limit FROM clinics WHERE id = $1", clinic_id)
+    )
+
+
+async def insert_user(conn: Connection, user: User) -> bool:
+    """False if the clinic already has a user with this email."""
+    inserted = await conn.fetchval(
+        f"""
+        INSERT INTO users ({_USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT ON CONSTRAINT users_email_per_clinic DO NOTHING RETURNING 1
+        """,  # noqa: S608 - a constant column list
+        user.id,
+        user.clinic_id,
+        user.role,
+        user.display_name,
+        user.email,
+        user.time_zone,
+        user.created_at,
+    )
+    return inserted is not None
+
+
+async def user_in_clinic(conn: Connection, clinic_id: UUID, user_id: UUID) -> User | None:
+    row = await conn.fetchrow(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1 AND clinic_id = $2",  # noqa: S608
+        user_id,
+        clinic_id,
+    )
+    return None if row is None else User(*row)
+
+
+async def users_by_id(conn: Connection, user_ids: list[UUID]) -> dict[UUID, User]:
+    rows = await conn.fetch(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE id = ANY($1::uuid[])",  # noqa: S608
+        user_ids,
+    )
+    return {row[0]: User(*row) for row in rows}
+
+
+async def therapists_of(conn: Connection, client_id: UUID) -> frozenset[UUID]:
+    rows = await conn.fetch("SELECT therapist_id FROM care_team WHERE client_id = $1", client_id)
+    return frozenset(row[0] for row in rows)
+
+
+async def assign_therapist(conn: Connection, client_id: UUID, therapist_id: UUID) -> bool:
+    """False if the therapist was already assigned."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO care_team (client_id, therapist_id) VALUES ($1, $2)
+        ON CONFLICT DO NOTHING RETURNING 1
+        """,
+        client_id,
+        therapist_id,
+    )
+    return inserted is not None
+
+
+async def unassign_therapist(conn: Connection, client_id: UUID, therapist_id: UUID) -> bool:
+    """False if the therapist was not assigned."""
+    deleted = await conn.fetchval(
+        "DELETE FROM care_team WHERE client_id = $1 AND therapist_id = $2 RETURNING 1",
+        client_id,
+        therapist_id,
+    )
+    return deleted is not None
+
+
+async def insert_token(
+    conn: Connection, token_id: UUID, user_id: UUID, secret_hash: bytes, expires_at: datetime
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO access_tokens (id, user_id, secret_hash, expires_at)
+        VALUES ($1, $2, $3, $4)
+        """,
+        token_id,
+        user_id,
+        secret_hash,
+        expires_at,
+    )
+
+
+async def token_owner(conn: Connection, token_id: UUID, clinic_id: UUID) -> UUID | None:
+    """The owner of a live token in the clinic."""
+    owner = await conn.fetchval(
+        """
+        SELECT t.user_id FROM access_tokens t JOIN users u ON u.id = t.user_id
+        WHERE t.id = $1 AND u.clinic_id = $2 AND t.revoked_at IS NULL
+        """,
+        token_id,
+        clinic_id,
+    )
+    return None if owner is None else UUID(str(owner))
+
+
+async def revoke_token(conn: Connection, token_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+        token_id,
+    )
+
+
+async def clients_of(conn: Connection, therapist_id: UUID) -> list[UUID]:
+    rows = await conn.fetch(
+        "SELECT client_id FROM care_team WHERE therapist_id = $1 ORDER BY assigned_at",
+        therapist_id,
+    )
+    return [row[0] for row in rows]

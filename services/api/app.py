@@ -1,0 +1,88 @@
+"""The one place the API is wired: routes, providers, errors, OpenAPI, lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from infra.config import DEVELOPMENT_TOKEN_KEY, Settings, get_settings
+from infra.db.pool import open_pool
+from infra.logging import configure_logging
+from services.api import health
+from services.api.auth import OpaqueTokenAuthenticator
+from services.api.deps import (
+    provide_caller,
+    provide_connection,
+    provide_correlation_id,
+    provide_settings,
+)
+from services.api.errors import EXCEPTION_HANDLERS
+from services.api.goals import actions as goal_actions
+from services.api.goals import routes as goal_routes
+from services.api.observability import request_logging
+from services.api.users import routes as user_routes
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.token_hash_key == DEVELOPMENT_TOKEN_KEY:
+            log.warning("token_hash_key_is_the_development_default")
+        app.state.pool = await open_pool(settings)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    return Litestar(
+        route_handlers=[
+            *health.ROUTES,
+            *user_routes.ROUTES,
+            *goal_routes.ROUTES,
+            *goal_actions.ROUTES,
+        ],
+        dependencies={
+            "conn": Provide(provide_connection),
+            "caller": Provide(provide_caller),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "correlation_id": Provide(provide_correlation_id, sync_to_thread=False),
+        },
+        lifespan=[lifespan],
+        state=State(
+            {
+                "settings": settings,
+                "authenticator": OpaqueTokenAuthenticator(settings.token_hash_key),
+            }
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[request_logging],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="therapy-goals",
+            version="1",
+            description="SMART therapy goals for clinics, on an event log.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="opaque token"
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+        logging_config=None,
+    )

@@ -1,0 +1,167 @@
+"""Every error leaves the API as RFC 9457 problem details with a stable `code`."""
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from domain.goals.errors import GoalRuleViolation
+from infra.eventstore.store import WrongExpectedVersion
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+    current_version: int | None = None
+
+
+class Problem(Exception):
+    """An error the API answers with on purpose."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        current_version: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.current_version = current_version
+
+
+def not_found(what: str = "resource") -> Problem:
+    return Problem(404, "not_found", f"No such {what}.")
+
+
+def forbidden() -> Problem:
+    return Problem(403, "forbidden", "You may not do this.")
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    428: "Precondition required",
+    500: "Internal server error",
+}
+
+
+def _response(problem: ProblemDetails, headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(
+        msgspec.json.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _details(status: int, code: str, detail: str | None, **extra: object) -> ProblemDetails:
+    return ProblemDetails(
+        type=f"https://therapy-goals.example/problems/{code.replace('_', '-')}",
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        code=code,
+        detail=detail,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def on_problem(_: Request, error: Problem) -> Response[bytes]:
+    return _response(
+        _details(
+            error.status,
+            error.code,
+            error.detail,
+            errors=error.errors,
+            current_version=error.current_version,
+        )
+    )
+
+
+def on_rule_violation(_: Request, error: GoalRuleViolation) -> Response[bytes]:
+    errors = [FieldError(error.field, error.message)] if error.field else None
+    return _response(_details(422, error.code, error.message, errors=errors))
+
+
+def on_version_conflict(_: Request, error: WrongExpectedVersion) -> Response[bytes]:
+    return _response(
+        _details(
+            409,
+            "version_conflict",
+            "The goal changed since you read it; reload it and try again.",
+            current_version=error.actual_version,
+        ),
+        headers={"ETag": f'"{error.actual_version}"'},
+    )
+
+
+def on_validation(_: Request, error: ValidationException) -> Response[bytes]:
+    extra = error.extra if isinstance(error.extra, list) else []
+    if not extra:
+        return _response(_details(400, "malformed_body", "The body is not valid JSON."))
+    errors = [
+        FieldError(str(item.get("key") or "body"), str(item.get("message")))
+        for item in extra
+        if isinstance(item, dict)
+    ]
+    return _response(
+        _details(422, "invalid_input", "Some fields are missing or not valid.", errors=errors)
+    )
+
+
+def on_http_exception(_: Request, error: HTTPException) -> Response[bytes]:
+    status = error.status_code
+    code = {
+        401: "not_authenticated",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+        415: "unsupported_media_type",
+    }.get(status, "bad_request" if status < 500 else "internal_error")
+    detail = error.detail if status < 500 else "Something went wrong on our side."
+    return _response(_details(status, code, detail), headers=error.headers)
+
+
+def on_unexpected(request: Request, error: Exception) -> Response[bytes]:
+    log.error("unhandled_error", path=request.scope.get("path_template"), exc_info=error)
+    return _response(
+        _details(
+            HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side."
+        )
+    )
+
+
+EXCEPTION_HANDLERS = {
+    Problem: on_problem,
+    GoalRuleViolation: on_rule_violation,
+    WrongExpectedVersion: on_version_conflict,
+    ValidationException: on_validation,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

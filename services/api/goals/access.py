@@ -1,0 +1,125 @@
+"""Loading a goal for a caller: what they may see of it, or that it does not exist for them."""
+
+from uuid import UUID
+
+import msgspec
+
+from domain.access.policy import Caller, GoalAccess, GoalAction, View, may, view_of
+from domain.goals.events import GoalEvent, GoalSet
+from domain.goals.state import Goal, GoalState, fold
+from domain.goals.view import GoalDetail, advance, goal_detail, progress_total
+from infra.access import queries
+from infra.db.connection import Connection
+from infra.eventstore import codec
+from infra.eventstore.envelope import RecordedEvent
+from infra.eventstore.store import read_stream
+from infra.goals.handler import Handled
+from infra.goals.streams import goal_stream
+from services.api.errors import forbidden, not_found
+from services.api.goals.schemas import GoalOut, SharedGoalOut
+
+
+class LoadedGoal(msgspec.Struct, frozen=True):
+    recorded: list[RecordedEvent]
+    """The stream as read, before any write of this request."""
+    state: GoalState
+    detail: GoalDetail
+    access: GoalAccess
+    version: int
+
+
+async def client_access(conn: Connection, caller: Caller, client_id: UUID) -> GoalAccess | None:
+    """Access facts for a client of the caller's clinic; None for anyone else."""
+    client = await queries.user_in_clinic(conn, caller.clinic_id, client_id)
+    if client is None or client.role != "client":
+        return None
+    therapists = await queries.therapists_of(conn, client_id)
+    return GoalAccess(client.clinic_id, client_id, frozenset(), therapists)
+
+
+def loaded_from(recorded: list[RecordedEvent], client: GoalAccess) -> LoadedGoal:
+    events: list[GoalEvent] = [codec.decode_event(item) for item in recorded]
+    state = fold(events)
+    detail = goal_detail(events)
+    if detail is None or not isinstance(state, Goal):
+        raise ValueError("an empty stream has no goal")
+    access = msgspec.structs.replace(client, supporters=state.supporters)
+    return LoadedGoal(recorded, state, detail, access, recorded[-1].stream_version)
+
+
+async def load_for(
+    conn: Connection, caller: Caller, goal_id: UUID, *actions: GoalAction
+) -> LoadedGoal:
+    """The goal, if the caller may do one of `actions`: 404 if they may not see it, else 403."""
+    recorded = await read_stream(conn, goal_stream(goal_id))
+    if not recorded:
+        raise not_found("goal")
+    first = codec.decode_event(recorded[0])
+    if not isinstance(first, GoalSet):
+        raise not_found("goal")
+    client = await client_access(conn, caller, first.client_id)
+    if client is None:
+        raise not_found("goal")
+    loaded = loaded_from(recorded, client)
+    if view_of(caller, loaded.access) is None:
+        raise not_found("goal")
+    if not any(may(caller, action, loaded.access) for action in actions):
+        raise forbidden()
+    return loaded
+
+
+def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
+    detail = loaded.detail
+    if view_of(caller, loaded.access) is View.SHARED:
+        counted = [item for item in detail.check_ins if not item.entered_in_error]
+        return SharedGoalOut(
+            goal_id=detail.goal_id,
+            version=loaded.version,
+            statement=detail.terms.statement,
+            measure=detail.terms.measure,
+            due_date=detail.terms.due_date,
+            status=detail.status,
+            progress_total=progress_total(detail),
+            check_in_count=len(counted),
+            last_check_in_at=max((item.occurred_at for item in counted), default=None),
+        )
+    terms = detail.terms
+    return GoalOut(
+        goal_id=detail.goal_id,
+        client_id=detail.client_id,
+        version=loaded.version,
+        statement=terms.statement,
+        life_area=terms.life_area,
+        values=list(terms.values),
+        measure=terms.measure,
+        cue=terms.cue,
+        start_date=terms.start_date,
+        due_date=terms.due_date,
+        priority=terms.priority,
+        time_zone=terms.time_zone,
+        status=detail.status,
+        status_reason=detail.status_reason,
+        replaces=detail.replaces,
+        reflection=detail.reflection,
+        achievement_note=detail.achievement_note,
+        progress_total=progress_total(detail),
+        check_ins=list(detail.check_ins),
+        supporters=list(detail.supporters),
+    )
+
+
+def after_write(before: LoadedGoal | None, access: GoalAccess, handled: Handled) -> LoadedGoal:
+    """The goal as a write left it; `before` is None for a goal the write set."""
+    state = handled.state
+    detail = (
+        goal_detail(handled.events) if before is None else advance(before.detail, handled.events)
+    )
+    if detail is None or not isinstance(state, Goal):
+        raise ValueError("a write leaves a goal behind")
+    return LoadedGoal(
+        recorded=[] if before is None else before.recorded,
+        state=state,
+        detail=detail,
+        access=msgspec.structs.replace(access, supporters=state.supporters),
+        version=handled.appended.version,
+    )

@@ -1,0 +1,289 @@
+"""Everything that changes a goal once it is set: each a command through the one handler."""
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, delete, post
+from litestar.params import FromPath, JSONBody
+
+from domain.access.policy import Caller, GoalAccess, GoalAction, may_unshare
+from domain.goals.commands import (
+    Actor,
+    AddSupporter,
+    AdjustGoal,
+    CancelGoal,
+    GoalCommand,
+    MarkAchieved,
+    PauseGoal,
+    RecordCorrection,
+    RecordMiss,
+    RecordProgress,
+    RemoveSupporter,
+    ResumeGoal,
+)
+from domain.goals.events import TermsChange
+from domain.goals.state import NoGoal
+from infra.access import queries
+from infra.db.connection import Connection
+from infra.goals.handler import CommandContext, handle
+from services.api.deps import Authenticated, Db
+from services.api.errors import Problem, forbidden, not_found
+from services.api.goals.access import LoadedGoal, after_write, load_for, render
+from services.api.goals.schemas import (
+    Achievement,
+    Adjustment,
+    Correction,
+    GoalWarning,
+    Miss,
+    NewCheckIn,
+    Reason,
+    WriteResult,
+)
+from services.api.writes import Reply, expected_version, idempotent, reply
+
+
+def actor_of(caller: Caller) -> Actor:
+    return Actor(caller.user_id, caller.role)
+
+
+async def run_command(
+    request: Request,
+    conn: Connection,
+    caller: Caller,
+    command: GoalCommand,
+    *,
+    before: LoadedGoal | None,
+    access: GoalAccess,
+    reason: str | None = None,
+    warnings: list[GoalWarning] | None = None,
+) -> Reply:
+    """Runs the command on the goal as the caller loaded it (`before`; None for a new goal)."""
+    context = CommandContext(
+        command_id=uuid.uuid4(),
+        clinic_id=caller.clinic_id,
+        correlation_id=str(request.state.correlation_id),
+        reason=reason,
+    )
+    if before is None:
+        handled = await handle(conn, command, context, 0, (NoGoal(), 0))
+    else:
+        loaded = (before.state, before.version)
+        handled = await handle(conn, command, context, expected_version(request), loaded)
+    after = after_write(before, access, handled)
+    result = WriteResult(
+        goal_id=after.detail.goal_id,
+        version=handled.appended.version,
+        position=handled.appended.last_position,
+        goal=render(after, caller),
+        warnings=warnings or [],
+    )
+    return reply(201 if before is None else 200, result, handled.appended.version)
+
+
+CommandMaker = Callable[[Actor, datetime], GoalCommand]
+"""Builds the command once the actor and the moment are known."""
+
+
+async def _write(
+    request: Request,
+    conn: Connection,
+    caller: Caller,
+    goal_id: UUID,
+    make: CommandMaker,
+    *,
+    reason: str | None = None,
+) -> Response[bytes]:
+    async def produce() -> Reply:
+        loaded = await load_for(conn, caller, goal_id, GoalAction.WRITE)
+        command = make(actor_of(caller), datetime.now(UTC))
+        return await run_command(
+            request, conn, caller, command, before=loaded, access=loaded.access, reason=reason
+        )
+
+    return await idempotent(request, conn, caller, produce)
+
+
+@post("/v1/goals/{goal_id:uuid}/adjustments", summary="Adjust a goal's terms, with a reason")
+async def adjust(
+    request: Request,
+    goal_id: FromPath[UUID],
+    data: JSONBody[Adjustment],
+    conn: Db,
+    caller: Authenticated,
+) -> Response[bytes]:
+    changes = TermsChange(
+        **{field: getattr(data.changes, field) for field in data.changes.__struct_fields__}
+    )
+    values = changes.values
+    if isinstance(values, list):
+        changes = msgspec.structs.replace(changes, values=tuple(values))
+
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return AdjustGoal(goal_id, changes, data.reason, actor, now)
+
+    return await _write(request, conn, caller, goal_id, make, reason=data.reason)
+
+
+@post("/v1/goals/{goal_id:uuid}/check-ins", summary="Record progress: a check-in")
+async def check_in(
+    request: Request,
+    goal_id: FromPath[UUID],
+    data: JSONBody[NewCheckIn],
+    conn: Db,
+    caller: Authenticated,
+) -> Response[bytes]:
+    check_in_id = data.check_in_id or uuid.uuid4()
+
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        occurred_at = data.occurred_at or now
+        return RecordProgress(goal_id, check_in_id, data.amount, occurred_at, actor, now, data.note)
+
+    return await _write(request, conn, caller, goal_id, make)
+
+
+@post("/v1/goals/{goal_id:uuid}/achievement", summary="Mark a goal achieved")
+async def achieve(
+    request: Request,
+    goal_id: FromPath[UUID],
+    conn: Db,
+    caller: Authenticated,
+    data: JSONBody[Achievement | None],
+) -> Response[bytes]:
+    note = None if data is None else data.note
+
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return MarkAchieved(goal_id, actor, now, note)
+
+    return await _write(request, conn, caller, goal_id, make)
+
+
+@post("/v1/goals/{goal_id:uuid}/miss", summary="Close a goal as missed, with a reflection")
+async def miss(
+    request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss], conn: Db, caller: Authenticated
+) -> Response[bytes]:
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return RecordMiss(goal_id, data.cause, data.reflection, actor, now)
+
+    return await _write(request, conn, caller, goal_id, make)
+
+
+@post("/v1/goals/{goal_id:uuid}/pause", summary="Pause a goal while life needs it")
+async def pause(
+    request: Request,
+    goal_id: FromPath[UUID],
+    data: JSONBody[Reason],
+    conn: Db,
+    caller: Authenticated,
+) -> Response[bytes]:
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return PauseGoal(goal_id, data.reason, actor, now)
+
+    return await _write(request, conn, caller, goal_id, make, reason=data.reason)
+
+
+@post("/v1/goals/{goal_id:uuid}/resume", summary="Resume a paused goal")
+async def resume(
+    request: Request, goal_id: FromPath[UUID], conn: Db, caller: Authenticated
+) -> Response[bytes]:
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return ResumeGoal(goal_id, actor, now)
+
+    return await _write(request, conn, caller, goal_id, make)
+
+
+@post("/v1/goals/{goal_id:uuid}/cancel", summary="Cancel a goal")
+async def cancel(
+    request: Request,
+    goal_id: FromPath[UUID],
+    data: JSONBody[Reason],
+    conn: Db,
+    caller: Authenticated,
+) -> Response[bytes]:
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return CancelGoal(goal_id, data.reason, actor, now)
+
+    return await _write(request, conn, caller, goal_id, make, reason=data.reason)
+
+
+@post(
+    "/v1/goals/{goal_id:uuid}/corrections",
+    summary="Mark the goal, or one check-in, as entered in error",
+)
+async def correct(
+    request: Request,
+    goal_id: FromPath[UUID],
+    data: JSONBody[Correction],
+    conn: Db,
+    caller: Authenticated,
+) -> Response[bytes]:
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return RecordCorrection(goal_id, data.scope, data.reason, actor, now, data.check_in_id)
+
+    return await _write(request, conn, caller, goal_id, make, reason=data.reason)
+
+
+async def _supporter(conn: Connection, caller: Caller, user_id: UUID) -> None:
+    user = await queries.user_in_clinic(conn, caller.clinic_id, user_id)
+    if user is None:
+        raise not_found("user")
+    if user.role != "supporter":
+        raise Problem(422, "not_a_supporter", "Only accountability partners can follow goals.")
+
+
+@post(
+    "/v1/goals/{goal_id:uuid}/supporters/{user_id:uuid}",
+    summary="Share a goal with an accountability partner (the client)",
+)
+async def add_supporter(
+    request: Request,
+    goal_id: FromPath[UUID],
+    user_id: FromPath[UUID],
+    conn: Db,
+    caller: Authenticated,
+) -> Response[bytes]:
+    async def produce() -> Reply:
+        loaded = await load_for(conn, caller, goal_id, GoalAction.SHARE)
+        await _supporter(conn, caller, user_id)
+        command = AddSupporter(goal_id, user_id, actor_of(caller), datetime.now(UTC))
+        return await run_command(
+            request, conn, caller, command, before=loaded, access=loaded.access
+        )
+
+    return await idempotent(request, conn, caller, produce)
+
+
+@delete(
+    "/v1/goals/{goal_id:uuid}/supporters/{user_id:uuid}",
+    summary="Stop sharing a goal with an accountability partner",
+    status_code=200,
+)
+async def remove_supporter(
+    request: Request,
+    goal_id: FromPath[UUID],
+    user_id: FromPath[UUID],
+    conn: Db,
+    caller: Authenticated,
+) -> Response[bytes]:
+    loaded = await load_for(conn, caller, goal_id, GoalAction.UNSHARE)
+    if not may_unshare(caller, loaded.access, user_id):
+        raise forbidden()
+    command = RemoveSupporter(goal_id, user_id, actor_of(caller), datetime.now(UTC))
+    result = await run_command(request, conn, caller, command, before=loaded, access=loaded.access)
+    return Response(result.body, status_code=200, media_type="application/json")
+
+
+ROUTES = [
+    adjust,
+    check_in,
+    achieve,
+    miss,
+    pause,
+    resume,
+    cancel,
+    correct,
+    add_supporter,
+    remove_supporter,
+]

@@ -1,0 +1,185 @@
+"""Setting goals and reading them: one goal, a client's goals, my goals, a goal's history."""
+
+import uuid
+from datetime import UTC, datetime
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+
+from domain.access.policy import Caller, GoalAccess, GoalAction, may, may_set_goal_for, view_of
+from domain.goals.commands import SetGoal
+from domain.goals.decider import check_replacement
+from domain.goals.events import GoalSet
+from domain.goals.terms import GoalTerms
+from infra.access import queries
+from infra.db.connection import Connection
+from infra.eventstore import codec
+from infra.eventstore.envelope import RecordedEvent
+from infra.goals.queries import goal_ids_of_client, goal_ids_shared_with, read_goal_streams
+from services.api.deps import Authenticated, Db
+from services.api.errors import Problem, forbidden, not_found
+from services.api.goals.access import (
+    LoadedGoal,
+    client_access,
+    load_for,
+    loaded_from,
+    render,
+)
+from services.api.goals.actions import actor_of, run_command
+from services.api.goals.history import history_entries
+from services.api.goals.schemas import GoalOut, GoalWarning, HistoryEntry, NewGoal, SharedGoalOut
+from services.api.writes import Reply, idempotent
+
+
+async def _clients_goals(conn: Connection, access: GoalAccess) -> list[LoadedGoal]:
+    streams = await read_goal_streams(conn, await goal_ids_of_client(conn, access.client_id))
+    return [loaded_from(recorded, access) for recorded in streams.values() if recorded]
+
+
+async def _client_for_new_goal(conn: Connection, caller: Caller, data: NewGoal) -> GoalAccess:
+    client_id = data.client_id or (caller.user_id if caller.role == "client" else None)
+    if client_id is None:
+        raise Problem(422, "client_required", "Name the client this goal is for.")
+    access = await client_access(conn, caller, client_id)
+    if access is None or view_of(caller, access) is None:
+        raise not_found("client")
+    if not may_set_goal_for(caller, client_id, access.therapists):
+        raise forbidden()
+    return access
+
+
+def _overload_warning(active: int, limit: int) -> list[GoalWarning]:
+    if active < limit:
+        return []
+    return [
+        GoalWarning(
+            "many_active_goals",
+            f"There are already {active} active goals. Too many at once can overwhelm; "
+            "consider pausing one, or keep this one small.",
+        )
+    ]
+
+
+@post("/v1/goals", summary="Set a goal (a therapist for their client, or a client for themself)")
+async def set_goal(
+    request: Request, data: JSONBody[NewGoal], conn: Db, caller: Authenticated
+) -> Response[bytes]:
+    async def produce() -> Reply:
+        access = await _client_for_new_goal(conn, caller, data)
+        client = await queries.user_in_clinic(conn, caller.clinic_id, access.client_id)
+        assert client is not None  # noqa: S101 - client_access found them a moment ago
+        terms = GoalTerms(
+            data.statement,
+            data.life_area,
+            tuple(data.values),
+            data.measure,
+            data.cue,
+            data.start_date,
+            data.due_date,
+            data.priority,
+            client.time_zone,
+        )
+        goal_id = uuid.uuid4()
+        command = SetGoal(
+            goal_id, access.client_id, terms, actor_of(caller), datetime.now(UTC), data.replaces
+        )
+        goals = await _clients_goals(conn, access)
+        if data.replaces is not None:
+            replaced = next((g for g in goals if g.detail.goal_id == data.replaces), None)
+            if replaced is None:
+                raise not_found("goal to replace")
+            check_replacement(replaced.state, command)
+        active = sum(1 for goal in goals if goal.detail.status == "active")
+        limit = await queries.active_goal_limit(conn, caller.clinic_id)
+        return await run_command(
+            request,
+            conn,
+            caller,
+            command,
+            before=None,
+            access=access,
+            warnings=_overload_warning(active, limit),
+        )
+
+    return await idempotent(request, conn, caller, produce)
+
+
+@get("/v1/goals/{goal_id:uuid}", summary="A goal as it is now, folded from its events")
+async def read_goal(goal_id: FromPath[UUID], conn: Db, caller: Authenticated) -> Response[bytes]:
+    loaded = await load_for(conn, caller, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
+    return Response(
+        msgspec.json.encode(render(loaded, caller)),
+        media_type="application/json",
+        headers={"ETag": f'"{loaded.version}"'},
+    )
+
+
+@get("/v1/clients/{client_id:uuid}/goals", summary="A client's goals")
+async def client_goals(
+    client_id: FromPath[UUID], conn: Db, caller: Authenticated
+) -> list[GoalOut | SharedGoalOut]:
+    access = await client_access(conn, caller, client_id)
+    if access is None or view_of(caller, access) is None:
+        raise not_found("client")
+    if not may(caller, GoalAction.READ, access):
+        raise forbidden()
+    return [render(goal, caller) for goal in await _clients_goals(conn, access)]
+
+
+async def _shared_with(conn: Connection, caller: Caller) -> list[LoadedGoal]:
+    streams = await read_goal_streams(conn, await goal_ids_shared_with(conn, caller.user_id))
+    shared = []
+    for recorded in streams.values():
+        goal = await _loaded_if_visible(conn, caller, recorded)
+        if goal is not None:
+            shared.append(goal)
+    return shared
+
+
+async def _loaded_if_visible(
+    conn: Connection, caller: Caller, recorded: list[RecordedEvent]
+) -> LoadedGoal | None:
+    first = codec.decode_event(recorded[0])
+    if not isinstance(first, GoalSet):
+        return None
+    access = await client_access(conn, caller, first.client_id)
+    if access is None:
+        return None
+    goal = loaded_from(recorded, access)
+    return goal if may(caller, GoalAction.READ_SHARED, goal.access) else None
+
+
+async def _my_goals(conn: Connection, caller: Caller) -> list[LoadedGoal]:
+    if caller.role == "client":
+        access = await client_access(conn, caller, caller.user_id)
+        return [] if access is None else await _clients_goals(conn, access)
+    if caller.role == "supporter":
+        return await _shared_with(conn, caller)
+    if caller.role == "therapist":
+        goals = []
+        for client_id in await queries.clients_of(conn, caller.user_id):
+            access = await client_access(conn, caller, client_id)
+            if access is not None:
+                goals.extend(await _clients_goals(conn, access))
+        return goals
+    raise Problem(
+        403, "no_goals_of_your_own", "Only clients, therapists and supporters have goals here."
+    )
+
+
+@get("/v1/me/goals", summary="My goals: my own, my clients', or those shared with me")
+async def my_goals(conn: Db, caller: Authenticated) -> list[GoalOut | SharedGoalOut]:
+    return [render(goal, caller) for goal in await _my_goals(conn, caller)]
+
+
+@get("/v1/goals/{goal_id:uuid}/history", summary="Every event of a goal: who, when, why")
+async def goal_history(
+    goal_id: FromPath[UUID], conn: Db, caller: Authenticated
+) -> list[HistoryEntry]:
+    loaded = await load_for(conn, caller, goal_id, GoalAction.READ_HISTORY)
+    return await history_entries(conn, loaded.recorded)
+
+
+ROUTES = [set_goal, read_goal, client_goals, my_goals, goal_history]

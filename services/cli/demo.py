@@ -1,0 +1,112 @@
+"""`goals demo`: a small clinic to try the API with at once."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from domain.goals.commands import Actor, AddSupporter, RecordProgress, SetGoal
+from domain.goals.terms import GoalTerms, Measure
+from infra.access import identity
+from infra.access.clinics import start_clinic, system_metadata
+from infra.access.queries import User
+from infra.db.connection import Connection
+from infra.goals.handler import CommandContext, handle
+
+_PEOPLE = (
+    ("therapist", "Dr. Rowan Ellis", "rowan.ellis"),
+    ("client", "Sam Rivera", "sam.rivera"),
+    ("client", "Alex Kim", "alex.kim"),
+    ("supporter", "Jordan Rivera", "jordan.rivera"),
+)
+_TOKEN_LIFETIME = timedelta(days=7)
+
+
+class DemoUser(msgspec.Struct, frozen=True):
+    role: str
+    name: str
+    user_id: uuid.UUID
+    token: str
+
+
+async def _goal(
+    conn: Connection, therapist: User, client: User, terms: GoalTerms, walks: int
+) -> uuid.UUID:
+    now = datetime.now(UTC)
+    actor = Actor(therapist.id, "therapist")
+    goal_id = uuid.uuid4()
+
+    def context() -> CommandContext:
+        return CommandContext(uuid.uuid4(), therapist.clinic_id, f"demo-{goal_id}")
+
+    await handle(conn, SetGoal(goal_id, client.id, terms, actor, now), context())
+    client_actor = Actor(client.id, "client")
+    for day in range(walks):
+        occurred = now - timedelta(days=2 * day + 1)
+        check_in = RecordProgress(goal_id, uuid.uuid4(), 1, occurred, client_actor, now)
+        await handle(conn, check_in, context())
+    return goal_id
+
+
+async def seed_demo(conn: Connection, hash_key: str) -> list[DemoUser]:
+    suffix = uuid.uuid4().hex[:6]
+    admin, admin_token = await start_clinic(
+        conn, f"Demo clinic {suffix}", f"admin+{suffix}@demo.example", hash_key
+    )
+    metadata = system_metadata(f"demo-{suffix}")
+    users = {}
+    shown = [DemoUser("admin", admin.display_name, admin.id, admin_token.secret)]
+    for role, name, handle_name in _PEOPLE:
+        user = User(
+            uuid.uuid4(),
+            admin.clinic_id,
+            role,  # type: ignore[arg-type]
+            name,
+            f"{handle_name}+{suffix}@demo.example",
+            "Europe/London",
+            datetime.now(UTC),
+        )
+        await identity.register_user(conn, user, metadata)
+        token = await identity.issue_token(
+            conn,
+            token_id=uuid.uuid4(),
+            user_id=user.id,
+            lifetime=_TOKEN_LIFETIME,
+            hash_key=hash_key,
+            metadata=metadata,
+        )
+        users[handle_name] = user
+        shown.append(DemoUser(role, name, user.id, token.secret))
+    therapist = users["rowan.ellis"]
+    for client in (users["sam.rivera"], users["alex.kim"]):
+        await identity.assign_therapist(conn, client.id, therapist.id, metadata)
+    today = datetime.now(UTC).date()
+    walking = GoalTerms(
+        "Walk for 30 minutes, three times a week",
+        "physical_health",
+        ("health", "calm"),
+        Measure("count", 3, "walks", "per_week"),
+        "When I finish lunch, I will walk around the park",
+        today - timedelta(days=14),
+        today + timedelta(days=60),
+        "high",
+        "Europe/London",
+    )
+    date_night = msgspec.structs.replace(
+        walking,
+        statement="Plan a weekly evening with my partner",
+        life_area="relationships",
+        values=("connection",),
+        measure=Measure("done", 1, "evening", "per_week"),
+        cue=None,
+        priority="medium",
+    )
+    sam = users["sam.rivera"]
+    walk_goal = await _goal(conn, therapist, sam, walking, walks=4)
+    await _goal(conn, therapist, sam, date_night, walks=0)
+    await _goal(conn, therapist, users["alex.kim"], walking, walks=2)
+    share = AddSupporter(
+        walk_goal, users["jordan.rivera"].id, Actor(sam.id, "client"), datetime.now(UTC)
+    )
+    await handle(conn, share, CommandContext(uuid.uuid4(), sam.clinic_id, f"demo-{suffix}"))
+    return shown

@@ -1,0 +1,26 @@
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from infra.config import Settings
+from services.api.app import create_app
+from tests.integration.api.world import TOKEN_KEY, Clinic, build_clinic
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[AsyncTestClient]:
+    settings = Settings(database_url=database_url, token_hash_key=TOKEN_KEY, log_format="json")
+    async with AsyncTestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+async def clinic(api: AsyncTestClient, pool: asyncpg.Pool) -> Clinic:
+    return await build_clinic(api, pool, "north")
+
+
+@pytest.fixture
+async def other_clinic(api: AsyncTestClient, pool: asyncpg.Pool) -> Clinic:
+    return await build_clinic(api, pool, "south")
