@@ -21,6 +21,20 @@ class Settings(msgspec.Struct, frozen=True):
     """`REDIS_URL`: the Redis that Dramatiq distributes work through. It holds no state that
     matters: losing it loses no event."""
 
+    broker_namespace: str = "therapy_goals"
+    """`BROKER_NAMESPACE`: the prefix of every Redis key the workers use, so that several
+    deployments (or test runs) can share one Redis."""
+
+    worker_processes: int = 2
+    """`WORKER_PROCESSES`: Dramatiq worker processes that `goals worker` starts."""
+
+    worker_threads: int = 4
+    """`WORKER_THREADS`: threads per worker process."""
+
+    reconcile_after_seconds: float = 30
+    """`RECONCILE_AFTER_SECONDS`: how old an event must be, and not yet projected, before the
+    reconciler enqueues its goal again (a message lost in Redis, or held by a killed worker)."""
+
     database_pool_min: int = 2
     """`DATABASE_POOL_MIN`: connections each process keeps open."""
 

@@ -78,7 +78,7 @@ def _adjust(command: AdjustGoal, goal: Goal) -> list[GoalEvent]:
         field
         for field in TermsChange.__struct_fields__
         if getattr(command.changes, field) is not msgspec.UNSET
-        
+        and getattr(command.changes, field) != getattr(goal.terms, field)
     ]
     if not touched:
         raise GoalRuleViolation(

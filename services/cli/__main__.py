@@ -18,7 +18,8 @@ from infra.db.migrate import MigrationError, migrate
 from infra.db.pool import create_database_if_missing
 from infra.logging import configure_logging
 from services.cli.demo import DemoUser, seed_demo
-from services.cli.serve import serve_api
+from services.cli.serve import serve_all, serve_api
+from services.worker.__main__ import run_worker_service
 
 T = TypeVar("T")
 
@@ -86,6 +87,14 @@ def _api(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    return asyncio.run(run_worker_service(settings))
+
+
+def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    return serve_all()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="goals", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -104,6 +113,12 @@ def parser() -> argparse.ArgumentParser:
         "demo", help="seed a demo clinic with goals and check-ins; prints a token per user"
     ).set_defaults(run=_demo)
     commands.add_parser("api", help="serve the HTTP API").set_defaults(run=_api)
+    commands.add_parser(
+        "worker", help="run the workers and the relay that feeds them from the log"
+    ).set_defaults(run=_worker)
+    commands.add_parser("serve", help="run the API and the worker service together").set_defaults(
+        run=_serve
+    )
     return root
 
 

@@ -1,6 +1,10 @@
 """Running the API under a production ASGI server."""
 
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import uvicorn
 
@@ -22,3 +26,23 @@ def serve_api(settings: Settings) -> None:
         log_config=None,
         proxy_headers=True,
     )
+
+
+def serve_all() -> int:
+    """`goals api` and `goals worker` side by side; when one stops, so does the other."""
+    children = [
+        subprocess.Popen([sys.executable, "-m", "services.cli", command])  # noqa: S603
+        for command in ("api", "worker")
+    ]
+
+    def stop(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    stop()
+    return max(abs(child.wait()) for child in children)

@@ -1,0 +1,55 @@
+"""The Dramatiq broker on Redis, and the database pool each worker process opens at boot.
+
+Import this module before any actor: actors bind to the broker that is current when they are
+declared.
+"""
+
+from typing import Any
+
+import asyncpg
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AsyncIO, Middleware
+
+from infra.config import Settings, get_settings
+from infra.db.pool import open_pool
+from infra.logging import configure_logging
+
+
+class DatabasePool(Middleware):
+    """Opens the asyncpg pool on the worker's event loop when the worker boots."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool: asyncpg.Pool | None = None
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        configure_logging(self.settings)
+        loop = get_event_loop_thread()
+        if loop is None:
+            raise RuntimeError("the AsyncIO middleware must come before DatabasePool")
+        self.pool = loop.run_coroutine(open_pool(self.settings))
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        loop = get_event_loop_thread()
+        if self.pool is not None and loop is not None:
+            loop.run_coroutine(self.pool.close())
+
+
+def build_broker(settings: Settings) -> tuple[RedisBroker, DatabasePool]:
+    broker = RedisBroker(url=settings.redis_url, namespace=settings.broker_namespace)
+    broker.add_middleware(AsyncIO())
+    database = DatabasePool(settings)
+    broker.add_middleware(database)
+    return broker, database
+
+
+broker, database = build_broker(get_settings())
+dramatiq.set_broker(broker)
+
+
+def pool() -> asyncpg.Pool:
+    if database.pool is None:
+        raise RuntimeError("the database pool opens when the worker boots")
+    return database.pool

@@ -1,0 +1,90 @@
+"""Handing the log to the workers: the relay follows the feed, the reconciler finds lost work.
+
+Neither is trusted to be the only path: the relay's message can be lost in Redis after its
+checkpoint moved on, and the reconciler then finds the goal behind its stream and asks again.
+Applying twice is harmless (see goal_summaries.project_goal).
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from uuid import UUID
+
+from infra.db.connection import Connection
+from infra.eventstore.envelope import FeedCheckpoint
+from infra.eventstore.store import checkpoint_of, read_all
+
+RELAY = "relay"
+# Any constant works; it only keeps two relays from moving the same checkpoint at once.
+_RELAY_LOCK = 7_140_002
+_GOAL_PREFIX = "goal-"
+
+Enqueue = Callable[[list[UUID]], Awaitable[None]]
+
+
+async def read_checkpoint(conn: Connection, consumer: str) -> FeedCheckpoint:
+    row = await conn.fetchrow(
+        "SELECT transaction_id, position FROM consumer_checkpoints WHERE consumer = $1", consumer
+    )
+    return FeedCheckpoint() if row is None else FeedCheckpoint(row[0], row[1])
+
+
+async def _save_checkpoint(conn: Connection, consumer: str, checkpoint: FeedCheckpoint) -> None:
+    await conn.execute(
+        """
+        INSERT INTO consumer_checkpoints (consumer, transaction_id, position, updated_at)
+        VALUES ($1, $2, $3, now())
+        ON CONFLICT (consumer) DO UPDATE SET transaction_id = EXCLUDED.transaction_id,
+            position = EXCLUDED.position, updated_at = now()
+        """,
+        consumer,
+        checkpoint.transaction_id,
+        checkpoint.position,
+    )
+
+
+async def relay_batch(conn: Connection, enqueue: Enqueue, limit: int = 1000) -> int:
+    """Enqueues the goals touched by the next events of the feed; returns how many events.
+
+    The checkpoint moves only after the enqueue succeeded, in the same transaction: a crash in
+    between enqueues the same goals again, which costs nothing.
+    """
+    async with conn.transaction():
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
+            return 0
+        events = await read_all(conn, await read_checkpoint(conn, RELAY), limit)
+        if not events:
+            return 0
+        goal_ids = list(
+            dict.fromkeys(
+                UUID(event.stream_id.removeprefix(_GOAL_PREFIX))
+                for event in events
+                if event.stream_id.startswith(_GOAL_PREFIX)
+            )
+        )
+        if goal_ids:
+            await enqueue(goal_ids)
+        await _save_checkpoint(conn, RELAY, checkpoint_of(events[-1]))
+        return len(events)
+
+
+async def lagging_goals(conn: Connection, older_than: timedelta, limit: int = 1000) -> list[UUID]:
+    """Goals whose oldest event not yet in their summary is older than `older_than`."""
+    rows = await conn.fetch(
+        """
+        SELECT g.goal_id FROM (
+            SELECT substr(s.stream_id, 6)::uuid AS goal_id, s.stream_id, s.version
+            FROM streams s WHERE s.stream_id LIKE 'goal-%'
+        ) g
+        LEFT JOIN goal_summaries p ON p.goal_id = g.goal_id
+        JOIN events e ON e.stream_id = g.stream_id
+            AND e.stream_version = coalesce(p.version, 0) + 1
+        WHERE g.version > coalesce(p.version, 0)
+          AND p.stalled_at_version IS NULL
+          AND e.recorded_at < now() - $1::interval
+          AND NOT EXISTS (SELECT FROM projection_dead_letters d WHERE d.goal_id = g.goal_id)
+        LIMIT $2
+        """,
+        older_than,
+        limit,
+    )
+    return [row[0] for row in rows]

@@ -1,0 +1,177 @@
+"""The goal summary projection (migration 0003): apply a goal's new events, once, in order.
+
+A goal's row and its check-ins move in the same transaction as the version they reflect, so
+running this twice, or on many workers at once, changes nothing the second time.
+"""
+
+from uuid import UUID
+
+import asyncpg
+import msgspec
+import structlog
+
+from domain.goals.summary import CheckInChange, EventFacts, GoalSummary, check_in_change, summarize
+from domain.goals.terms import GoalTerms
+from infra.db.connection import Connection
+from infra.eventstore import codec
+from infra.eventstore.envelope import RecordedEvent
+from infra.eventstore.store import read_stream
+from infra.goals.streams import goal_stream
+
+log = structlog.get_logger(__name__)
+
+_encode = msgspec.json.Encoder().encode
+_decode_terms = msgspec.json.Decoder(GoalTerms).decode
+
+_SUMMARY_COLUMNS = """goal_id, clinic_id, client_id, terms::text, status, set_at, version,
+last_position, ended_at, last_check_in_at, stalled_at_version"""
+
+
+class Progressed(msgspec.Struct, frozen=True):
+    applied: int
+    stalled: bool = False
+
+
+def _summary_from(row: asyncpg.Record) -> GoalSummary:
+    return GoalSummary(
+        goal_id=row[0],
+        clinic_id=row[1],
+        client_id=row[2],
+        terms=_decode_terms(row[3]),
+        status=row[4],
+        set_at=row[5],
+        version=row[6],
+        last_position=row[7],
+        ended_at=row[8],
+        last_check_in_at=row[9],
+    )
+
+
+async def _save(conn: Connection, summary: GoalSummary) -> None:
+    terms = summary.terms
+    await conn.execute(
+        """
+        INSERT INTO goal_summaries (
+            goal_id, clinic_id, client_id, statement, life_area, status, measure_kind, target,
+            unit, cadence, time_zone, start_date, due_date, priority, terms, set_at, ended_at,
+            last_check_in_at, version, last_position
+        ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16,
+                  $17, $18, $19, $20)
+        ON CONFLICT (goal_id) DO UPDATE SET
+            statement = EXCLUDED.statement, life_area = EXCLUDED.life_area,
+            status = EXCLUDED.status, measure_kind = EXCLUDED.measure_kind,
+            target = EXCLUDED.target, unit = EXCLUDED.unit, cadence = EXCLUDED.cadence,
+            time_zone = EXCLUDED.time_zone, start_date = EXCLUDED.start_date,
+            due_date = EXCLUDED.due_date, priority = EXCLUDED.priority, terms = EXCLUDED.terms,
+            ended_at = EXCLUDED.ended_at, last_check_in_at = EXCLUDED.last_check_in_at,
+            version = EXCLUDED.version, last_position = EXCLUDED.last_position
+        """,
+        summary.goal_id,
+        summary.clinic_id,
+        summary.client_id,
+        terms.statement,
+        terms.life_area,
+        summary.status,
+        terms.measure.kind,
+        terms.measure.target,
+        terms.measure.unit,
+        terms.measure.cadence,
+        terms.time_zone,
+        terms.start_date,
+        terms.due_date,
+        terms.priority,
+        _encode(terms).decode(),
+        summary.set_at,
+        summary.ended_at,
+        summary.last_check_in_at,
+        summary.version,
+        summary.last_position,
+    )
+
+
+async def _save_check_ins(conn: Connection, changes: list[CheckInChange]) -> None:
+    recorded = [
+        (item.check_in_id, item.goal_id, item.amount, item.occurred_at)
+        for item in changes
+        if not item.entered_in_error
+    ]
+    if recorded:
+        await conn.executemany(
+            """
+            INSERT INTO goal_check_ins (check_in_id, goal_id, amount, occurred_at)
+            VALUES ($1, $2, $3, $4) ON CONFLICT (check_in_id) DO NOTHING
+            """,
+            recorded,
+        )
+    corrected = [(item.check_in_id,) for item in changes if item.entered_in_error]
+    if corrected:
+        await conn.executemany(
+            "UPDATE goal_check_ins SET entered_in_error = true WHERE check_in_id = $1", corrected
+        )
+
+
+async def _dead_letter(
+    conn: Connection, goal_id: UUID, event: RecordedEvent, error: Exception
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO projection_dead_letters (event_id, goal_id, position, error)
+        VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING
+        """,
+        event.event_id,
+        goal_id,
+        event.position,
+        f"{type(error).__name__}: {error}",
+    )
+    await conn.execute(
+        "UPDATE goal_summaries SET stalled_at_version = $2 WHERE goal_id = $1",
+        goal_id,
+        event.stream_version,
+    )
+    log.error(
+        "projection_event_failed",
+        goal_id=str(goal_id),
+        position=event.position,
+        error=str(error),
+    )
+
+
+async def project_goal(conn: Connection, goal_id: UUID) -> Progressed:
+    """Applies the goal's events not yet in its summary; safe to run twice or concurrently."""
+    async with conn.transaction():
+        # One applier per goal at a time: the second waits, then finds nothing left to do.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", str(goal_id))
+        row = await conn.fetchrow(
+            f"SELECT {_SUMMARY_COLUMNS} FROM goal_summaries WHERE goal_id = $1",  # noqa: S608
+            goal_id,
+        )
+        if row is not None and row["stalled_at_version"] is not None:
+            return Progressed(0, stalled=True)
+        summary = None if row is None else _summary_from(row)
+        pending = await read_stream(conn, goal_stream(goal_id), summary.version if summary else 0)
+        changes: list[CheckInChange] = []
+        applied = 0
+        for recorded in pending:
+            try:
+                event = codec.decode_event(recorded)
+                facts = EventFacts(
+                    recorded.stream_version,
+                    recorded.position,
+                    recorded.recorded_at,
+                    recorded.metadata.clinic_id,
+                )
+                next_summary = summarize(summary, event, facts)
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as error:
+                if summary is not None:
+                    await _save(conn, summary)
+                    await _save_check_ins(conn, changes)
+                await _dead_letter(conn, goal_id, recorded, error)
+                return Progressed(applied, stalled=True)
+            summary = next_summary
+            if change := check_in_change(event):
+                changes.append(change)
+            applied += 1
+        if summary is not None and applied:
+            await _save(conn, summary)
+            await _save_check_ins(conn, changes)
+        return Progressed(applied)
