@@ -103,6 +103,14 @@ class RemoveSupporter(msgspec.Struct, frozen=True):
     now: datetime
 
 
+class RateGoal(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    rating: int
+    actor: Actor
+    now: datetime
+    note: str | None = None
+
+
 GoalCommand = (
     SetGoal
     | AdjustGoal
@@ -115,4 +123,5 @@ GoalCommand = (
     | RecordCorrection
     | AddSupporter
     | RemoveSupporter
+    | RateGoal
 )

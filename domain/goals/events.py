@@ -102,6 +102,14 @@ class SupporterRemoved(msgspec.Struct, frozen=True, tag="supporter_removed"):
     supporter_id: UUID
 
 
+class GoalRated(msgspec.Struct, frozen=True, tag="goal_rated"):
+    """A therapist's Goal Attainment Scaling rating: -2 (much less than expected) to +2."""
+
+    goal_id: UUID
+    rating: int
+    note: str | None = None
+
+
 GoalEvent = (
     GoalSet
     | GoalAdjusted
@@ -114,4 +122,5 @@ GoalEvent = (
     | CorrectionRecorded
     | SupporterAdded
     | SupporterRemoved
+    | GoalRated
 )

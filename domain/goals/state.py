@@ -15,6 +15,7 @@ from domain.goals.events import (
     GoalEvent,
     GoalMissed,
     GoalPaused,
+    GoalRated,
     GoalResumed,
     GoalSet,
     ProgressRecorded,
@@ -80,6 +81,8 @@ def _evolve_goal(goal: Goal, event: GoalEvent) -> Goal:
             return replace(goal, supporters=goal.supporters | {supporter_id})
         case SupporterRemoved(supporter_id=supporter_id):
             return replace(goal, supporters=goal.supporters - {supporter_id})
+        case GoalRated():
+            return goal
     raise ValueError(f"{type(event).__name__} cannot follow a goal that is already set")
 
 

@@ -17,6 +17,7 @@ from domain.goals.events import (
     GoalEvent,
     GoalMissed,
     GoalPaused,
+    GoalRated,
     GoalResumed,
     GoalSet,
     ProgressRecorded,
@@ -47,6 +48,7 @@ class GoalSummary(msgspec.Struct, frozen=True):
     last_position: int
     ended_at: datetime | None = None
     last_check_in_at: datetime | None = None
+    attainment_rating: int | None = None
 
 
 class CheckInChange(msgspec.Struct, frozen=True):
@@ -103,6 +105,8 @@ def _changed(summary: GoalSummary, event: GoalEvent, at: datetime) -> GoalSummar
             return replace(summary, status="active")
         case CorrectionRecorded(scope="goal"):
             return replace(summary, status="entered_in_error", ended_at=at)
+        case GoalRated(rating=rating):
+            return replace(summary, attainment_rating=rating)
         case CorrectionRecorded() | SupporterAdded() | SupporterRemoved():
             return summary
         case GoalSet():

@@ -13,6 +13,7 @@ from domain.goals.events import (
     GoalEvent,
     GoalMissed,
     GoalPaused,
+    GoalRated,
     GoalResumed,
     GoalSet,
     ProgressRecorded,
@@ -47,6 +48,7 @@ class GoalDetail(msgspec.Struct, frozen=True):
     achievement_note: str | None = None
     check_ins: tuple[CheckIn, ...] = ()
     supporters: tuple[UUID, ...] = ()
+    attainment_rating: int | None = None
 
 
 def _corrected(detail: GoalDetail, event: CorrectionRecorded) -> GoalDetail:
@@ -82,6 +84,8 @@ def _next(detail: GoalDetail, event: GoalEvent) -> GoalDetail:
             return _corrected(detail, event)
         case SupporterAdded(supporter_id=supporter):
             return replace(detail, supporters=(*detail.supporters, supporter))
+        case GoalRated(rating=rating):
+            return replace(detail, attainment_rating=rating)
         case SupporterRemoved(supporter_id=supporter):
             kept = tuple(item for item in detail.supporters if item != supporter)
             return replace(detail, supporters=kept)

@@ -24,7 +24,7 @@ _encode = msgspec.json.Encoder().encode
 _decode_terms = msgspec.json.Decoder(GoalTerms).decode
 
 _SUMMARY_COLUMNS = """goal_id, clinic_id, client_id, terms::text, status, set_at, version,
-last_position, ended_at, last_check_in_at, stalled_at_version"""
+last_position, ended_at, last_check_in_at, stalled_at_version, attainment_rating"""
 
 
 class Progressed(msgspec.Struct, frozen=True):
@@ -44,28 +44,29 @@ def _summary_from(row: asyncpg.Record) -> GoalSummary:
         last_position=row[7],
         ended_at=row[8],
         last_check_in_at=row[9],
+        attainment_rating=row[11],
     )
 
 
-async def _save(conn: Connection, summary: GoalSummary) -> None:
+SUMMARY_COLUMNS = [
+    "goal_id", "clinic_id", "client_id", "statement", "life_area", "status", "measure_kind",
+    "target", "unit", "cadence", "time_zone", "start_date", "due_date", "priority", "terms",
+    "set_at", "ended_at", "last_check_in_at", "attainment_rating", "version", "last_position",
+    "stalled_at_version",
+]  # fmt: skip
+_FIXED = {"goal_id", "clinic_id", "client_id", "set_at"}
+_UPSERT = (
+    f"INSERT INTO goal_summaries ({', '.join(SUMMARY_COLUMNS)}) "  # noqa: S608 - constant names
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(SUMMARY_COLUMNS) + 1))}) "
+    "ON CONFLICT (goal_id) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in SUMMARY_COLUMNS if name not in _FIXED)
+)
+
+
+def summary_row(summary: GoalSummary, stalled_at_version: int | None = None) -> tuple[object, ...]:
+    """The summary as a row of `SUMMARY_COLUMNS`."""
     terms = summary.terms
-    await conn.execute(
-        """
-        INSERT INTO goal_summaries (
-            goal_id, clinic_id, client_id, statement, life_area, status, measure_kind, target,
-            unit, cadence, time_zone, start_date, due_date, priority, terms, set_at, ended_at,
-            last_check_in_at, version, last_position
-        ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16,
-                  $17, $18, $19, $20)
-        ON CONFLICT (goal_id) DO UPDATE SET
-            statement = EXCLUDED.statement, life_area = EXCLUDED.life_area,
-            status = EXCLUDED.status, measure_kind = EXCLUDED.measure_kind,
-            target = EXCLUDED.target, unit = EXCLUDED.unit, cadence = EXCLUDED.cadence,
-            time_zone = EXCLUDED.time_zone, start_date = EXCLUDED.start_date,
-            due_date = EXCLUDED.due_date, priority = EXCLUDED.priority, terms = EXCLUDED.terms,
-            ended_at = EXCLUDED.ended_at, last_check_in_at = EXCLUDED.last_check_in_at,
-            version = EXCLUDED.version, last_position = EXCLUDED.last_position
-        """,
+    return (
         summary.goal_id,
         summary.clinic_id,
         summary.client_id,
@@ -84,9 +85,15 @@ async def _save(conn: Connection, summary: GoalSummary) -> None:
         summary.set_at,
         summary.ended_at,
         summary.last_check_in_at,
+        summary.attainment_rating,
         summary.version,
         summary.last_position,
+        stalled_at_version,
     )
+
+
+async def _save(conn: Connection, summary: GoalSummary) -> None:
+    await conn.execute(_UPSERT, *summary_row(summary))
 
 
 async def _save_check_ins(conn: Connection, changes: list[CheckInChange]) -> None:

@@ -17,11 +17,14 @@ from infra.db.connection import Connection
 from infra.db.migrate import MigrationError, migrate
 from infra.db.pool import create_database_if_missing
 from infra.logging import configure_logging
+from infra.projections.rebuild import GOAL_SUMMARIES, rebuild_goal_summaries
 from services.cli.demo import DemoUser, seed_demo
+from services.cli.progress import ProgressBar
 from services.cli.serve import serve_all, serve_api
 from services.worker.__main__ import run_worker_service
 
 T = TypeVar("T")
+PROJECTIONS = (GOAL_SUMMARIES,)
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +98,25 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     return serve_all()
 
 
+def _rebuild(settings: Settings, arguments: argparse.Namespace) -> int:
+    if arguments.name not in PROJECTIONS:
+        print(f"unknown projection {arguments.name!r}; known: {', '.join(PROJECTIONS)}")
+        return 2
+    bar = ProgressBar(f"rebuilding {arguments.name}")
+
+    async def work() -> int:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await rebuild_goal_summaries(conn, bar)
+        finally:
+            await conn.close()
+
+    goals = asyncio.run(work())
+    bar.close()
+    print(f"{arguments.name} rebuilt: {goals} goals")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="goals", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -119,6 +141,13 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the API and the worker service together").set_defaults(
         run=_serve
     )
+    projections = commands.add_parser("projections", help="manage the read models")
+    projection_commands = projections.add_subparsers(dest="projection_command", required=True)
+    rebuild = projection_commands.add_parser(
+        "rebuild", help="replay the whole log into fresh tables and switch to them atomically"
+    )
+    rebuild.add_argument("name", nargs="?", default=GOAL_SUMMARIES, help="the projection")
+    rebuild.set_defaults(run=_rebuild)
     return root
 
 

@@ -9,6 +9,13 @@ CREATE TABLE consumer_checkpoints (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- The version of each projection's code that built its tables; a newer one rebuilds them.
+CREATE TABLE projection_versions (
+    projection text PRIMARY KEY,
+    version integer NOT NULL,
+    rebuilt_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- One row per goal: its terms and status as of `version`, the last event applied to it.
 CREATE TABLE goal_summaries (
     goal_id uuid PRIMARY KEY,
@@ -30,6 +37,8 @@ CREATE TABLE goal_summaries (
     set_at timestamptz NOT NULL,
     ended_at timestamptz,
     last_check_in_at timestamptz,
+    -- The therapist's latest Goal Attainment Scaling rating, -2 to +2.
+    attainment_rating smallint,
     version integer NOT NULL,
     last_position bigint NOT NULL,
     -- Set when an event could not be applied; the goal waits for an operator, the rest go on.

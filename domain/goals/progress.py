@@ -1,0 +1,127 @@
+"""Progress over time: periods in the client's own time zone, streaks, and how it is going.
+
+Pure functions of a goal's terms, its check-ins and today's date; the worker stores only facts,
+and these are worked out when read, so they are never stale as days pass.
+"""
+
+import calendar
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from statistics import fmean
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from domain.goals.terms import Cadence, GoalStatus, GoalTerms
+
+AchievementStatus = str
+"""FHIR goal-achievement codes: in-progress, improving, worsening, no-change, achieved,
+not-achieved."""
+
+
+class CountedCheckIn(msgspec.Struct, frozen=True):
+    amount: float
+    occurred_at: datetime
+
+
+class Period(msgspec.Struct, frozen=True):
+    start: date
+    end: date
+    """The first day after the period."""
+    done: float
+    target: float
+    met: bool
+    adherence: float
+    """Share of the target reached, 0 to 100."""
+
+
+def period_start(day: date, cadence: Cadence, goal_start: date) -> date:
+    """The first day of the period `day` falls in; weeks start on Monday."""
+    if cadence == "per_day":
+        return day
+    if cadence == "per_week":
+        return day - timedelta(days=day.weekday())
+    if cadence == "per_month":
+        return day.replace(day=1)
+    return goal_start
+
+
+def period_end(start: date, cadence: Cadence, due: date) -> date:
+    if cadence == "per_day":
+        return start + timedelta(days=1)
+    if cadence == "per_week":
+        return start + timedelta(days=7)
+    if cadence == "per_month":
+        return start + timedelta(days=calendar.monthrange(start.year, start.month)[1])
+    return due + timedelta(days=1)
+
+
+def local_day(moment: datetime, time_zone: str) -> date:
+    return moment.astimezone(ZoneInfo(time_zone)).date()
+
+
+def series(terms: GoalTerms, check_ins: Iterable[CountedCheckIn], today: date) -> list[Period]:
+    """Every period from the goal's start to the one holding today (or the due date)."""
+    cadence = terms.measure.cadence
+    by_period: dict[date, list[float]] = {}
+    for check_in in check_ins:
+        day = local_day(check_in.occurred_at, terms.time_zone)
+        by_period.setdefault(period_start(day, cadence, terms.start_date), []).append(
+            check_in.amount
+        )
+    last_day = min(today, terms.due_date)
+    rated = terms.measure.kind == "rating_0_10"
+    periods = []
+    start = period_start(terms.start_date, cadence, terms.start_date)
+    while start <= last_day:
+        amounts = by_period.get(start, [])
+        done = (fmean(amounts) if amounts else 0.0) if rated else float(sum(amounts))
+        target = terms.measure.target
+        periods.append(
+            Period(
+                start=start,
+                end=period_end(start, cadence, terms.due_date),
+                done=done,
+                target=target,
+                met=done >= target,
+                adherence=round(min(done / target, 1.0) * 100, 1),
+            )
+        )
+        start = periods[-1].end
+    return periods
+
+
+def streak(periods: list[Period], today: date) -> int:
+    """Periods met in a row, counting back from the latest; an unfinished period that is not
+    met yet does not break the streak."""
+    count = 0
+    for index, period in enumerate(reversed(periods)):
+        unfinished = index == 0 and period.end > today
+        if period.met:
+            count += 1
+        elif not unfinished:
+            break
+    return count
+
+
+def achievement_status(status: GoalStatus, periods: list[Period], today: date) -> AchievementStatus:
+    if status == "achieved":
+        return "achieved"
+    if status == "missed":
+        return "not-achieved"
+    finished = [period for period in periods if period.end <= today]
+    if len(finished) < 2:
+        return "in-progress"
+    before, latest = finished[-2].done, finished[-1].done
+    if latest > before:
+        return "improving"
+    if latest < before:
+        return "worsening"
+    return "no-change"
+
+
+def expected_by_now(period: Period, today: date) -> float:
+    """How much of the target a steady pace would have reached by the start of today."""
+    length = (period.end - period.start).days
+    elapsed = min(max((today - period.start).days, 0), length)
+    return period.target * elapsed / length if length else period.target
