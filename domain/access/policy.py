@@ -35,6 +35,7 @@ class GoalAction(Enum):
     WRITE = "write"
     SHARE = "share"
     UNSHARE = "unshare"
+    RATE = "rate"
 
 
 class View(Enum):
@@ -63,9 +64,15 @@ def _relation(caller: Caller, goal: GoalAccess) -> str | None:
 
 
 _ALLOWED: dict[str, frozenset[GoalAction]] = {
-    "owner": frozenset(GoalAction) - {GoalAction.READ_SHARED},
+    "owner": frozenset(GoalAction) - {GoalAction.READ_SHARED, GoalAction.RATE},
     "therapist": frozenset(
-        {GoalAction.READ, GoalAction.READ_HISTORY, GoalAction.WRITE, GoalAction.UNSHARE}
+        {
+            GoalAction.READ,
+            GoalAction.READ_HISTORY,
+            GoalAction.WRITE,
+            GoalAction.UNSHARE,
+            GoalAction.RATE,
+        }
     ),
     "supporter": frozenset({GoalAction.READ_SHARED, GoalAction.UNSHARE}),
     "auditor": frozenset({GoalAction.READ_HISTORY}),

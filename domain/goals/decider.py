@@ -6,6 +6,7 @@ from typing import Any
 import msgspec
 
 from domain.goals import rules
+from domain.goals.attainment import RATINGS
 from domain.goals.commands import (
     AddSupporter,
     AdjustGoal,
@@ -13,6 +14,7 @@ from domain.goals.commands import (
     GoalCommand,
     MarkAchieved,
     PauseGoal,
+    RateGoal,
     RecordCorrection,
     RecordMiss,
     RecordProgress,
@@ -29,6 +31,7 @@ from domain.goals.events import (
     GoalEvent,
     GoalMissed,
     GoalPaused,
+    GoalRated,
     GoalResumed,
     GoalSet,
     ProgressRecorded,
@@ -192,6 +195,21 @@ def _remove_supporter(command: RemoveSupporter, goal: Goal) -> list[GoalEvent]:
     return [SupporterRemoved(goal.goal_id, command.supporter_id)]
 
 
+def _rate(command: RateGoal, goal: Goal) -> list[GoalEvent]:
+    _require_status(goal, _NOT_IN_ERROR, "rated")
+    if command.actor.role != "therapist":
+        raise GoalRuleViolation(
+            "rating_by_therapist_only", "Goal attainment is rated by the therapist."
+        )
+    if command.rating not in RATINGS:
+        raise GoalRuleViolation(
+            "rating_out_of_range", "A rating is a whole number from -2 to +2.", "rating"
+        )
+    if command.note is not None:
+        rules.check_text(command.note, "note", required=False)
+    return [GoalRated(goal.goal_id, command.rating, command.note)]
+
+
 _ON_GOAL: dict[type[Any], Callable[[Any, Goal], list[GoalEvent]]] = {
     AdjustGoal: _adjust,
     RecordProgress: _record_progress,
@@ -203,6 +221,7 @@ _ON_GOAL: dict[type[Any], Callable[[Any, Goal], list[GoalEvent]]] = {
     RecordCorrection: _correct,
     AddSupporter: _add_supporter,
     RemoveSupporter: _remove_supporter,
+    RateGoal: _rate,
 }
 
 

@@ -26,6 +26,7 @@ from services.api.errors import EXCEPTION_HANDLERS
 from services.api.goals import actions as goal_actions
 from services.api.goals import routes as goal_routes
 from services.api.observability import request_logging
+from services.api.progress import routes as progress_routes
 from services.api.users import routes as user_routes
 
 log = structlog.get_logger(__name__)
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *user_routes.ROUTES,
             *goal_routes.ROUTES,
             *goal_actions.ROUTES,
+            *progress_routes.ROUTES,
         ],
         dependencies={
             "conn": Provide(provide_connection),

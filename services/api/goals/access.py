@@ -105,6 +105,7 @@ def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
         progress_total=progress_total(detail),
         check_ins=list(detail.check_ins),
         supporters=list(detail.supporters),
+        attainment_rating=detail.attainment_rating,
     )
 
 

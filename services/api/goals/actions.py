@@ -18,6 +18,7 @@ from domain.goals.commands import (
     GoalCommand,
     MarkAchieved,
     PauseGoal,
+    RateGoal,
     RecordCorrection,
     RecordMiss,
     RecordProgress,
@@ -39,6 +40,7 @@ from services.api.goals.schemas import (
     GoalWarning,
     Miss,
     NewCheckIn,
+    Rating,
     Reason,
     WriteResult,
 )
@@ -95,9 +97,10 @@ async def _write(
     make: CommandMaker,
     *,
     reason: str | None = None,
+    action: GoalAction = GoalAction.WRITE,
 ) -> Response[bytes]:
     async def produce() -> Reply:
-        loaded = await load_for(conn, caller, goal_id, GoalAction.WRITE)
+        loaded = await load_for(conn, caller, goal_id, action)
         command = make(actor_of(caller), datetime.now(UTC))
         return await run_command(
             request, conn, caller, command, before=loaded, access=loaded.access, reason=reason
@@ -225,6 +228,23 @@ async def correct(
     return await _write(request, conn, caller, goal_id, make, reason=data.reason)
 
 
+@post(
+    "/v1/goals/{goal_id:uuid}/ratings",
+    summary="Rate goal attainment, -2 to +2 (the client's therapist)",
+)
+async def rate(
+    request: Request,
+    goal_id: FromPath[UUID],
+    data: JSONBody[Rating],
+    conn: Db,
+    caller: Authenticated,
+) -> Response[bytes]:
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return RateGoal(goal_id, data.rating, actor, now, data.note)
+
+    return await _write(request, conn, caller, goal_id, make, action=GoalAction.RATE)
+
+
 async def _supporter(conn: Connection, caller: Caller, user_id: UUID) -> None:
     user = await queries.user_in_clinic(conn, caller.clinic_id, user_id)
     if user is None:
@@ -284,6 +304,7 @@ ROUTES = [
     resume,
     cancel,
     correct,
+    rate,
     add_supporter,
     remove_supporter,
 ]

@@ -73,6 +73,12 @@ class Reason(Body, frozen=True):
     reason: LongText
 
 
+class Rating(Body, frozen=True):
+    rating: Annotated[int, msgspec.Meta(ge=-2, le=2)]
+    """Goal Attainment Scaling: -2 much less than expected, 0 as expected, +2 much more."""
+    note: LongText | None = None
+
+
 class Correction(Body, frozen=True):
     scope: CorrectionScope
     reason: LongText
@@ -105,6 +111,7 @@ class GoalOut(msgspec.Struct, frozen=True, tag="full", tag_field="view"):
     progress_total: float
     check_ins: list[CheckIn]
     supporters: list[UUID]
+    attainment_rating: int | None
 
 
 class SharedGoalOut(msgspec.Struct, frozen=True, tag="shared", tag_field="view"):

@@ -1,0 +1,127 @@
+"""Reads served by the projection, with the projection brought up to date in-process."""
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from infra.projections.feed import lagging_goals
+from infra.projections.goal_summaries import project_goal
+from tests.integration.api.world import Clinic, goal_body
+
+
+async def _project_everything(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        for goal_id in await lagging_goals(conn, timedelta(0)):
+            await project_goal(conn, goal_id)
+
+
+async def _set_goal(api: AsyncTestClient[Litestar], clinic: Clinic, **overrides: object) -> str:
+    created = await api.post(
+        "/v1/goals",
+        json=goal_body(client_id=str(clinic.client.id), **overrides),
+        headers=clinic.therapist.headers,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["goal_id"])
+
+
+async def test_progress_counts_check_ins_per_week_and_says_what_it_reflects(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    goal_id = await _set_goal(api, clinic)
+    now = datetime.now(UTC)
+    for _ in range(2):
+        checked = await api.post(
+            f"/v1/goals/{goal_id}/check-ins",
+            json={"occurred_at": now.isoformat()},
+            headers=clinic.client.headers,
+        )
+        assert checked.status_code == 200
+    position = checked.json()["position"]
+
+    stale = await api.get(
+        f"/v1/goals/{goal_id}/progress",
+        params={"min_position": position},
+        headers=clinic.client.headers,
+    )
+    await _project_everything(pool)
+    fresh = await api.get(
+        f"/v1/goals/{goal_id}/progress",
+        params={"min_position": position},
+        headers=clinic.client.headers,
+    )
+
+    assert stale.status_code == 404 or stale.json()["projected"]["stale"] is True
+    assert fresh.status_code == 200, fresh.text
+    body = fresh.json()
+    assert body["projected"] == {"position": position, "stale": False}
+    assert body["periods"][-1]["done"] == 2
+    assert body["periods"][-1]["target"] == 3
+    assert body["cadence"] == "per_week"
+
+
+async def test_overview_counts_goals_and_scores_attainment(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    goals = [await _set_goal(api, clinic) for _ in range(3)]
+    for goal_id in goals:
+        rated = await api.post(
+            f"/v1/goals/{goal_id}/ratings", json={"rating": 1}, headers=clinic.therapist.headers
+        )
+        assert rated.status_code == 200, rated.text
+    refused = await api.post(
+        f"/v1/goals/{goals[0]}/ratings", json={"rating": 2}, headers=clinic.client.headers
+    )
+    await _project_everything(pool)
+
+    overview = await api.get(
+        f"/v1/clients/{clinic.client.id}/overview", headers=clinic.therapist.headers
+    )
+
+    assert refused.status_code == 403
+    assert overview.status_code == 200, overview.text
+    body = overview.json()
+    assert (body["active"], body["rated_goals"]) == (3, 3)
+    assert body["attainment_t_score"] == 63.7
+    assert body["overloaded"] is False
+
+
+async def test_caseload_flags_a_client_with_a_goal_due_soon(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    soon = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    await _set_goal(api, clinic, due_date=soon)
+    await _project_everything(pool)
+
+    page = await api.get("/v1/caseload", params={"limit": 1}, headers=clinic.therapist.headers)
+    forbidden = await api.get("/v1/caseload", headers=clinic.client.headers)
+
+    assert forbidden.status_code == 403
+    assert page.status_code == 200, page.text
+    (entry,) = page.json()["clients"]
+    assert entry["client_id"] == str(clinic.client.id)
+    assert entry["due_within_7_days"] is True
+    assert page.json()["next_cursor"] is None
+
+
+async def test_clinic_statistics_count_without_naming_anyone(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    achieved = await _set_goal(api, clinic)
+    await _set_goal(api, clinic)
+    done = await api.post(
+        f"/v1/goals/{achieved}/achievement", json={}, headers=clinic.client.headers
+    )
+    assert done.status_code == 200
+    await _project_everything(pool)
+
+    stats = await api.get("/v1/clinic/stats", headers=clinic.admin.headers)
+    refused = await api.get("/v1/clinic/stats", headers=clinic.therapist.headers)
+
+    assert refused.status_code == 403
+    (month,) = stats.json()["months"]
+    assert (month["goals_set"], month["achieved"], month["missed"]) == (2, 1, 0)
+    assert month["achievement_rate"] == 1.0
+    assert str(clinic.client.id) not in stats.text
