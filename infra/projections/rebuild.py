@@ -27,6 +27,8 @@ GOAL_SUMMARIES_VERSION = 1
 _TABLES = ("goal_summaries", "goal_check_ins")
 _BATCH = 20_000
 _NO_AGE = timedelta(0)
+# Any constant works; it keeps two rebuilds from writing the same fresh tables.
+_REBUILD_LOCK = 7_140_003
 
 Progress = Callable[[int, int], None]
 
@@ -134,6 +136,28 @@ async def _switch(conn: Connection) -> None:
 
 async def rebuild_goal_summaries(conn: Connection, progress: Progress) -> int:
     """Replays the log into fresh tables and switches to them; returns the goals rebuilt."""
+    await conn.execute("SELECT pg_advisory_lock($1)", _REBUILD_LOCK)
+    try:
+        return await _rebuild(conn, progress)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _REBUILD_LOCK)
+
+
+async def rebuild_if_outdated(conn: Connection, progress: Progress) -> bool:
+    """Rebuilds when the tables were built by another version of the projection's code."""
+    if not await needs_rebuild(conn):
+        return False
+    await conn.execute("SELECT pg_advisory_lock($1)", _REBUILD_LOCK)
+    try:
+        if not await needs_rebuild(conn):
+            return False  # another worker rebuilt it while this one waited
+        await _rebuild(conn, progress)
+        return True
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _REBUILD_LOCK)
+
+
+async def _rebuild(conn: Connection, progress: Progress) -> int:
     fold = await _fold_log(conn, progress)
     await _write_next_tables(conn, fold)
     await _switch(conn)

@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from infra.config import DEVELOPMENT_TOKEN_KEY, Settings, get_settings
 from infra.db.pool import open_pool
 from infra.logging import configure_logging
-from services.api import health
+from services.api import health, metrics
 from services.api.auth import OpaqueTokenAuthenticator
 from services.api.deps import (
     provide_caller,
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *health.ROUTES,
+            metrics.metrics,
             *user_routes.ROUTES,
             *goal_routes.ROUTES,
             *goal_actions.ROUTES,

@@ -9,6 +9,9 @@ from litestar.datastructures import State
 from litestar.response import Response
 
 from infra.db.migrate import is_current
+from infra.projections.lag import projection_lag, relay_lag
+
+STUCK_AFTER_SECONDS = 60
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -27,16 +30,21 @@ async def live() -> Health:
 async def ready(state: State) -> Response[Health]:
     pool: asyncpg.Pool = state.pool
     checks: dict[str, str] = {}
+    degraded: dict[str, str] = {}
     try:
         async with asyncio.timeout(2), pool.acquire() as conn:
             checks["database"] = "ok"
             checks["migrations"] = "ok" if await is_current(conn) else "pending"
+            if checks["migrations"] == "ok":
+                for lag in (await relay_lag(conn), await projection_lag(conn)):
+                    if lag.seconds > STUCK_AFTER_SECONDS:
+                        degraded[lag.consumer] = f"stuck: {lag.events} events, {lag.seconds:.0f} s"
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         checks["database"] = f"unreachable: {type(error).__name__}"
     healthy = all(value == "ok" for value in checks.values())
-    return Response(
-        Health("ok" if healthy else "unavailable", checks), status_code=200 if healthy else 503
-    )
+    # A stuck consumer makes reads stale but writes still work: report it, stay in rotation.
+    status = "unavailable" if not healthy else "degraded" if degraded else "ok"
+    return Response(Health(status, checks | degraded), status_code=200 if healthy else 503)
 
 
 ROUTES = [live, ready]

@@ -11,6 +11,7 @@ import structlog
 from infra.config import Settings
 from infra.db.pool import open_pool
 from infra.projections.feed import lagging_goals, relay_batch
+from infra.projections.rebuild import rebuild_if_outdated
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +30,10 @@ async def _enqueue(goal_ids: list[UUID]) -> None:
     await asyncio.to_thread(send)
 
 
+def _log_progress(done: int, total: int) -> None:
+    log.info("projection_rebuild_progress", done=done, total=total)
+
+
 async def _listen(settings: Settings, wake: asyncio.Event) -> asyncpg.Connection | None:
     try:
         listener = await asyncpg.connect(settings.database_url)
@@ -41,6 +46,9 @@ async def _listen(settings: Settings, wake: asyncio.Event) -> asyncpg.Connection
 
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     pool = await open_pool(settings, min_size=1, max_size=2)
+    async with pool.acquire() as conn:
+        if await rebuild_if_outdated(conn, _log_progress):
+            log.info("projection_rebuilt_at_start")
     wake = asyncio.Event()
     listener = await _listen(settings, wake)
     reconciled_at = 0.0

@@ -125,3 +125,37 @@ async def test_clinic_statistics_count_without_naming_anyone(
     assert (month["goals_set"], month["achieved"], month["missed"]) == (2, 1, 0)
     assert month["achievement_rate"] == 1.0
     assert str(clinic.client.id) not in stats.text
+
+
+async def test_metrics_and_readiness_report_projection_lag(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    await _set_goal(api, clinic)
+
+    behind = (await api.get("/metrics")).text
+    await _project_everything(pool)
+    caught_up = (await api.get("/metrics")).text
+    ready = await api.get("/health/ready")
+
+    assert 'goals_consumer_lag_events{consumer="goal_summaries"} 1' in behind
+    assert 'goals_consumer_lag_events{consumer="goal_summaries"} 0' in caught_up
+    assert 'goals_projection_events_applied_total{consumer="goal_summaries"} 1' in caught_up
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["migrations"] == "ok"
+
+
+async def test_readiness_reports_a_projection_stuck_for_minutes(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    await _set_goal(api, clinic)
+    async with pool.acquire() as conn:
+        # Age the event: only a test may lift the append-only trigger, and only for a moment.
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        await conn.execute("UPDATE events SET recorded_at = now() - interval '5 minutes'")
+        await conn.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
+
+    ready = await api.get("/health/ready")
+
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["checks"]["goal_summaries"].startswith("stuck: 1 events")

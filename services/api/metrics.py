@@ -1,0 +1,35 @@
+"""Prometheus metrics, read from PostgreSQL so that every API process reports the same."""
+
+import asyncpg
+from litestar import get
+from litestar.datastructures import State
+from litestar.response import Response
+
+from infra.projections.lag import projection_counts, projection_lag, relay_lag
+
+_HELP = {
+    "goals_consumer_lag_events": ("gauge", "Events a consumer has not handled yet."),
+    "goals_consumer_lag_seconds": ("gauge", "Age of the oldest event a consumer has not handled."),
+    "goals_projection_events_applied_total": ("counter", "Events applied to the projection."),
+    "goals_projection_events_failed_total": ("counter", "Events the projection could not apply."),
+}
+
+
+@get("/metrics", summary="Prometheus metrics", tags=["health"], include_in_schema=False)
+async def metrics(state: State) -> Response[str]:
+    pool: asyncpg.Pool = state.pool
+    async with pool.acquire() as conn:
+        lags = [await relay_lag(conn), await projection_lag(conn)]
+        counts = await projection_counts(conn)
+    samples: dict[str, list[tuple[str, float]]] = {
+        "goals_consumer_lag_events": [(lag.consumer, lag.events) for lag in lags],
+        "goals_consumer_lag_seconds": [(lag.consumer, round(lag.seconds, 3)) for lag in lags],
+        "goals_projection_events_applied_total": [("goal_summaries", counts.applied)],
+        "goals_projection_events_failed_total": [("goal_summaries", counts.failed)],
+    }
+    lines = []
+    for name, values in samples.items():
+        kind, text = _HELP[name]
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+        lines += [f'{name}{{consumer="{consumer}"}} {value}' for consumer, value in values]
+    return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
