@@ -80,7 +80,7 @@ async def lagging_goals(conn: Connection, older_than: timedelta, limit: int = 10
             AND e.stream_version = coalesce(p.version, 0) + 1
         WHERE g.version > coalesce(p.version, 0)
           AND p.stalled_at_version IS NULL
-          AND e.recorded_at < now() - $1::interval
+          AND e.recorded_at <= now() - $1::interval
           AND NOT EXISTS (SELECT FROM projection_dead_letters d WHERE d.goal_id = g.goal_id)
         LIMIT $2
         """,

@@ -23,8 +23,9 @@ log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder().encode
 _decode_terms = msgspec.json.Decoder(GoalTerms).decode
 
-_SUMMARY_COLUMNS = """goal_id, clinic_id, client_id, terms::text, status, set_at, version,
-last_position, ended_at, last_check_in_at, stalled_at_version, attainment_rating"""
+# What `summary_from` reads, in its order; `stalled_at_version` comes last, for the applier.
+SELECTED_COLUMNS = """goal_id, clinic_id, client_id, terms::text, status, set_at, version,
+last_position, ended_at, last_check_in_at, attainment_rating, stalled_at_version"""
 
 
 class Progressed(msgspec.Struct, frozen=True):
@@ -32,7 +33,7 @@ class Progressed(msgspec.Struct, frozen=True):
     stalled: bool = False
 
 
-def _summary_from(row: asyncpg.Record) -> GoalSummary:
+def summary_from(row: asyncpg.Record) -> GoalSummary:
     return GoalSummary(
         goal_id=row[0],
         clinic_id=row[1],
@@ -44,7 +45,7 @@ def _summary_from(row: asyncpg.Record) -> GoalSummary:
         last_position=row[7],
         ended_at=row[8],
         last_check_in_at=row[9],
-        attainment_rating=row[11],
+        attainment_rating=row[10],
     )
 
 
@@ -149,12 +150,12 @@ async def project_goal(conn: Connection, goal_id: UUID) -> Progressed:
         # One applier per goal at a time: the second waits, then finds nothing left to do.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", str(goal_id))
         row = await conn.fetchrow(
-            f"SELECT {_SUMMARY_COLUMNS} FROM goal_summaries WHERE goal_id = $1",  # noqa: S608
+            f"SELECT {SELECTED_COLUMNS} FROM goal_summaries WHERE goal_id = $1",  # noqa: S608
             goal_id,
         )
         if row is not None and row["stalled_at_version"] is not None:
             return Progressed(0, stalled=True)
-        summary = None if row is None else _summary_from(row)
+        summary = None if row is None else summary_from(row)
         pending = await read_stream(conn, goal_stream(goal_id), summary.version if summary else 0)
         changes: list[CheckInChange] = []
         applied = 0

@@ -5,18 +5,12 @@ import time
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
 import msgspec
 
 from domain.goals.progress import CountedCheckIn
 from domain.goals.summary import GoalSummary
-from domain.goals.terms import GoalTerms
 from infra.db.connection import Connection
-
-_decode_terms = msgspec.json.Decoder(GoalTerms).decode
-
-_COLUMNS = """goal_id, clinic_id, client_id, terms::text, status, set_at, version, last_position,
-ended_at, last_check_in_at, attainment_rating"""
+from infra.projections.goal_summaries import SELECTED_COLUMNS, summary_from
 
 
 class Watermark(msgspec.Struct, frozen=True):
@@ -27,38 +21,22 @@ class Watermark(msgspec.Struct, frozen=True):
     """True when the read asked for a later position and waiting for it timed out."""
 
 
-def _summary(row: asyncpg.Record) -> GoalSummary:
-    return GoalSummary(
-        goal_id=row[0],
-        clinic_id=row[1],
-        client_id=row[2],
-        terms=_decode_terms(row[3]),
-        status=row[4],
-        set_at=row[5],
-        version=row[6],
-        last_position=row[7],
-        ended_at=row[8],
-        last_check_in_at=row[9],
-        attainment_rating=row[10],
-    )
-
-
 async def summaries_of_clients(conn: Connection, client_ids: list[UUID]) -> list[GoalSummary]:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM goal_summaries WHERE client_id = ANY($1::uuid[]) "  # noqa: S608
+        f"SELECT {SELECTED_COLUMNS} FROM goal_summaries WHERE client_id = ANY($1::uuid[]) "  # noqa: S608
         "ORDER BY set_at, goal_id",
         client_ids,
     )
-    return [_summary(row) for row in rows]
+    return [summary_from(row) for row in rows]
 
 
 async def summaries_by_id(conn: Connection, goal_ids: list[UUID]) -> list[GoalSummary]:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM goal_summaries WHERE goal_id = ANY($1::uuid[]) "  # noqa: S608
+        f"SELECT {SELECTED_COLUMNS} FROM goal_summaries WHERE goal_id = ANY($1::uuid[]) "  # noqa: S608
         "ORDER BY set_at, goal_id",
         goal_ids,
     )
-    return [_summary(row) for row in rows]
+    return [summary_from(row) for row in rows]
 
 
 async def counted_check_ins(
