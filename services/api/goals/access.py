@@ -70,7 +70,8 @@ async def load_for(
 
 def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
     detail = loaded.detail
-    if view_of(caller, loaded.access) is View.SHARED:
+    # Anything short of the full view (including a supporter who just left) sees the shared one.
+    if view_of(caller, loaded.access) is not View.FULL:
         counted = [item for item in detail.check_ins if not item.entered_in_error]
         return SharedGoalOut(
             goal_id=detail.goal_id,
