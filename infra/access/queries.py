@@ -91,9 +91,19 @@ async def users_by_id(conn: Connection, user_ids: list[UUID]) -> dict[UUID, User
     return {row[0]: User(*row) for row in rows}
 
 
-async def therapists_of(conn: Connection, client_id: UUID) -> frozenset[UUID]:
-    rows = await conn.fetch("SELECT therapist_id FROM care_team WHERE client_id = $1", client_id)
-    return frozenset(row[0] for row in rows)
+async def care_team_of_client(
+    conn: Connection, clinic_id: UUID, client_id: UUID
+) -> frozenset[UUID] | None:
+    """The therapists of a client of the clinic; None if the clinic has no such client."""
+    row = await conn.fetchrow(
+        """
+        SELECT array(SELECT therapist_id FROM care_team WHERE client_id = u.id)
+        FROM users u WHERE u.id = $1 AND u.clinic_id = $2 AND u.role = 'client'
+        """,
+        client_id,
+        clinic_id,
+    )
+    return None if row is None else frozenset(row[0])
 
 
 async def assign_therapist(conn: Connection, client_id: UUID, therapist_id: UUID) -> bool:

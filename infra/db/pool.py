@@ -7,13 +7,24 @@ import asyncpg
 from infra.config import Settings
 
 
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """Skips asyncpg's reset of a released connection (a round trip per use)."""
+
+
 async def open_pool(
-    settings: Settings, *, min_size: int | None = None, max_size: int | None = None
+    settings: Settings,
+    *,
+    min_size: int | None = None,
+    max_size: int | None = None,
+    stateless: bool = False,
 ) -> asyncpg.Pool:
+    """A pool; `stateless` for users that never leave session state (settings, locks, LISTEN)
+    on a connection, which then need no reset when it goes back to the pool."""
     return await asyncpg.create_pool(
         settings.database_url,
         min_size=settings.database_pool_min if min_size is None else min_size,
         max_size=settings.database_pool_max if max_size is None else max_size,
+        reset=_keep_session if stateless else None,
     )
 
 

@@ -1,5 +1,6 @@
 """The one place the API is wired: routes, providers, errors, OpenAPI, lifespan."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from infra.config import DEVELOPMENT_TOKEN_KEY, Settings, get_settings
 from infra.db.pool import open_pool
+from infra.eventstore.signal import AppendSignal
 from infra.logging import configure_logging
 from services.api import health, metrics
 from services.api.auth import OpaqueTokenAuthenticator
@@ -40,10 +42,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if settings.token_hash_key == DEVELOPMENT_TOKEN_KEY:
             log.warning("token_hash_key_is_the_development_default")
-        app.state.pool = await open_pool(settings)
+        # The API keeps no session state on its connections: no SET, no locks, no LISTEN.
+        app.state.pool = await open_pool(settings, stateless=True)
+        signal = AppendSignal(app.state.pool)
+        app.state.append_signal = signal
+        sending = asyncio.create_task(signal.run())
         try:
             yield
         finally:
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
             await app.state.pool.close()
 
     return Litestar(

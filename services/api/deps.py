@@ -12,15 +12,21 @@ from litestar.di import NamedDependency
 from domain.access.policy import Caller
 from infra.config import Settings
 from infra.db.connection import Connection
+from infra.eventstore.signal import AppendSignal
 from services.api.auth import Authenticator, bearer_credentials
 from services.api.errors import Problem
 
 
-async def provide_connection(state: State) -> AsyncGenerator[Connection, None]:
+async def provide_connection(request: Request, state: State) -> AsyncGenerator[Connection, None]:
     """One connection and one transaction per request: everything it writes, or nothing."""
     pool: asyncpg.Pool = state.pool
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            yield conn
+        if request.method != "GET":
+            # Committed: tell the relay there may be new events, without waiting for it.
+            signal: AppendSignal = state.append_signal
+            signal.appended()
 
 
 async def provide_caller(request: Request, conn: "Db", state: State) -> Caller:

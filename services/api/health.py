@@ -6,6 +6,7 @@ import asyncpg
 import msgspec
 from litestar import get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.response import Response
 
 from infra.db.migrate import is_current
@@ -25,7 +26,14 @@ async def live() -> Health:
 
 
 @get(
-    "/health/ready", summary="The database answers and its migrations are current", tags=["health"]
+    "/health/ready",
+    summary="The database answers and its migrations are current",
+    tags=["health"],
+    responses={
+        503: ResponseSpec(
+            data_container=Health, description="Not ready: see `checks`", generate_examples=False
+        )
+    },
 )
 async def ready(state: State) -> Response[Health]:
     pool: asyncpg.Pool = state.pool

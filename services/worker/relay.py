@@ -10,6 +10,7 @@ import structlog
 
 from infra.config import Settings
 from infra.db.pool import open_pool
+from infra.eventstore.signal import CHANNEL
 from infra.projections.feed import lagging_goals, relay_batch
 from infra.projections.rebuild import rebuild_if_outdated
 
@@ -37,7 +38,7 @@ def _log_progress(done: int, total: int) -> None:
 async def _listen(settings: Settings, wake: asyncio.Event) -> asyncpg.Connection | None:
     try:
         listener = await asyncpg.connect(settings.database_url)
-        await listener.add_listener("events_appended", lambda *_: wake.set())
+        await listener.add_listener(CHANNEL, lambda *_: wake.set())
     except (OSError, asyncpg.PostgresError) as error:
         log.warning("relay_listen_failed", error=str(error))
         return None

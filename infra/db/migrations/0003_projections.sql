@@ -62,16 +62,3 @@ CREATE TABLE projection_dead_letters (
     error text NOT NULL,
     failed_at timestamptz NOT NULL DEFAULT now()
 );
-
--- Wakes the relay as soon as events commit; polling remains the fallback that guarantees progress.
-CREATE FUNCTION notify_events_appended() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('events_appended', '');
-    RETURN NULL;
-END;
-$$;
-
-CREATE TRIGGER events_appended
-    AFTER INSERT ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION notify_events_appended();

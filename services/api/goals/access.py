@@ -5,23 +5,25 @@ from uuid import UUID
 import msgspec
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, View, may, view_of
-from domain.goals.events import GoalEvent, GoalSet
+from domain.goals.events import GoalEvent
 from domain.goals.state import Goal, GoalState, fold
 from domain.goals.view import GoalDetail, advance, goal_detail, progress_total
 from infra.access import queries
 from infra.db.connection import Connection
 from infra.eventstore import codec
 from infra.eventstore.envelope import RecordedEvent
-from infra.eventstore.store import read_stream
+from infra.goals.folds import GoalFolds
 from infra.goals.handler import Handled
-from infra.goals.streams import goal_stream
 from services.api.errors import forbidden, not_found
 from services.api.goals.schemas import GoalOut, SharedGoalOut
 
+RECENT_CHECK_INS = 50
+
+# Per process: see infra/goals/folds.py for why a cached fold is never stale.
+_folds = GoalFolds()
+
 
 class LoadedGoal(msgspec.Struct, frozen=True):
-    recorded: list[RecordedEvent]
-    """The stream as read, before any write of this request."""
     state: GoalState
     detail: GoalDetail
     access: GoalAccess
@@ -30,11 +32,10 @@ class LoadedGoal(msgspec.Struct, frozen=True):
 
 async def client_access(conn: Connection, caller: Caller, client_id: UUID) -> GoalAccess | None:
     """Access facts for a client of the caller's clinic; None for anyone else."""
-    client = await queries.user_in_clinic(conn, caller.clinic_id, client_id)
-    if client is None or client.role != "client":
+    therapists = await queries.care_team_of_client(conn, caller.clinic_id, client_id)
+    if therapists is None:
         return None
-    therapists = await queries.therapists_of(conn, client_id)
-    return GoalAccess(client.clinic_id, client_id, frozenset(), therapists)
+    return GoalAccess(caller.clinic_id, client_id, frozenset(), therapists)
 
 
 def loaded_from(recorded: list[RecordedEvent], client: GoalAccess) -> LoadedGoal:
@@ -44,23 +45,21 @@ def loaded_from(recorded: list[RecordedEvent], client: GoalAccess) -> LoadedGoal
     if detail is None or not isinstance(state, Goal):
         raise ValueError("an empty stream has no goal")
     access = msgspec.structs.replace(client, supporters=state.supporters)
-    return LoadedGoal(recorded, state, detail, access, recorded[-1].stream_version)
+    return LoadedGoal(state, detail, access, recorded[-1].stream_version)
 
 
 async def load_for(
     conn: Connection, caller: Caller, goal_id: UUID, *actions: GoalAction
 ) -> LoadedGoal:
     """The goal, if the caller may do one of `actions`: 404 if they may not see it, else 403."""
-    recorded = await read_stream(conn, goal_stream(goal_id))
-    if not recorded:
+    folded = await _folds.load(conn, goal_id)
+    if folded is None:
         raise not_found("goal")
-    first = codec.decode_event(recorded[0])
-    if not isinstance(first, GoalSet):
-        raise not_found("goal")
-    client = await client_access(conn, caller, first.client_id)
+    client = await client_access(conn, caller, folded.state.client_id)
     if client is None:
         raise not_found("goal")
-    loaded = loaded_from(recorded, client)
+    access = msgspec.structs.replace(client, supporters=folded.state.supporters)
+    loaded = LoadedGoal(folded.state, folded.detail, access, folded.version)
     if view_of(caller, loaded.access) is None:
         raise not_found("goal")
     if not any(may(caller, action, loaded.access) for action in actions):
@@ -104,7 +103,8 @@ def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
         reflection=detail.reflection,
         achievement_note=detail.achievement_note,
         progress_total=progress_total(detail),
-        check_ins=list(detail.check_ins),
+        check_in_count=sum(1 for item in detail.check_ins if not item.entered_in_error),
+        recent_check_ins=list(detail.check_ins[-RECENT_CHECK_INS:]),
         supporters=list(detail.supporters),
         attainment_rating=detail.attainment_rating,
     )
@@ -119,7 +119,6 @@ def after_write(before: LoadedGoal | None, access: GoalAccess, handled: Handled)
     if detail is None or not isinstance(state, Goal):
         raise ValueError("a write leaves a goal behind")
     return LoadedGoal(
-        recorded=[] if before is None else before.recorded,
         state=state,
         detail=detail,
         access=msgspec.structs.replace(access, supporters=state.supporters),

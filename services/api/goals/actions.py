@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, delete, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, may_unshare
@@ -31,7 +32,7 @@ from infra.access import queries
 from infra.db.connection import Connection
 from infra.goals.handler import CommandContext, handle
 from services.api.deps import Authenticated, Db
-from services.api.errors import Problem, forbidden, not_found
+from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.goals.access import LoadedGoal, after_write, load_for, render
 from services.api.goals.schemas import (
     Achievement,
@@ -85,6 +86,14 @@ async def run_command(
     return reply(201 if before is None else 200, result, handled.appended.version)
 
 
+_AFTER_WRITE = ResponseSpec(
+    data_container=WriteResult,
+    description="The goal as the write left it, with its new version and log position",
+    generate_examples=False,
+)
+# What every goal action may answer; the handlers build their responses themselves.
+WRITE_RESPONSES = {200: _AFTER_WRITE, **problem_responses(400, 401, 403, 404, 409, 413, 422)}
+
 CommandMaker = Callable[[Actor, datetime], GoalCommand]
 """Builds the command once the actor and the moment are known."""
 
@@ -109,7 +118,12 @@ async def _write(
     return await idempotent(request, conn, caller, produce)
 
 
-@post("/v1/goals/{goal_id:uuid}/adjustments", summary="Adjust a goal's terms, with a reason")
+@post(
+    "/v1/goals/{goal_id:uuid}/adjustments",
+    summary="Adjust a goal's terms, with a reason",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+)
 async def adjust(
     request: Request,
     goal_id: FromPath[UUID],
@@ -130,7 +144,12 @@ async def adjust(
     return await _write(request, conn, caller, goal_id, make, reason=data.reason)
 
 
-@post("/v1/goals/{goal_id:uuid}/check-ins", summary="Record progress: a check-in")
+@post(
+    "/v1/goals/{goal_id:uuid}/check-ins",
+    summary="Record progress: a check-in",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+)
 async def check_in(
     request: Request,
     goal_id: FromPath[UUID],
@@ -147,7 +166,12 @@ async def check_in(
     return await _write(request, conn, caller, goal_id, make)
 
 
-@post("/v1/goals/{goal_id:uuid}/achievement", summary="Mark a goal achieved")
+@post(
+    "/v1/goals/{goal_id:uuid}/achievement",
+    summary="Mark a goal achieved",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+)
 async def achieve(
     request: Request,
     goal_id: FromPath[UUID],
@@ -163,7 +187,12 @@ async def achieve(
     return await _write(request, conn, caller, goal_id, make)
 
 
-@post("/v1/goals/{goal_id:uuid}/miss", summary="Close a goal as missed, with a reflection")
+@post(
+    "/v1/goals/{goal_id:uuid}/miss",
+    summary="Close a goal as missed, with a reflection",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+)
 async def miss(
     request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss], conn: Db, caller: Authenticated
 ) -> Response[bytes]:
@@ -173,7 +202,12 @@ async def miss(
     return await _write(request, conn, caller, goal_id, make)
 
 
-@post("/v1/goals/{goal_id:uuid}/pause", summary="Pause a goal while life needs it")
+@post(
+    "/v1/goals/{goal_id:uuid}/pause",
+    summary="Pause a goal while life needs it",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+)
 async def pause(
     request: Request,
     goal_id: FromPath[UUID],
@@ -187,7 +221,12 @@ async def pause(
     return await _write(request, conn, caller, goal_id, make, reason=data.reason)
 
 
-@post("/v1/goals/{goal_id:uuid}/resume", summary="Resume a paused goal")
+@post(
+    "/v1/goals/{goal_id:uuid}/resume",
+    summary="Resume a paused goal",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+)
 async def resume(
     request: Request, goal_id: FromPath[UUID], conn: Db, caller: Authenticated
 ) -> Response[bytes]:
@@ -197,7 +236,12 @@ async def resume(
     return await _write(request, conn, caller, goal_id, make)
 
 
-@post("/v1/goals/{goal_id:uuid}/cancel", summary="Cancel a goal")
+@post(
+    "/v1/goals/{goal_id:uuid}/cancel",
+    summary="Cancel a goal",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+)
 async def cancel(
     request: Request,
     goal_id: FromPath[UUID],
@@ -214,6 +258,8 @@ async def cancel(
 @post(
     "/v1/goals/{goal_id:uuid}/corrections",
     summary="Mark the goal, or one check-in, as entered in error",
+    status_code=200,
+    responses=WRITE_RESPONSES,
 )
 async def correct(
     request: Request,
@@ -231,6 +277,8 @@ async def correct(
 @post(
     "/v1/goals/{goal_id:uuid}/ratings",
     summary="Rate goal attainment, -2 to +2 (the client's therapist)",
+    status_code=200,
+    responses=WRITE_RESPONSES,
 )
 async def rate(
     request: Request,
@@ -256,6 +304,8 @@ async def _supporter(conn: Connection, caller: Caller, user_id: UUID) -> None:
 @post(
     "/v1/goals/{goal_id:uuid}/supporters/{user_id:uuid}",
     summary="Share a goal with an accountability partner (the client)",
+    status_code=200,
+    responses=WRITE_RESPONSES,
 )
 async def add_supporter(
     request: Request,
@@ -279,6 +329,7 @@ async def add_supporter(
     "/v1/goals/{goal_id:uuid}/supporters/{user_id:uuid}",
     summary="Stop sharing a goal with an accountability partner",
     status_code=200,
+    responses={200: _AFTER_WRITE, **problem_responses(400, 401, 403, 404, 409, 422)},
 )
 async def remove_supporter(
     request: Request,

@@ -6,6 +6,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, may, may_set_goal_for, view_of
@@ -17,9 +18,11 @@ from infra.access import queries
 from infra.db.connection import Connection
 from infra.eventstore import codec
 from infra.eventstore.envelope import RecordedEvent
+from infra.eventstore.store import read_stream
 from infra.goals.queries import goal_ids_of_client, goal_ids_shared_with, read_goal_streams
+from infra.goals.streams import goal_stream
 from services.api.deps import Authenticated, Db
-from services.api.errors import Problem, forbidden, not_found
+from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.goals.access import (
     LoadedGoal,
     client_access,
@@ -29,7 +32,14 @@ from services.api.goals.access import (
 )
 from services.api.goals.actions import actor_of, run_command
 from services.api.goals.history import history_entries
-from services.api.goals.schemas import GoalOut, GoalWarning, HistoryEntry, NewGoal, SharedGoalOut
+from services.api.goals.schemas import (
+    GoalOut,
+    GoalWarning,
+    HistoryEntry,
+    NewGoal,
+    SharedGoalOut,
+    WriteResult,
+)
 from services.api.writes import Reply, idempotent
 
 
@@ -62,7 +72,18 @@ def _overload_warning(active: int, limit: int) -> list[GoalWarning]:
     ]
 
 
-@post("/v1/goals", summary="Set a goal (a therapist for their client, or a client for themself)")
+@post(
+    "/v1/goals",
+    summary="Set a goal (a therapist for their client, or a client for themself)",
+    responses={
+        201: ResponseSpec(
+            data_container=WriteResult,
+            description="The goal as set, with any warnings",
+            generate_examples=False,
+        ),
+        **problem_responses(400, 401, 403, 404, 413, 422),
+    },
+)
 async def set_goal(
     request: Request, data: JSONBody[NewGoal], conn: Db, caller: Authenticated
 ) -> Response[bytes]:
@@ -106,7 +127,18 @@ async def set_goal(
     return await idempotent(request, conn, caller, produce)
 
 
-@get("/v1/goals/{goal_id:uuid}", summary="A goal as it is now, folded from its events")
+@get(
+    "/v1/goals/{goal_id:uuid}",
+    summary="A goal as it is now, folded from its events",
+    responses={
+        200: ResponseSpec(
+            data_container=GoalOut | SharedGoalOut,
+            description="The goal, in the view the caller may see",
+            generate_examples=False,
+        ),
+        **problem_responses(400, 401, 403, 404),
+    },
+)
 async def read_goal(goal_id: FromPath[UUID], conn: Db, caller: Authenticated) -> Response[bytes]:
     loaded = await load_for(conn, caller, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
     return Response(
@@ -116,7 +148,11 @@ async def read_goal(goal_id: FromPath[UUID], conn: Db, caller: Authenticated) ->
     )
 
 
-@get("/v1/clients/{client_id:uuid}/goals", summary="A client's goals")
+@get(
+    "/v1/clients/{client_id:uuid}/goals",
+    summary="A client's goals",
+    responses=problem_responses(400, 401, 403, 404),
+)
 async def client_goals(
     client_id: FromPath[UUID], conn: Db, caller: Authenticated
 ) -> list[GoalOut | SharedGoalOut]:
@@ -169,17 +205,25 @@ async def _my_goals(conn: Connection, caller: Caller) -> list[LoadedGoal]:
     )
 
 
-@get("/v1/me/goals", summary="My goals: my own, my clients', or those shared with me")
+@get(
+    "/v1/me/goals",
+    summary="My goals: my own, my clients', or those shared with me",
+    responses=problem_responses(401, 403),
+)
 async def my_goals(conn: Db, caller: Authenticated) -> list[GoalOut | SharedGoalOut]:
     return [render(goal, caller) for goal in await _my_goals(conn, caller)]
 
 
-@get("/v1/goals/{goal_id:uuid}/history", summary="Every event of a goal: who, when, why")
+@get(
+    "/v1/goals/{goal_id:uuid}/history",
+    summary="Every event of a goal: who, when, why",
+    responses=problem_responses(400, 401, 403, 404),
+)
 async def goal_history(
     goal_id: FromPath[UUID], conn: Db, caller: Authenticated
 ) -> list[HistoryEntry]:
-    loaded = await load_for(conn, caller, goal_id, GoalAction.READ_HISTORY)
-    return await history_entries(conn, loaded.recorded)
+    await load_for(conn, caller, goal_id, GoalAction.READ_HISTORY)
+    return await history_entries(conn, await read_stream(conn, goal_stream(goal_id)))
 
 
 ROUTES = [set_goal, read_goal, client_goals, my_goals, goal_history]

@@ -109,7 +109,10 @@ class GoalOut(msgspec.Struct, frozen=True, tag="full", tag_field="view"):
     reflection: Reflection | None
     achievement_note: str | None
     progress_total: float
-    check_ins: list[CheckIn]
+    check_in_count: int
+    """Check-ins not entered in error."""
+    recent_check_ins: list[CheckIn]
+    """The latest check-ins, newest last; at most 50. Every one is in the history."""
     supporters: list[UUID]
     attainment_rating: int | None
 

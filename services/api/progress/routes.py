@@ -21,7 +21,7 @@ from domain.goals.progress import achievement_status, local_day, series, streak
 from infra.access import queries
 from infra.projections import reads
 from services.api.deps import Authenticated, Db
-from services.api.errors import Problem, forbidden, not_found
+from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.goals.access import client_access, load_for
 from services.api.progress.schemas import (
     CaseloadEntry,
@@ -35,7 +35,11 @@ from services.api.progress.views import projected
 MinPosition = Annotated[int | None, QueryParameter(ge=0, description="wait for this position")]
 
 
-@get("/v1/goals/{goal_id:uuid}/progress", summary="Progress per period, in the client's time")
+@get(
+    "/v1/goals/{goal_id:uuid}/progress",
+    summary="Progress per period, in the client's time",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
 async def goal_progress(
     goal_id: FromPath[UUID], conn: Db, caller: Authenticated, min_position: MinPosition = None
 ) -> ProgressOut:
@@ -59,7 +63,11 @@ async def goal_progress(
     )
 
 
-@get("/v1/clients/{client_id:uuid}/overview", summary="A client's goals at a glance, with GAS")
+@get(
+    "/v1/clients/{client_id:uuid}/overview",
+    summary="A client's goals at a glance, with GAS",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
 async def client_overview(
     client_id: FromPath[UUID], conn: Db, caller: Authenticated, min_position: MinPosition = None
 ) -> OverviewOut:
@@ -119,7 +127,11 @@ def _key_of(entry: CaseloadEntry) -> _Cursor:
     return _Cursor(-entry.flag_count, entry.display_name.lower(), str(entry.client_id))
 
 
-@get("/v1/caseload", summary="A therapist's clients, with who needs attention first")
+@get(
+    "/v1/caseload",
+    summary="A therapist's clients, with who needs attention first",
+    responses=problem_responses(400, 401, 403, 422),
+)
 async def caseload(
     conn: Db,
     caller: Authenticated,
@@ -168,7 +180,11 @@ async def caseload(
     )
 
 
-@get("/v1/clinic/stats", summary="Goals set, achieved and missed per month and life area (admins)")
+@get(
+    "/v1/clinic/stats",
+    summary="Goals set, achieved and missed per month and life area (admins)",
+    responses=problem_responses(400, 401, 403, 422),
+)
 async def clinic_stats(
     conn: Db, caller: Authenticated, min_position: MinPosition = None
 ) -> ClinicStatistics:

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, delete, get, post, put
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -16,7 +17,7 @@ from infra.access import identity, queries
 from infra.access.queries import User
 from infra.db.connection import Connection
 from services.api.deps import AppSettings, Authenticated, CorrelationId, Db
-from services.api.errors import FieldError, Problem, forbidden, not_found
+from services.api.errors import FieldError, Problem, forbidden, not_found, problem_responses
 from services.api.users.schemas import Assignment, NewToken, NewUser, TokenOut, UserOut
 from services.api.writes import Reply, idempotent, metadata_for, reply
 
@@ -40,7 +41,16 @@ async def _visible_user(conn: Connection, caller: Caller, user_id: UUID) -> User
     return user
 
 
-@post("/v1/users", summary="Register a user in the caller's clinic (admins)")
+@post(
+    "/v1/users",
+    summary="Register a user in the caller's clinic (admins)",
+    responses={
+        201: ResponseSpec(
+            data_container=UserOut, description="The user as registered", generate_examples=False
+        ),
+        **problem_responses(400, 401, 403, 409, 413, 422),
+    },
+)
 async def create_user(
     request: Request,
     data: JSONBody[NewUser],
@@ -80,12 +90,27 @@ async def create_user(
     return await idempotent(request, conn, caller, produce)
 
 
-@get("/v1/users/{user_id:uuid}", summary="A user's profile (admins, or the user)")
+@get(
+    "/v1/users/{user_id:uuid}",
+    summary="A user's profile (admins, or the user)",
+    responses=problem_responses(400, 401, 404),
+)
 async def read_user(user_id: FromPath[UUID], conn: Db, caller: Authenticated) -> UserOut:
     return _user_out(await _visible_user(conn, caller, user_id))
 
 
-@post("/v1/users/{user_id:uuid}/tokens", summary="Issue an access token (shown once)")
+@post(
+    "/v1/users/{user_id:uuid}/tokens",
+    summary="Issue an access token (shown once)",
+    responses={
+        201: ResponseSpec(
+            data_container=TokenOut,
+            description="The token; `token` itself only in the first response",
+            generate_examples=False,
+        ),
+        **problem_responses(400, 401, 404, 413, 422),
+    },
+)
 async def create_token(
     request: Request,
     user_id: FromPath[UUID],
@@ -117,7 +142,11 @@ async def create_token(
     return await idempotent(request, conn, caller, produce, kept_as=without_secret)
 
 
-@delete("/v1/tokens/{token_id:uuid}", summary="Revoke a token (admins, or its owner)")
+@delete(
+    "/v1/tokens/{token_id:uuid}",
+    summary="Revoke a token (admins, or its owner)",
+    responses=problem_responses(400, 401, 404),
+)
 async def revoke_token(
     token_id: FromPath[UUID], conn: Db, caller: Authenticated, correlation_id: CorrelationId
 ) -> None:
@@ -144,6 +173,7 @@ async def _care_team_members(
 @put(
     "/v1/clients/{client_id:uuid}/therapists/{therapist_id:uuid}",
     summary="Put a therapist on a client's care team (admins)",
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def assign_therapist(
     client_id: FromPath[UUID],
@@ -163,6 +193,7 @@ async def assign_therapist(
     "/v1/clients/{client_id:uuid}/therapists/{therapist_id:uuid}",
     summary="Take a therapist off a client's care team (admins)",
     status_code=HTTP_204_NO_CONTENT,
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def unassign_therapist(
     client_id: FromPath[UUID],
