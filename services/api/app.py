@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await asyncio.gather(sending, return_exceptions=True)
             await app.state.pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *health.ROUTES,
             metrics.metrics,
@@ -77,7 +77,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[request_logging],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="therapy-goals",
@@ -97,3 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         logging_config=None,
     )
+    # Around the whole app, not as route middleware, so that requests no route answers (404,
+    # 405) are logged and get their X-Request-ID too.
+    app.asgi_handler = request_logging(app.asgi_handler)
+    return app

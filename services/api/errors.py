@@ -1,9 +1,11 @@
 """Every error leaves the API as RFC 9457 problem details with a stable `code`."""
 
+import re
+
 import msgspec
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -122,12 +124,25 @@ def on_version_conflict(_: Request, error: WrongExpectedVersion) -> Response[byt
     )
 
 
+_NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
+
+
+def _field_path(key: object, message: str) -> str:
+    """The path of the field at fault: msgspec names a missing or unknown field only in its
+    message, with the key pointing at the object that holds it."""
+    path = "" if key in (None, "", "data") else str(key)
+    named = _NAMED_FIELD.search(message)
+    if named:
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    return path or "body"
+
+
 def on_validation(_: Request, error: ValidationException) -> Response[bytes]:
     extra = error.extra if isinstance(error.extra, list) else []
     if not extra:
         return _response(_details(400, "malformed_body", "The body is not valid JSON."))
     errors = [
-        FieldError(str(item.get("key") or "body"), str(item.get("message")))
+        FieldError(_field_path(item.get("key"), str(item.get("message"))), str(item.get("message")))
         for item in extra
         if isinstance(item, dict)
     ]
@@ -137,6 +152,8 @@ def on_validation(_: Request, error: ValidationException) -> Response[bytes]:
 
 
 def on_http_exception(_: Request, error: HTTPException) -> Response[bytes]:
+    if isinstance(error.__cause__, SerializationException):
+        return _response(_details(400, "malformed_body", "The body is not valid JSON."))
     status = error.status_code
     code = {
         401: "not_authenticated",

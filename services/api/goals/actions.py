@@ -177,7 +177,7 @@ async def achieve(
     goal_id: FromPath[UUID],
     conn: Db,
     caller: Authenticated,
-    data: JSONBody[Achievement | None],
+    data: JSONBody[Achievement | None] = None,
 ) -> Response[bytes]:
     note = None if data is None else data.note
 

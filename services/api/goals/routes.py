@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 from domain.access.policy import Caller, GoalAccess, GoalAction, may, may_set_goal_for, view_of
 from domain.goals.commands import SetGoal
 from domain.goals.decider import check_replacement
+from domain.goals.errors import GoalRuleViolation
 from domain.goals.events import GoalSet
 from domain.goals.terms import GoalTerms
 from infra.access import queries
@@ -58,6 +59,14 @@ async def _client_for_new_goal(conn: Connection, caller: Caller, data: NewGoal) 
     if not may_set_goal_for(caller, client_id, access.therapists):
         raise forbidden()
     return access
+
+
+def _as_body_field(violation: GoalRuleViolation) -> GoalRuleViolation:
+    """The rule names fields of the command's terms; the request body carries them at its top."""
+    field = violation.field
+    if field is not None and field.startswith("terms."):
+        field = field.removeprefix("terms.")
+    return GoalRuleViolation(violation.code, violation.message, field)
 
 
 def _overload_warning(active: int, limit: int) -> list[GoalWarning]:
@@ -114,15 +123,18 @@ async def set_goal(
             check_replacement(replaced.state, command)
         active = sum(1 for goal in goals if goal.detail.status == "active")
         limit = await queries.active_goal_limit(conn, caller.clinic_id)
-        return await run_command(
-            request,
-            conn,
-            caller,
-            command,
-            before=None,
-            access=access,
-            warnings=_overload_warning(active, limit),
-        )
+        try:
+            return await run_command(
+                request,
+                conn,
+                caller,
+                command,
+                before=None,
+                access=access,
+                warnings=_overload_warning(active, limit),
+            )
+        except GoalRuleViolation as violation:
+            raise _as_body_field(violation) from None
 
     return await idempotent(request, conn, caller, produce)
 

@@ -1,11 +1,13 @@
 from collections.abc import AsyncIterator
 
 import asyncpg
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
 from infra.config import Settings
 from services.api.app import create_app
+from tests.integration.api.live_server import serving
 from tests.integration.api.world import TOKEN_KEY, Clinic, build_clinic
 
 
@@ -24,3 +26,12 @@ async def clinic(api: AsyncTestClient, pool: asyncpg.Pool) -> Clinic:
 @pytest.fixture
 async def other_clinic(api: AsyncTestClient, pool: asyncpg.Pool) -> Clinic:
     return await build_clinic(api, pool, "south")
+
+
+@pytest.fixture
+async def served_api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app running behind a real HTTP server, for requests that must overlap."""
+    settings = Settings(database_url=database_url, token_hash_key=TOKEN_KEY, log_format="json")
+    with serving(create_app(settings)) as base_url:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            yield client
