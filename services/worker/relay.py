@@ -6,6 +6,7 @@ from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
+import redis
 import structlog
 
 from infra.config import Settings
@@ -67,7 +68,9 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
                             log.warning("reconciler_requeued", goals=len(lagging))
                             await _enqueue(lagging)
                         reconciled_at = time.monotonic()
-            except (OSError, asyncpg.PostgresError, ConnectionError) as error:
+            # redis-py's errors derive from neither OSError nor ConnectionError. A failed enqueue
+            # rolls its batch back with the checkpoint, so the next pass sends it again.
+            except (OSError, asyncpg.PostgresError, ConnectionError, redis.RedisError) as error:
                 log.warning("relay_pass_failed", error=str(error))
             if listener is None or listener.is_closed():
                 listener = await _listen(settings, wake)

@@ -99,7 +99,8 @@ async def set_goal(
     async def produce() -> Reply:
         access = await _client_for_new_goal(conn, caller, data)
         client = await queries.user_in_clinic(conn, caller.clinic_id, access.client_id)
-        assert client is not None  # noqa: S101 - client_access found them a moment ago
+        if client is None:
+            raise not_found("client")
         terms = GoalTerms(
             data.statement,
             data.life_area,
