@@ -1,17 +1,18 @@
 """Event log append throughput: `store.append` against a raw INSERT into the same table.
 
-    uv run python -m bench.append_throughput [--events N] [--tasks 16] [--rounds 3]
+    uv run python -m bench.append_throughput [--events N] [--tasks 16] [--rounds 9]
 
 Creates a scratch database `goals_bench_<random>` on the server that `DATABASE_URL` names,
 migrates it, and drops it at the end. Each task holds its own pooled connection and appends one
-event per call to a stream it alone writes, so every call is its own transaction and commit, as
-in the service. The raw phase inserts the same payloads straight into `events`: nothing can append
-faster through this schema, so it is the ceiling that `append` is measured against.
+event per call to a stream it alone writes, so every call is its own transaction and commit. The
+raw phase inserts the same payloads straight into `events`: nothing can append faster through
+this schema, so it is the ceiling that `append` is measured against.
 
 The phases alternate and swap order every round, so that the growing table and the machine's
-drift weigh on both alike; rates are the median of the rounds, latencies the percentiles of every
-counted call. The ratio is reported against the target, never asserted: the exit status is
-non-zero only when something fails.
+drift weigh on both alike. Rates are the median of the rounds, the ratio the median of the
+rounds' own append/raw ratios, latencies the percentiles of every counted call. The ratio is
+reported against the target, never asserted: the exit status is non-zero only when something
+fails.
 """
 
 import argparse
@@ -37,7 +38,6 @@ from infra.db.pool import create_database_if_missing, drop_database, url_for_dat
 from infra.eventstore import codec
 from infra.eventstore.envelope import Metadata, NewEvent
 from infra.eventstore.store import append
-from infra.goals.handler import goal_stream
 from infra.logging import configure_logging
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -81,7 +81,7 @@ def payload_for_task() -> Payload:
         check_in_id=uuid4(),
         amount=2.5,
         occurred_at=datetime(2025, 3, 14, 18, 30, tzinfo=UTC),
-        note="Walked twenty minutes after lunch; felt calmer before the afternoon sessions.",
+        note="Walked after lunch.",
     )
     metadata = Metadata(
         actor_id=uuid4(),
@@ -99,7 +99,7 @@ def payload_for_task() -> Payload:
 
 
 def append_writer(conn: Connection, payload: Payload) -> WriteOne:
-    stream_id = goal_stream(uuid4())
+    stream_id = f"goal-{uuid4()}"
     version = 0
 
     async def write_one() -> None:
@@ -112,7 +112,7 @@ def append_writer(conn: Connection, payload: Payload) -> WriteOne:
 
 
 def raw_writer(conn: Connection, payload: Payload) -> WriteOne:
-    stream_id = goal_stream(uuid4())
+    stream_id = f"goal-{uuid4()}"
     version = 0
 
     async def write_one() -> None:
@@ -187,10 +187,18 @@ class Summary:
         return percentile_ms(every_call, fraction)
 
 
+def paired_ratio(raw: Summary, appended: Summary) -> float:
+    """The median of each round's append/raw: the two phases of a round ran back to back, so
+    their ratio is spared most of what the machine's other work does to both rates."""
+    return statistics.median(
+        mine.rate / ceiling.rate for mine, ceiling in zip(appended.rounds, raw.rounds, strict=True)
+    )
+
+
 def report(
     server_version: str, arguments: argparse.Namespace, raw: Summary, appended: Summary
 ) -> None:
-    ratio = appended.rate / raw.rate
+    ratio = paired_ratio(raw, appended)
     print(f"server: {server_version}")
     print(
         f"{arguments.tasks} tasks on {arguments.tasks} pooled connections, one event per call, "
@@ -206,7 +214,10 @@ def report(
         )
     print()
     verdict = "meets" if ratio >= TARGET_RATIO else "misses"
-    print(f"append/raw: {ratio:.1%} ({verdict} the {TARGET_RATIO:.0%} target)")
+    print(
+        f"append/raw: {ratio:.1%}, median of the rounds' ratios ({verdict} the "
+        f"{TARGET_RATIO:.0%} target); of the median rates: {appended.rate / raw.rate:.1%}"
+    )
 
 
 async def benchmark(scratch_url: str, arguments: argparse.Namespace) -> None:
@@ -234,6 +245,12 @@ async def benchmark(scratch_url: str, arguments: argparse.Namespace) -> None:
             for summary, make_writer in order:
                 result = await run_phase(pool, make_writer, payloads, arguments.events)
                 summary.rounds.append(result)
+
+        # A phase that lost or skipped writes would report a rate for work it never did.
+        written = 2 * (warmup_events + arguments.rounds * arguments.events)
+        stored = await pool.fetchval("SELECT count(*) FROM events")
+        if stored != written:
+            raise RuntimeError(f"{stored} events stored, {written} written")
     finally:
         await pool.close()
 
@@ -259,7 +276,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         "--tasks", type=positive, default=16, help="concurrent tasks, one connection each"
     )
     parser.add_argument(
-        "--rounds", type=positive, default=3, help="rounds of both phases; rates are the median"
+        "--rounds", type=positive, default=9, help="rounds of both phases; rates are the median"
     )
     return parser.parse_args(argv)
 

@@ -8,13 +8,28 @@ from typing import Any
 
 import asyncpg
 import dramatiq
-from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, Middleware
 
 from infra.config import Settings, get_settings
 from infra.db.pool import open_pool
 from infra.logging import configure_logging
+
+
+class DaemonAsyncIO(AsyncIO):
+    """Dramatiq's AsyncIO, with an event loop thread that cannot keep its process alive.
+
+    A worker process that is signalled twice (a stop sent to the whole process group, which the
+    Dramatiq parent forwards once more) exits from its main thread without shutting its worker
+    down; a non-daemon event loop thread would then keep it, and the service, from ever ending.
+    """
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        thread = EventLoopThread(self.logger)
+        thread.daemon = True
+        thread.start(timeout=1.0)
+        set_event_loop_thread(thread)
 
 
 class DatabasePool(Middleware):
@@ -39,7 +54,7 @@ class DatabasePool(Middleware):
 
 def build_broker(settings: Settings) -> tuple[RedisBroker, DatabasePool]:
     broker = RedisBroker(url=settings.redis_url, namespace=settings.broker_namespace)
-    broker.add_middleware(AsyncIO())
+    broker.add_middleware(DaemonAsyncIO())
     database = DatabasePool(settings)
     broker.add_middleware(database)
     return broker, database

@@ -30,9 +30,10 @@ async def test_projecting_applies_each_event_once(pool: asyncpg.Pool) -> None:
         summary = await _summary(conn, goal_id)
         assert summary is not None
         assert summary["version"] == 4
-        assert await conn.fetchval(
-            "SELECT count(*) FROM goal_check_ins WHERE goal_id = $1", goal_id
-        ) == 3
+        assert (
+            await conn.fetchval("SELECT count(*) FROM goal_check_ins WHERE goal_id = $1", goal_id)
+            == 3
+        )
 
 
 async def test_concurrent_projections_of_one_goal_apply_it_once(pool: asyncpg.Pool) -> None:

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import msgspec
 import pytest
 
 from domain.goals.commands import (
@@ -21,6 +20,7 @@ from domain.goals.commands import (
     GoalCommand,
     MarkAchieved,
     PauseGoal,
+    RateGoal,
     RecordCorrection,
     RecordMiss,
     RecordProgress,
@@ -37,6 +37,7 @@ from domain.goals.events import (
     GoalEvent,
     GoalMissed,
     GoalPaused,
+    GoalRated,
     GoalResumed,
     GoalSet,
     ProgressRecorded,
@@ -172,6 +173,10 @@ def remove_supporter(supporter_id: UUID = SUPPORTER_ID) -> RemoveSupporter:
     return RemoveSupporter(GOAL_ID, supporter_id, CLIENT, NOW)
 
 
+def rate_goal(rating: int = 1, actor: Actor = THERAPIST, note: str | None = None) -> RateGoal:
+    return RateGoal(GOAL_ID, rating, actor, NOW, note)
+
+
 # --- events ----------------------------------------------------------------------------------
 
 
@@ -221,6 +226,10 @@ def check_in_corrected(check_in_id: UUID = CHECK_IN_ID) -> CorrectionRecorded:
 
 def supporter_added(supporter_id: UUID = SUPPORTER_ID) -> SupporterAdded:
     return SupporterAdded(GOAL_ID, supporter_id)
+
+
+def goal_rated(rating: int = 1, note: str | None = None) -> GoalRated:
+    return GoalRated(GOAL_ID, rating, note)
 
 
 # The shortest history that leaves the goal in each status.
@@ -280,13 +289,3 @@ class Outcome:
         assert (self.violation.code, self.violation.field) == (code, field)
         assert self.violation.message.strip()
         return self.violation
-
-
-def replaced(terms_before: GoalTerms, change: TermsChange) -> GoalTerms:
-    """`terms_before` with the fields `change` carries, spelled out independently of the domain."""
-    present = {
-        name: value
-        for name, value in msgspec.structs.asdict(change).items()
-        if value is not msgspec.UNSET
-    }
-    return msgspec.structs.replace(terms_before, **present)
