@@ -50,6 +50,20 @@ WHERE EXISTS (SELECT FROM head)
 RETURNING position, stream_version
 """
 
+# The same for the common single event, with scalar parameters: unnest and its arrays cost
+# about a third of the statement's time when there is only one row.
+_APPEND_ONE = """
+WITH head AS (
+    INSERT INTO streams AS s (stream_id, version) VALUES ($1, $2 + 1)
+    ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version WHERE s.version = $2
+    RETURNING version
+)
+INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+SELECT $1, $2 + 1, $3, $4, $5::jsonb, $6::jsonb
+WHERE EXISTS (SELECT FROM head)
+RETURNING position, stream_version
+"""
+
 _ALREADY_STORED = """
 SELECT event_id, stream_id, position, stream_version FROM events WHERE event_id = ANY($1::uuid[])
 """
@@ -73,15 +87,27 @@ async def append(
         raise ValueError("nothing to append")
     event_ids = [event.event_id for event in events]
     try:
-        rows = await conn.fetch(
-            _APPEND,
-            stream_id,
-            expected_version,
-            event_ids,
-            [event.event_type for event in events],
-            [event.data for event in events],
-            [_encode_metadata(event.metadata).decode() for event in events],
-        )
+        if len(events) == 1:
+            (event,) = events
+            rows = await conn.fetch(
+                _APPEND_ONE,
+                stream_id,
+                expected_version,
+                event.event_id,
+                event.event_type,
+                event.data,
+                _encode_metadata(event.metadata).decode(),
+            )
+        else:
+            rows = await conn.fetch(
+                _APPEND,
+                stream_id,
+                expected_version,
+                event_ids,
+                [event.event_type for event in events],
+                [event.data for event in events],
+                [_encode_metadata(event.metadata).decode() for event in events],
+            )
     except asyncpg.UniqueViolationError as error:
         # The stream was at the expected version, yet an event id is taken: a caller bug, not
         # a retry. Inside a transaction that transaction is now aborted.
