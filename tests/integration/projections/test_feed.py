@@ -6,6 +6,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from infra.db.connection import Connection
 from infra.projections.feed import (
     RELAY,
     Enqueue,
@@ -33,7 +34,7 @@ async def _refuse(_: list[UUID]) -> None:
     raise BrokerDown
 
 
-async def _relay_all(conn: asyncpg.Connection, enqueue: Enqueue, expected: int) -> int:
+async def _relay_all(conn: Connection, enqueue: Enqueue, expected: int) -> int:
     """Relays until `expected` events went through. The feed's fence is cluster-wide, so a
     transaction open elsewhere on the server (another test run) may hold it back a moment."""
     relayed = 0
@@ -63,6 +64,7 @@ async def test_the_relay_enqueues_each_touched_goal_and_moves_its_checkpoint(
             "SELECT transaction_id, position FROM events ORDER BY transaction_id DESC, "
             "position DESC LIMIT 1"
         )
+        assert last is not None
         assert (checkpoint.transaction_id, checkpoint.position) == tuple(last)
 
 

@@ -4,6 +4,7 @@ import uuid
 
 import asyncpg
 
+from infra.db.connection import Connection
 from infra.eventstore.envelope import Metadata, NewEvent
 from infra.eventstore.store import append, stream_version
 from infra.goals.streams import goal_stream
@@ -11,7 +12,7 @@ from infra.projections.goal_summaries import project_goal
 from tests.integration.projections.goals import correct_check_in, goal_with_check_ins
 
 
-async def _summary(conn: asyncpg.Connection, goal_id: uuid.UUID) -> asyncpg.Record | None:
+async def _summary(conn: Connection, goal_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT status, version, last_position, stalled_at_version FROM goal_summaries "
         "WHERE goal_id = $1",
@@ -91,6 +92,7 @@ async def test_an_event_that_cannot_be_applied_stalls_only_its_goal(pool: asyncp
         assert summary is not None
         assert (summary["version"], summary["stalled_at_version"]) == (2, 3)
         letter = await conn.fetchrow("SELECT goal_id, error FROM projection_dead_letters")
+        assert letter is not None
         assert letter["goal_id"] == broken
         assert "reason" in letter["error"]
         assert (await project_goal(conn, broken)).applied == 0

@@ -23,6 +23,7 @@ from domain.goals.commands import (
 )
 from domain.goals.errors import GoalRuleViolation
 from domain.goals.events import TermsChange
+from infra.db.connection import Connection
 from infra.projections.feed import lagging_goals
 from infra.projections.goal_summaries import project_goal
 from infra.projections.rebuild import rebuild_goal_summaries
@@ -63,7 +64,7 @@ step = st.tuples(
 )
 
 
-async def _snapshot(conn: asyncpg.Connection) -> tuple[list[tuple[object, ...]], ...]:
+async def _snapshot(conn: Connection) -> tuple[list[tuple[object, ...]], ...]:
     summaries = await conn.fetch(
         "SELECT goal_id, status, statement, terms::text, version, last_position, ended_at, "
         "last_check_in_at, attainment_rating, stalled_at_version FROM goal_summaries "
