@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 import dramatiq
+import redis
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, Middleware
@@ -53,7 +54,12 @@ class DatabasePool(Middleware):
 
 
 def build_broker(settings: Settings) -> tuple[RedisBroker, DatabasePool]:
-    broker = RedisBroker(url=settings.redis_url, namespace=settings.broker_namespace)
+    # Timeouts, so that a Redis that hangs rather than refuses fails the relay's pass (which
+    # then tries again) instead of blocking it.
+    connections = redis.ConnectionPool.from_url(
+        settings.redis_url, socket_timeout=10, socket_connect_timeout=5
+    )
+    broker = RedisBroker(connection_pool=connections, namespace=settings.broker_namespace)
     broker.add_middleware(DaemonAsyncIO())
     database = DatabasePool(settings)
     broker.add_middleware(database)

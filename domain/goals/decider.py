@@ -201,7 +201,7 @@ def _rate(command: RateGoal, goal: Goal) -> list[GoalEvent]:
         raise GoalRuleViolation(
             "rating_by_therapist_only", "Goal attainment is rated by the therapist."
         )
-    if command.rating not in RATINGS:
+    if isinstance(command.rating, bool) or command.rating not in RATINGS:
         raise GoalRuleViolation(
             "rating_out_of_range", "A rating is a whole number from -2 to +2.", "rating"
         )
@@ -235,12 +235,19 @@ def decide(command: GoalCommand, state: GoalState) -> list[GoalEvent]:
 
 
 def check_replacement(replaced: GoalState, command: SetGoal) -> None:
-    """A goal may replace only an ended goal of the same client (a fresh attempt)."""
-    if not isinstance(replaced, Goal) or replaced.client_id != command.client_id:
+    """A goal may replace an ended or paused goal of the same client: a fresh attempt.
+
+    A goal entered in error never existed for this purpose, so it cannot be replaced.
+    """
+    if (
+        not isinstance(replaced, Goal)
+        or replaced.client_id != command.client_id
+        or replaced.status == "entered_in_error"
+    ):
         raise GoalRuleViolation(
             "replaced_goal_not_found", "There is no such goal to replace.", "replaces"
         )
-    if replaced.status not in ENDED - {"entered_in_error"} and replaced.status != "paused":
+    if replaced.status == "active":
         raise GoalRuleViolation(
             "replaced_goal_open",
             "Finish, pause or cancel the current goal before replacing it.",
