@@ -1,4 +1,4 @@
-"""Finding goals in the log: by client, by supporter, several streams at once."""
+"""Finding goals in the log: by client, several streams at once."""
 
 from uuid import UUID
 
@@ -16,19 +16,6 @@ async def goal_ids_of_client(conn: Connection, client_id: UUID) -> list[UUID]:
         ORDER BY position
         """,
         str(client_id),
-    )
-    return [row[0] for row in rows]
-
-
-async def goal_ids_shared_with(conn: Connection, supporter_id: UUID) -> list[UUID]:
-    """Goals the supporter was ever added to; whether they still are, the goal's state says."""
-    rows = await conn.fetch(
-        """
-        SELECT (data ->> 'goal_id')::uuid FROM events
-        WHERE event_type = 'supporter_added' AND data ->> 'supporter_id' = $1::text
-        GROUP BY 1 ORDER BY min(position)
-        """,
-        str(supporter_id),
     )
     return [row[0] for row in rows]
 

@@ -25,7 +25,7 @@ _decode_terms = msgspec.json.Decoder(GoalTerms).decode
 
 # What `summary_from` reads, in its order; `stalled_at_version` comes last, for the applier.
 SELECTED_COLUMNS = """goal_id, clinic_id, client_id, terms::text, status, set_at, version,
-last_position, ended_at, last_check_in_at, attainment_rating, stalled_at_version"""
+last_position, ended_at, last_check_in_at, attainment_rating, supporters, stalled_at_version"""
 
 
 class Progressed(msgspec.Struct, frozen=True):
@@ -46,14 +46,15 @@ def summary_from(row: asyncpg.Record) -> GoalSummary:
         ended_at=row[8],
         last_check_in_at=row[9],
         attainment_rating=row[10],
+        supporters=tuple(row[11]),
     )
 
 
 SUMMARY_COLUMNS = [
     "goal_id", "clinic_id", "client_id", "statement", "life_area", "status", "measure_kind",
     "target", "unit", "cadence", "time_zone", "start_date", "due_date", "priority", "terms",
-    "set_at", "ended_at", "last_check_in_at", "attainment_rating", "version", "last_position",
-    "stalled_at_version",
+    "set_at", "ended_at", "last_check_in_at", "attainment_rating", "supporters", "version",
+    "last_position", "stalled_at_version",
 ]  # fmt: skip
 _FIXED = {"goal_id", "clinic_id", "client_id", "set_at"}
 _UPSERT = (
@@ -87,6 +88,7 @@ def summary_row(summary: GoalSummary, stalled_at_version: int | None = None) -> 
         summary.ended_at,
         summary.last_check_in_at,
         summary.attainment_rating,
+        list(summary.supporters),
         summary.version,
         summary.last_position,
         stalled_at_version,

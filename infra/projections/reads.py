@@ -30,6 +30,18 @@ async def summaries_of_clients(conn: Connection, client_ids: list[UUID]) -> list
     return [summary_from(row) for row in rows]
 
 
+async def summaries_shared_with(
+    conn: Connection, clinic_id: UUID, supporter_id: UUID
+) -> list[GoalSummary]:
+    rows = await conn.fetch(
+        f"SELECT {SELECTED_COLUMNS} FROM goal_summaries "  # noqa: S608
+        "WHERE supporters @> ARRAY[$1::uuid] AND clinic_id = $2 ORDER BY set_at, goal_id",
+        supporter_id,
+        clinic_id,
+    )
+    return [summary_from(row) for row in rows]
+
+
 async def summaries_by_id(conn: Connection, goal_ids: list[UUID]) -> list[GoalSummary]:
     rows = await conn.fetch(
         f"SELECT {SELECTED_COLUMNS} FROM goal_summaries WHERE goal_id = ANY($1::uuid[]) "  # noqa: S608
@@ -72,23 +84,30 @@ WHERE s.stream_id LIKE 'goal-%'
 """
 
 
+async def _log_head(conn: Connection) -> int:
+    return int(await conn.fetchval("SELECT coalesce(max(position), 0) FROM events"))
+
+
 async def watermark(conn: Connection) -> int:
     first_unapplied = await conn.fetchval(_FIRST_UNAPPLIED)
     if first_unapplied is not None:
         return int(first_unapplied) - 1
-    return int(await conn.fetchval("SELECT coalesce(max(position), 0) FROM events"))
+    return await _log_head(conn)
 
 
 async def wait_for(
     conn: Connection, min_position: int | None, wait_seconds: float = 2.0
 ) -> Watermark:
-    """How far the projection is, after waiting up to `wait_seconds` for `min_position`."""
+    """How far the projection is, after waiting up to `wait_seconds` for `min_position`.
+
+    A position past the end of the log was never handed out, so it is not waited for.
+    """
     deadline = time.monotonic() + wait_seconds
     while True:
         reached = await watermark(conn)
         if min_position is None or reached >= min_position:
             return Watermark(reached)
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or min_position > await _log_head(conn):
             return Watermark(reached, stale=True)
         await asyncio.sleep(0.05)
 

@@ -26,6 +26,7 @@ from services.api.deps import (
 )
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.goals import actions as goal_actions
+from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
 from services.api.observability import request_logging
 from services.api.progress import routes as progress_routes
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             metrics.metrics,
             *user_routes.ROUTES,
             *goal_routes.ROUTES,
+            *goal_lists.ROUTES,
             *goal_actions.ROUTES,
             *progress_routes.ROUTES,
         ],

@@ -50,8 +50,6 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (actor_id, key)
 );
 
--- Goals are found by client and by supporter straight from the log.
+-- A client's goals are found straight from the log when a new goal is set.
 CREATE INDEX events_goal_by_client ON events ((data ->> 'client_id'))
     WHERE event_type = 'goal_set';
-CREATE INDEX events_goal_by_supporter ON events ((data ->> 'supporter_id'))
-    WHERE event_type = 'supporter_added';

@@ -39,12 +39,15 @@ CREATE TABLE goal_summaries (
     last_check_in_at timestamptz,
     -- The therapist's latest Goal Attainment Scaling rating, -2 to +2.
     attainment_rating smallint,
+    -- Who the client shares the goal with, for supporters' goal lists.
+    supporters uuid[] NOT NULL DEFAULT '{}',
     version integer NOT NULL,
     last_position bigint NOT NULL,
     -- Set when an event could not be applied; the goal waits for an operator, the rest go on.
     stalled_at_version integer
 );
 CREATE INDEX goal_summaries_by_client ON goal_summaries (client_id);
+CREATE INDEX goal_summaries_by_supporter ON goal_summaries USING gin (supporters);
 
 CREATE TABLE goal_check_ins (
     check_in_id uuid PRIMARY KEY,

@@ -9,18 +9,15 @@ from litestar import Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from domain.access.policy import Caller, GoalAccess, GoalAction, may, may_set_goal_for, view_of
+from domain.access.policy import Caller, GoalAccess, GoalAction, may_set_goal_for, view_of
 from domain.goals.commands import SetGoal
 from domain.goals.decider import check_replacement
 from domain.goals.errors import GoalRuleViolation
-from domain.goals.events import GoalSet
 from domain.goals.terms import GoalTerms
 from infra.access import queries
 from infra.db.connection import Connection
-from infra.eventstore import codec
-from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import read_stream
-from infra.goals.queries import goal_ids_of_client, goal_ids_shared_with, read_goal_streams
+from infra.goals.queries import goal_ids_of_client, read_goal_streams
 from infra.goals.streams import goal_stream
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
@@ -162,72 +159,6 @@ async def read_goal(goal_id: FromPath[UUID], conn: Db, caller: Authenticated) ->
 
 
 @get(
-    "/v1/clients/{client_id:uuid}/goals",
-    summary="A client's goals",
-    responses=problem_responses(400, 401, 403, 404),
-)
-async def client_goals(
-    client_id: FromPath[UUID], conn: Db, caller: Authenticated
-) -> list[GoalOut | SharedGoalOut]:
-    access = await client_access(conn, caller, client_id)
-    if access is None or view_of(caller, access) is None:
-        raise not_found("client")
-    if not may(caller, GoalAction.READ, access):
-        raise forbidden()
-    return [render(goal, caller) for goal in await _clients_goals(conn, access)]
-
-
-async def _shared_with(conn: Connection, caller: Caller) -> list[LoadedGoal]:
-    streams = await read_goal_streams(conn, await goal_ids_shared_with(conn, caller.user_id))
-    shared = []
-    for recorded in streams.values():
-        goal = await _loaded_if_visible(conn, caller, recorded)
-        if goal is not None:
-            shared.append(goal)
-    return shared
-
-
-async def _loaded_if_visible(
-    conn: Connection, caller: Caller, recorded: list[RecordedEvent]
-) -> LoadedGoal | None:
-    first = codec.decode_event(recorded[0])
-    if not isinstance(first, GoalSet):
-        return None
-    access = await client_access(conn, caller, first.client_id)
-    if access is None:
-        return None
-    goal = loaded_from(recorded, access)
-    return goal if may(caller, GoalAction.READ_SHARED, goal.access) else None
-
-
-async def _my_goals(conn: Connection, caller: Caller) -> list[LoadedGoal]:
-    if caller.role == "client":
-        access = await client_access(conn, caller, caller.user_id)
-        return [] if access is None else await _clients_goals(conn, access)
-    if caller.role == "supporter":
-        return await _shared_with(conn, caller)
-    if caller.role == "therapist":
-        goals = []
-        for client_id in await queries.clients_of(conn, caller.user_id):
-            access = await client_access(conn, caller, client_id)
-            if access is not None:
-                goals.extend(await _clients_goals(conn, access))
-        return goals
-    raise Problem(
-        403, "no_goals_of_your_own", "Only clients, therapists and supporters have goals here."
-    )
-
-
-@get(
-    "/v1/me/goals",
-    summary="My goals: my own, my clients', or those shared with me",
-    responses=problem_responses(401, 403),
-)
-async def my_goals(conn: Db, caller: Authenticated) -> list[GoalOut | SharedGoalOut]:
-    return [render(goal, caller) for goal in await _my_goals(conn, caller)]
-
-
-@get(
     "/v1/goals/{goal_id:uuid}/history",
     summary="Every event of a goal: who, when, why",
     responses=problem_responses(400, 401, 403, 404),
@@ -239,4 +170,4 @@ async def goal_history(
     return await history_entries(conn, await read_stream(conn, goal_stream(goal_id)))
 
 
-ROUTES = [set_goal, read_goal, client_goals, my_goals, goal_history]
+ROUTES = [set_goal, read_goal, goal_history]

@@ -23,7 +23,7 @@ class ThisPeriod(msgspec.Struct, frozen=True):
     target: float
 
 
-class GoalSummaryOut(msgspec.Struct, frozen=True):
+class GoalSummaryOut(msgspec.Struct, frozen=True, tag="summary", tag_field="view"):
     goal_id: UUID
     client_id: UUID
     statement: str
@@ -40,8 +40,24 @@ class GoalSummaryOut(msgspec.Struct, frozen=True):
     version: int
 
 
+class SharedSummaryOut(msgspec.Struct, frozen=True, tag="shared_summary", tag_field="view"):
+    """What an accountability partner sees in a list: no notes, no reflections, no client."""
+
+    goal_id: UUID
+    statement: str
+    status: str
+    achievement_status: str
+    measure: Measure
+    this_period: ThisPeriod | None
+    streak: int
+    last_check_in_at: datetime | None
+    due_date: date
+    days_to_due: int
+    version: int
+
+
 class GoalList(msgspec.Struct, frozen=True):
-    goals: list[GoalSummaryOut]
+    goals: list[GoalSummaryOut | SharedSummaryOut]
     projected: Projected
 
 

@@ -12,7 +12,12 @@ from domain.goals.progress import (
 )
 from domain.goals.summary import GoalSummary
 from infra.projections.reads import Watermark
-from services.api.progress.schemas import GoalSummaryOut, Projected, ThisPeriod
+from services.api.progress.schemas import (
+    GoalSummaryOut,
+    Projected,
+    SharedSummaryOut,
+    ThisPeriod,
+)
 
 
 def projected(mark: Watermark) -> Projected:
@@ -20,28 +25,50 @@ def projected(mark: Watermark) -> Projected:
 
 
 def summary_out(
-    summary: GoalSummary, check_ins: dict[UUID, list[CountedCheckIn]], now: datetime
-) -> GoalSummaryOut:
+    summary: GoalSummary,
+    check_ins: dict[UUID, list[CountedCheckIn]],
+    now: datetime,
+    *,
+    shared: bool = False,
+) -> GoalSummaryOut | SharedSummaryOut:
+    """The summary as of `now`; `shared` for a supporter, who sees less."""
     terms = summary.terms
     today = local_day(now, terms.time_zone)
     periods = series(terms, check_ins.get(summary.goal_id, []), today)
     current = periods[-1] if periods and periods[-1].end > today else None
+    this_period = (
+        None
+        if current is None
+        else ThisPeriod(current.start, current.end, current.done, current.target)
+    )
+    how_it_goes = achievement_status(summary.status, periods, today)
+    days_to_due = (terms.due_date - today).days
+    if shared:
+        return SharedSummaryOut(
+            summary.goal_id,
+            terms.statement,
+            summary.status,
+            how_it_goes,
+            terms.measure,
+            this_period,
+            streak(periods, today),
+            summary.last_check_in_at,
+            terms.due_date,
+            days_to_due,
+            summary.version,
+        )
     return GoalSummaryOut(
-        goal_id=summary.goal_id,
-        client_id=summary.client_id,
-        statement=terms.statement,
-        life_area=terms.life_area,
-        status=summary.status,
-        achievement_status=achievement_status(summary.status, periods, today),
-        measure=terms.measure,
-        this_period=(
-            None
-            if current is None
-            else ThisPeriod(current.start, current.end, current.done, current.target)
-        ),
-        streak=streak(periods, today),
-        last_check_in_at=summary.last_check_in_at,
-        due_date=terms.due_date,
-        days_to_due=(terms.due_date - today).days,
-        version=summary.version,
+        summary.goal_id,
+        summary.client_id,
+        terms.statement,
+        terms.life_area,
+        summary.status,
+        how_it_goes,
+        terms.measure,
+        this_period,
+        streak(periods, today),
+        summary.last_check_in_at,
+        terms.due_date,
+        days_to_due,
+        summary.version,
     )

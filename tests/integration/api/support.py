@@ -1,5 +1,6 @@
 """Small helpers the behaviour tests share: setting a goal over HTTP, and looking at the log."""
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -8,6 +9,8 @@ from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from infra.projections.feed import lagging_goals
+from infra.projections.goal_summaries import project_goal
 from tests.integration.api.world import Clinic, Person, goal_body
 
 PROBLEM_JSON = "application/problem+json"
@@ -25,6 +28,13 @@ async def set_goal(
     assert created.status_code == 201, created.text
     body: dict[str, Any] = created.json()
     return body
+
+
+async def project_everything(pool: asyncpg.Pool) -> None:
+    """Brings the goal projection up to date in-process, as the workers would."""
+    async with pool.acquire() as conn:
+        for goal_id in await lagging_goals(conn, timedelta(0)):
+            await project_goal(conn, goal_id)
 
 
 async def event_count(pool: asyncpg.Pool) -> int:

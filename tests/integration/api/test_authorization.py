@@ -30,6 +30,7 @@ from tests.integration.api.access_matrix import (
     footprint,
     parse_table,
 )
+from tests.integration.api.support import project_everything
 from tests.integration.api.world import TOKEN_KEY, Clinic, Person, build_clinic, goal_body
 
 Api = AsyncTestClient[Litestar]
@@ -65,6 +66,7 @@ GOAL_TABLE = parse_table(
 
 # Who finds the case's goal among their own goals (/v1/me/goals).
 LISTS_THE_GOAL_AS_MINE = {"client", "therapist", "shared_supporter"}
+LISTS = {"client_goals", "my_goals"}
 
 # Admin resources, aimed at `client` of the admin's clinic (or a token or care-team pair made
 # for the case). Admin-only actions (new_user, assign, unassign) check the role before
@@ -93,6 +95,22 @@ ADMIN_TABLE = parse_table(
     other_clinic.integration      403       404        404        404           403     403
     """
 )
+
+# What a supporter sees of a goal in a list: no more than on its own.
+SHARED_SUMMARY_FIELDS = {
+    "view",
+    "goal_id",
+    "version",
+    "statement",
+    "status",
+    "achievement_status",
+    "measure",
+    "this_period",
+    "streak",
+    "last_check_in_at",
+    "due_date",
+    "days_to_due",
+}
 
 # What a supporter may see of a goal: never reflections, notes or whose goal it is.
 SHARED_VIEW_FIELDS = {
@@ -368,6 +386,19 @@ def assert_goal_seen_by(caller: str, goal: Json, world: World, goal_id: UUID, ve
         assert goal["client_id"] == str(world.clinic.client.id), goal
 
 
+def assert_summary_seen_by(
+    caller: str, goal: Json, world: World, goal_id: UUID, version: int
+) -> None:
+    assert goal["goal_id"] == str(goal_id), goal
+    assert goal["version"] == version, goal
+    if caller == "shared_supporter":
+        assert goal["view"] == "shared_summary", goal
+        assert set(goal) == SHARED_SUMMARY_FIELDS, goal
+    else:
+        assert goal["view"] == "summary", goal
+        assert goal["client_id"] == str(world.clinic.client.id), goal
+
+
 def assert_goal_reply(
     request: GoalRequest, caller: str, body: Any, world: World, goal_id: UUID, version: int
 ) -> None:
@@ -383,9 +414,9 @@ def assert_goal_reply(
             assert [entry["version"] for entry in body] == list(range(1, version + 1)), body
             assert body[0]["type"] == "goal_set", body
         case "client_goals" | "my_goals":
-            listed = {goal["goal_id"]: goal for goal in body}
+            listed = {goal["goal_id"]: goal for goal in body["goals"]}
             if request.column == "client_goals" or caller in LISTS_THE_GOAL_AS_MINE:
-                assert_goal_seen_by(caller, listed[str(goal_id)], world, goal_id, version)
+                assert_summary_seen_by(caller, listed[str(goal_id)], world, goal_id, version)
             else:
                 assert str(goal_id) not in listed
         case "write" | "share" | "unshare":
@@ -424,6 +455,9 @@ async def test_goal_access(
     )
     body = None if request.body is None else request.body(world)
 
+    if request.column in LISTS:
+        # Lists come from the workers' projection; bring it up to date as they would.
+        await project_everything(world_pool)
     before = await footprint(world_pool)
     response = await send(world_api, request.method, path, world.person(caller), body)
     written = await footprint(world_pool) - before
@@ -479,7 +513,7 @@ async def test_a_supporter_may_stop_following_a_goal(
 
 
 async def test_a_supporter_sees_progress_but_no_notes_reflections_or_whose_goal_it_is(
-    world_api: Api, world: World
+    world_api: Api, world_pool: asyncpg.Pool, world: World
 ) -> None:
     supporter, client = world.clinic.supporter, world.clinic.client
     goal_id, _ = await set_goal_for_case(world_api, world, shared_with=(supporter.id,))
@@ -494,27 +528,30 @@ async def test_a_supporter_sees_progress_but_no_notes_reflections_or_whose_goal_
             await world_api.post(f"/v1/goals/{goal_id}/{step}", json=body, headers=client.headers)
         )
 
+    await project_everything(world_pool)
     read = await world_api.get(f"/v1/goals/{goal_id}", headers=supporter.headers)
     mine = await world_api.get("/v1/me/goals", headers=supporter.headers)
 
     assert read.status_code == 200, read.text
     assert mine.status_code == 200, mine.text
-    listed = next(goal for goal in mine.json() if goal["goal_id"] == str(goal_id))
-    for goal in (read.json(), listed):
-        assert set(goal) == SHARED_VIEW_FIELDS
-        assert goal["view"] == "shared"
-        assert goal["statement"] == goal_body()["statement"]
-        assert goal["status"] == "missed"
-        assert goal["progress_total"] == 1
-        assert goal["check_in_count"] == 1
-        assert goal["version"] == 5
+    goal = read.json()
+    assert set(goal) == SHARED_VIEW_FIELDS
+    assert goal["view"] == "shared"
+    assert (goal["progress_total"], goal["check_in_count"]) == (1, 1)
+    listed = next(item for item in mine.json()["goals"] if item["goal_id"] == str(goal_id))
+    assert set(listed) == SHARED_SUMMARY_FIELDS
+    assert listed["view"] == "shared_summary"
+    for seen in (goal, listed):
+        assert seen["statement"] == goal_body()["statement"]
+        assert seen["status"] == "missed"
+        assert seen["version"] == 5
     for text in (note, reason, reflection, str(client.id)):
         assert text not in read.text
         assert text not in mine.text
 
 
 async def test_a_goal_is_hidden_again_once_the_client_stops_sharing_it(
-    world_api: Api, world: World
+    world_api: Api, world_pool: asyncpg.Pool, world: World
 ) -> None:
     supporter, client = world.clinic.supporter, world.clinic.client
     goal_id, _ = await set_goal_for_case(world_api, world, shared_with=(supporter.id,))
@@ -527,9 +564,10 @@ async def test_a_goal_is_hidden_again_once_the_client_stops_sharing_it(
     )
 
     assert_refused(await world_api.get(f"/v1/goals/{goal_id}", headers=supporter.headers), 404)
+    await project_everything(world_pool)
     mine = await world_api.get("/v1/me/goals", headers=supporter.headers)
     assert mine.status_code == 200, mine.text
-    assert str(goal_id) not in {goal["goal_id"] for goal in mine.json()}
+    assert str(goal_id) not in {goal["goal_id"] for goal in mine.json()["goals"]}
 
 
 # --- admin resources ---------------------------------------------------------------------------
@@ -682,7 +720,7 @@ async def test_admin_resource_access(
 
 
 async def test_a_therapist_reaches_a_clients_goals_only_while_on_their_care_team(
-    world_api: Api, world: World
+    world_api: Api, world_pool: asyncpg.Pool, world: World
 ) -> None:
     admin = world.clinic.admin
     client_id = await _new_user(world_api, admin, "client")
@@ -705,6 +743,7 @@ async def test_a_therapist_reaches_a_clients_goals_only_while_on_their_care_team
     assert_refused(await world_api.get(goal, headers=therapist), 404)
     paused = await world_api.post(f"{goal}/pause", json={"reason": "Away"}, headers=therapist)
     assert_refused(paused, 404)
+    await project_everything(world_pool)
     mine = await world_api.get("/v1/me/goals", headers=therapist)
     assert mine.status_code == 200, mine.text
-    assert mine.json() == []
+    assert mine.json()["goals"] == []

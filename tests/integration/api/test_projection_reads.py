@@ -6,15 +6,8 @@ import asyncpg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from infra.projections.feed import lagging_goals
-from infra.projections.goal_summaries import project_goal
+from tests.integration.api.support import project_everything
 from tests.integration.api.world import Clinic, goal_body
-
-
-async def _project_everything(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        for goal_id in await lagging_goals(conn, timedelta(0)):
-            await project_goal(conn, goal_id)
 
 
 async def _set_goal(api: AsyncTestClient[Litestar], clinic: Clinic, **overrides: object) -> str:
@@ -46,7 +39,7 @@ async def test_progress_counts_check_ins_per_week_and_says_what_it_reflects(
         params={"min_position": position},
         headers=clinic.client.headers,
     )
-    await _project_everything(pool)
+    await project_everything(pool)
     fresh = await api.get(
         f"/v1/goals/{goal_id}/progress",
         params={"min_position": position},
@@ -74,7 +67,7 @@ async def test_overview_counts_goals_and_scores_attainment(
     refused = await api.post(
         f"/v1/goals/{goals[0]}/ratings", json={"rating": 2}, headers=clinic.client.headers
     )
-    await _project_everything(pool)
+    await project_everything(pool)
 
     overview = await api.get(
         f"/v1/clients/{clinic.client.id}/overview", headers=clinic.therapist.headers
@@ -93,7 +86,7 @@ async def test_caseload_flags_a_client_with_a_goal_due_soon(
 ) -> None:
     soon = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
     await _set_goal(api, clinic, due_date=soon)
-    await _project_everything(pool)
+    await project_everything(pool)
 
     page = await api.get("/v1/caseload", params={"limit": 1}, headers=clinic.therapist.headers)
     forbidden = await api.get("/v1/caseload", headers=clinic.client.headers)
@@ -115,7 +108,7 @@ async def test_clinic_statistics_count_without_naming_anyone(
         f"/v1/goals/{achieved}/achievement", json={}, headers=clinic.client.headers
     )
     assert done.status_code == 200
-    await _project_everything(pool)
+    await project_everything(pool)
 
     stats = await api.get("/v1/clinic/stats", headers=clinic.admin.headers)
     refused = await api.get("/v1/clinic/stats", headers=clinic.therapist.headers)
@@ -133,7 +126,7 @@ async def test_metrics_and_readiness_report_projection_lag(
     await _set_goal(api, clinic)
 
     behind = (await api.get("/metrics")).text
-    await _project_everything(pool)
+    await project_everything(pool)
     caught_up = (await api.get("/metrics")).text
     ready = await api.get("/health/ready")
 
@@ -159,3 +152,25 @@ async def test_readiness_reports_a_projection_stuck_for_minutes(
     assert ready.status_code == 200
     assert ready.json()["status"] == "degraded"
     assert ready.json()["checks"]["goal_summaries"].startswith("stuck: 1 events")
+
+
+async def test_lists_come_from_the_projection_and_wait_for_a_written_position(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    goal_id = await _set_goal(api, clinic)
+    before = await api.get("/v1/me/goals", headers=clinic.client.headers)
+    await project_everything(pool)
+    position = before.json()["projected"]["position"] + 1
+
+    after = await api.get(
+        "/v1/me/goals", params={"min_position": position}, headers=clinic.client.headers
+    )
+    never_given = await api.get(
+        "/v1/me/goals", params={"min_position": 10**9}, headers=clinic.client.headers
+    )
+
+    assert before.json()["goals"] == []
+    assert [goal["goal_id"] for goal in after.json()["goals"]] == [goal_id]
+    assert after.json()["projected"]["stale"] is False
+    assert never_given.json()["projected"]["stale"] is True
+    assert never_given.elapsed.total_seconds() < 1

@@ -1,0 +1,83 @@
+"""Goal lists, served by the workers' goal summary projection.
+
+They say which log position they reflect; `min_position` (from a write's response) waits up to
+2 seconds for the projection to reach it.
+"""
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from litestar import get
+from litestar.params import FromPath
+
+from domain.access.policy import Caller, GoalAction, may, view_of
+from domain.goals.summary import GoalSummary
+from infra.access import queries
+from infra.db.connection import Connection
+from infra.projections import reads
+from infra.projections.reads import Watermark
+from services.api.deps import Authenticated, Db
+from services.api.errors import Problem, forbidden, not_found, problem_responses
+from services.api.goals.access import client_access
+from services.api.progress.routes import MinPosition
+from services.api.progress.schemas import GoalList
+from services.api.progress.views import projected, summary_out
+
+
+async def _listed(
+    conn: Connection, summaries: list[GoalSummary], mark: Watermark, *, shared: bool
+) -> GoalList:
+    check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in summaries])
+    now = datetime.now(UTC)
+    return GoalList(
+        goals=[summary_out(item, check_ins, now, shared=shared) for item in summaries],
+        projected=projected(mark),
+    )
+
+
+@get(
+    "/v1/clients/{client_id:uuid}/goals",
+    summary="A client's goals",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+async def client_goals(
+    client_id: FromPath[UUID], conn: Db, caller: Authenticated, min_position: MinPosition = None
+) -> GoalList:
+    access = await client_access(conn, caller, client_id)
+    if access is None or view_of(caller, access) is None:
+        raise not_found("client")
+    if not may(caller, GoalAction.READ, access):
+        raise forbidden()
+    mark = await reads.wait_for(conn, min_position)
+    summaries = await reads.summaries_of_clients(conn, [client_id])
+    return await _listed(conn, summaries, mark, shared=False)
+
+
+_WITH_GOALS = frozenset({"client", "therapist", "supporter"})
+
+
+async def _my_summaries(conn: Connection, caller: Caller) -> list[GoalSummary]:
+    if caller.role == "client":
+        return await reads.summaries_of_clients(conn, [caller.user_id])
+    if caller.role == "therapist":
+        clients = await queries.clients_of(conn, caller.user_id)
+        return await reads.summaries_of_clients(conn, clients)
+    return await reads.summaries_shared_with(conn, caller.clinic_id, caller.user_id)
+
+
+@get(
+    "/v1/me/goals",
+    summary="My goals: my own, my clients', or those shared with me",
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def my_goals(conn: Db, caller: Authenticated, min_position: MinPosition = None) -> GoalList:
+    if caller.role not in _WITH_GOALS:
+        raise Problem(
+            403, "no_goals_of_your_own", "Only clients, therapists and supporters have goals here."
+        )
+    mark = await reads.wait_for(conn, min_position)
+    summaries = await _my_summaries(conn, caller)
+    return await _listed(conn, summaries, mark, shared=caller.role == "supporter")
+
+
+ROUTES = [client_goals, my_goals]
