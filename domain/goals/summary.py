@@ -49,6 +49,7 @@ class GoalSummary(msgspec.Struct, frozen=True):
     ended_at: datetime | None = None
     last_check_in_at: datetime | None = None
     attainment_rating: int | None = None
+    supporters: tuple[UUID, ...] = ()
 
 
 class CheckInChange(msgspec.Struct, frozen=True):
@@ -107,7 +108,12 @@ def _changed(summary: GoalSummary, event: GoalEvent, at: datetime) -> GoalSummar
             return replace(summary, status="entered_in_error", ended_at=at)
         case GoalRated(rating=rating):
             return replace(summary, attainment_rating=rating)
-        case CorrectionRecorded() | SupporterAdded() | SupporterRemoved():
+        case SupporterAdded(supporter_id=supporter):
+            return replace(summary, supporters=(*summary.supporters, supporter))
+        case SupporterRemoved(supporter_id=supporter):
+            kept = tuple(item for item in summary.supporters if item != supporter)
+            return replace(summary, supporters=kept)
+        case CorrectionRecorded():
             return summary
         case GoalSet():
             raise ValueError("a goal is set once")
