@@ -41,6 +41,7 @@ test: lint typecheck ## set up, lint, type-check and run the whole suite
 bench: setup ## run every benchmark (see docs/benchmarks.md)
 	$(RUN) python -m bench.append_throughput
 	$(RUN) python -m bench.api_checkins
+	$(RUN) python -m bench.projection_lag
 
 clean: ## remove the virtualenvs and caches
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis
