@@ -174,3 +174,43 @@ async def test_lists_come_from_the_projection_and_wait_for_a_written_position(
     assert after.json()["projected"]["stale"] is False
     assert never_given.json()["projected"]["stale"] is True
     assert never_given.elapsed.total_seconds() < 1
+
+
+async def test_caseload_pages_follow_the_cursor_most_flagged_first(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    joined = await api.put(
+        f"/v1/clients/{clinic.other_client.id}/therapists/{clinic.therapist.id}",
+        headers=clinic.admin.headers,
+    )
+    assert joined.status_code == 200
+    soon = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+    flagged = await api.post(
+        "/v1/goals",
+        json=goal_body(client_id=str(clinic.other_client.id), due_date=soon),
+        headers=clinic.therapist.headers,
+    )
+    assert flagged.status_code == 201
+    await project_everything(pool)
+
+    first = await api.get("/v1/caseload", params={"limit": 1}, headers=clinic.therapist.headers)
+    cursor = first.json()["next_cursor"]
+    second = await api.get(
+        "/v1/caseload", params={"limit": 1, "cursor": cursor}, headers=clinic.therapist.headers
+    )
+    by_name = await api.get(
+        "/v1/caseload", params={"sort": "name"}, headers=clinic.therapist.headers
+    )
+    forged = await api.get(
+        "/v1/caseload", params={"cursor": "not-a-cursor"}, headers=clinic.therapist.headers
+    )
+
+    assert [entry["client_id"] for entry in first.json()["clients"]] == [
+        str(clinic.other_client.id)
+    ]
+    assert [entry["client_id"] for entry in second.json()["clients"]] == [str(clinic.client.id)]
+    assert second.json()["next_cursor"] is None
+    names = [entry["display_name"] for entry in by_name.json()["clients"]]
+    assert names == sorted(names, key=str.lower)
+    assert forged.status_code == 400
+    assert forged.json()["code"] == "invalid_cursor"

@@ -26,8 +26,14 @@ from domain.goals.events import TermsChange
 from infra.db.connection import Connection
 from infra.projections.feed import lagging_goals
 from infra.projections.goal_summaries import project_goal
-from infra.projections.rebuild import rebuild_goal_summaries
-from tests.integration.projections.goals import NOW, THERAPIST, run, terms
+from infra.projections.rebuild import rebuild_goal_summaries, rebuild_if_outdated
+from tests.integration.projections.goals import (
+    NOW,
+    THERAPIST,
+    goal_with_check_ins,
+    run,
+    terms,
+)
 
 GOALS = 3
 
@@ -138,3 +144,15 @@ def test_incremental_projection_equals_a_full_rebuild(
     database_url: str, steps: list[tuple[str, int, int, str]]
 ) -> None:
     asyncio.run(_example(database_url, steps))
+
+
+async def test_workers_rebuild_only_when_the_projection_code_moved_on(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await goal_with_check_ins(conn, 2)
+        first = await rebuild_if_outdated(conn, lambda done, total: None)
+        again = await rebuild_if_outdated(conn, lambda done, total: None)
+        await conn.execute("UPDATE projection_versions SET version = version - 1")
+        after_a_bump = await rebuild_if_outdated(conn, lambda done, total: None)
+
+        assert (first, again, after_a_bump) == (True, False, True)
+        assert await conn.fetchval("SELECT count(*) FROM goal_summaries") == 1
