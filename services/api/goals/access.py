@@ -38,6 +38,16 @@ async def client_access(conn: Connection, caller: Caller, client_id: UUID) -> Go
     return GoalAccess(caller.clinic_id, client_id, frozenset(), therapists)
 
 
+async def readable_client(conn: Connection, caller: Caller, client_id: UUID) -> GoalAccess:
+    """A client whose goals the caller may read: 404 if they may not know of them, else 403."""
+    access = await client_access(conn, caller, client_id)
+    if access is None or view_of(caller, access) is None:
+        raise not_found("client")
+    if not may(caller, GoalAction.READ, access):
+        raise forbidden()
+    return access
+
+
 def loaded_from(recorded: list[RecordedEvent], client: GoalAccess) -> LoadedGoal:
     events: list[GoalEvent] = [codec.decode_event(item) for item in recorded]
     state = fold(events)

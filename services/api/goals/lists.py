@@ -10,15 +10,15 @@ from uuid import UUID
 from litestar import get
 from litestar.params import FromPath
 
-from domain.access.policy import Caller, GoalAction, may, view_of
+from domain.access.policy import Caller
 from domain.goals.summary import GoalSummary
 from infra.access import queries
 from infra.db.connection import Connection
 from infra.projections import reads
 from infra.projections.reads import Watermark
 from services.api.deps import Authenticated, Db
-from services.api.errors import Problem, forbidden, not_found, problem_responses
-from services.api.goals.access import client_access
+from services.api.errors import Problem, problem_responses
+from services.api.goals.access import readable_client
 from services.api.progress.routes import MinPosition
 from services.api.progress.schemas import GoalList
 from services.api.progress.views import projected, summary_out
@@ -43,11 +43,7 @@ async def _listed(
 async def client_goals(
     client_id: FromPath[UUID], conn: Db, caller: Authenticated, min_position: MinPosition = None
 ) -> GoalList:
-    access = await client_access(conn, caller, client_id)
-    if access is None or view_of(caller, access) is None:
-        raise not_found("client")
-    if not may(caller, GoalAction.READ, access):
-        raise forbidden()
+    await readable_client(conn, caller, client_id)
     mark = await reads.wait_for(conn, min_position)
     summaries = await reads.summaries_of_clients(conn, [client_id])
     return await _listed(conn, summaries, mark, shared=False)

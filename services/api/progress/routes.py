@@ -14,15 +14,15 @@ import msgspec
 from litestar import get
 from litestar.params import FromPath, QueryParameter
 
-from domain.access.policy import GoalAction, may, view_of
+from domain.access.policy import GoalAction
 from domain.goals.attainment import t_score
 from domain.goals.caseload import client_flags
 from domain.goals.progress import achievement_status, local_day, series, streak
 from infra.access import queries
 from infra.projections import reads
 from services.api.deps import Authenticated, Db
-from services.api.errors import Problem, forbidden, not_found, problem_responses
-from services.api.goals.access import client_access, load_for
+from services.api.errors import Problem, forbidden, problem_responses
+from services.api.goals.access import load_for, readable_client
 from services.api.progress.schemas import (
     CaseloadEntry,
     CaseloadPage,
@@ -71,11 +71,7 @@ async def goal_progress(
 async def client_overview(
     client_id: FromPath[UUID], conn: Db, caller: Authenticated, min_position: MinPosition = None
 ) -> OverviewOut:
-    access = await client_access(conn, caller, client_id)
-    if access is None or view_of(caller, access) is None:
-        raise not_found("client")
-    if not may(caller, GoalAction.READ, access):
-        raise forbidden()
+    await readable_client(conn, caller, client_id)
     mark = await reads.wait_for(conn, min_position)
     summaries = await reads.summaries_of_clients(conn, [client_id])
     counts = dict.fromkeys(("active", "paused", "achieved", "missed", "cancelled"), 0)
