@@ -39,7 +39,7 @@ from domain.goals.events import (
     SupporterRemoved,
     TermsChange,
 )
-from domain.goals.state import ENDED, Goal, GoalState, NoGoal, apply_change
+from domain.goals.state import Goal, GoalState, NoGoal, apply_change
 from domain.goals.terms import GoalStatus
 
 _STATUS_WORDS: dict[GoalStatus, str] = {

@@ -43,8 +43,6 @@ class Goal(msgspec.Struct, frozen=True, tag="goal"):
 
 GoalState = NoGoal | Goal
 
-ENDED: frozenset[GoalStatus] = frozenset({"achieved", "missed", "cancelled", "entered_in_error"})
-
 
 def apply_change(terms: GoalTerms, change: TermsChange) -> GoalTerms:
     """The terms with every field that `change` carries replaced."""
