@@ -49,6 +49,13 @@ class GoalDetail(msgspec.Struct, frozen=True):
     check_ins: tuple[CheckIn, ...] = ()
     supporters: tuple[UUID, ...] = ()
     attainment_rating: int | None = None
+    # Kept as the check-ins come, so that reading them costs the same at any length of history.
+    progress_total: float = 0.0
+    """All the progress recorded, less check-ins entered in error."""
+    check_in_count: int = 0
+    """Check-ins not entered in error."""
+    last_check_in_at: datetime | None = None
+    """The latest moment of a check-in not entered in error."""
 
 
 def _corrected(detail: GoalDetail, event: CorrectionRecorded) -> GoalDetail:
@@ -59,7 +66,14 @@ def _corrected(detail: GoalDetail, event: CorrectionRecorded) -> GoalDetail:
         replace(item, entered_in_error=True) if item.check_in_id == event.check_in_id else item
         for item in detail.check_ins
     )
-    return replace(detail, check_ins=check_ins)
+    counted = [item for item in check_ins if not item.entered_in_error]
+    return replace(
+        detail,
+        check_ins=check_ins,
+        progress_total=sum(item.amount for item in counted),
+        check_in_count=len(counted),
+        last_check_in_at=max((item.occurred_at for item in counted), default=None),
+    )
 
 
 def _next(detail: GoalDetail, event: GoalEvent) -> GoalDetail:
@@ -69,7 +83,16 @@ def _next(detail: GoalDetail, event: GoalEvent) -> GoalDetail:
             return replace(detail, terms=apply_change(detail.terms, after))
         case ProgressRecorded():
             check_in = CheckIn(event.check_in_id, event.amount, event.occurred_at, event.note)
-            return replace(detail, check_ins=(*detail.check_ins, check_in))
+            latest = detail.last_check_in_at
+            return replace(
+                detail,
+                check_ins=(*detail.check_ins, check_in),
+                progress_total=detail.progress_total + event.amount,
+                check_in_count=detail.check_in_count + 1,
+                last_check_in_at=event.occurred_at
+                if latest is None
+                else max(latest, event.occurred_at),
+            )
         case GoalAchieved(note=note):
             return replace(detail, status="achieved", achievement_note=note)
         case GoalMissed(cause=cause, reflection=words):
@@ -107,8 +130,3 @@ def advance(detail: GoalDetail, events: list[GoalEvent]) -> GoalDetail:
     for event in events:
         detail = _next(detail, event)
     return detail
-
-
-def progress_total(detail: GoalDetail) -> float:
-    """All the progress recorded, less check-ins entered in error."""
-    return sum(item.amount for item in detail.check_ins if not item.entered_in_error)

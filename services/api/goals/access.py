@@ -7,7 +7,7 @@ import msgspec
 from domain.access.policy import Caller, GoalAccess, GoalAction, View, may, view_of
 from domain.goals.events import GoalEvent
 from domain.goals.state import Goal, GoalState, fold
-from domain.goals.view import GoalDetail, advance, goal_detail, progress_total
+from domain.goals.view import GoalDetail, advance, goal_detail
 from infra.access import queries
 from infra.db.connection import Connection
 from infra.eventstore import codec
@@ -81,7 +81,6 @@ def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
     detail = loaded.detail
     # Anything short of the full view (including a supporter who just left) sees the shared one.
     if view_of(caller, loaded.access) is not View.FULL:
-        counted = [item for item in detail.check_ins if not item.entered_in_error]
         return SharedGoalOut(
             goal_id=detail.goal_id,
             version=loaded.version,
@@ -89,9 +88,9 @@ def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
             measure=detail.terms.measure,
             due_date=detail.terms.due_date,
             status=detail.status,
-            progress_total=progress_total(detail),
-            check_in_count=len(counted),
-            last_check_in_at=max((item.occurred_at for item in counted), default=None),
+            progress_total=detail.progress_total,
+            check_in_count=detail.check_in_count,
+            last_check_in_at=detail.last_check_in_at,
         )
     terms = detail.terms
     return GoalOut(
@@ -112,8 +111,8 @@ def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
         replaces=detail.replaces,
         reflection=detail.reflection,
         achievement_note=detail.achievement_note,
-        progress_total=progress_total(detail),
-        check_in_count=sum(1 for item in detail.check_ins if not item.entered_in_error),
+        progress_total=detail.progress_total,
+        check_in_count=detail.check_in_count,
         recent_check_ins=list(detail.check_ins[-RECENT_CHECK_INS:]),
         supporters=list(detail.supporters),
         attainment_rating=detail.attainment_rating,
