@@ -45,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -787,8 +787,8 @@ def parse_arguments(argv: list[str]) -> Options:
     )
 
 
-async def main(argv: list[str]) -> None:
-    options = parse_arguments(argv)
+async def on_scratch_database(benchmark: Callable[[str], Awaitable[None]]) -> None:
+    """Runs `benchmark` on a fresh database of the server `DATABASE_URL` names, then drops it."""
     configure_logging(Settings(log_level="warning"))
     server_url = os.environ.get("DATABASE_URL", DEFAULT_SERVER_URL)
     scratch_url = url_for_database(server_url, f"goals_bench_{secrets.token_hex(6)}")
@@ -799,7 +799,7 @@ async def main(argv: list[str]) -> None:
     assert run is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, run.cancel)
     try:
-        await benchmark(scratch_url, options)
+        await benchmark(scratch_url)
     except BenchError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -808,6 +808,11 @@ async def main(argv: list[str]) -> None:
         raise SystemExit(1) from None
     finally:
         await drop_database(scratch_url)
+
+
+async def main(argv: list[str]) -> None:
+    options = parse_arguments(argv)
+    await on_scratch_database(lambda scratch_url: benchmark(scratch_url, options))
 
 
 if __name__ == "__main__":

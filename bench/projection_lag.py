@@ -73,6 +73,7 @@ from bench.api_checkins import (
     free_port,
     generate,
     log_tail,
+    on_scratch_database,
     percentile_ms,
     phase,
     prepare,
@@ -81,10 +82,8 @@ from bench.api_checkins import (
     stop,
 )
 from bench.api_checkins import Options as LoadOptions
-from infra.config import Settings, settings_from
-from infra.db.pool import create_database_if_missing, drop_database, url_for_database
+from infra.config import settings_from
 from infra.goals.streams import goal_stream
-from infra.logging import configure_logging
 from infra.projections.feed import RELAY
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -759,25 +758,7 @@ def parse_arguments(argv: list[str]) -> Options:
 
 async def main(argv: list[str]) -> None:
     options = parse_arguments(argv)
-    configure_logging(Settings(log_level="warning"))
-    server_url = os.environ.get("DATABASE_URL", DEFAULT_SERVER_URL)
-    scratch_url = url_for_database(server_url, f"goals_bench_{secrets.token_hex(6)}")
-    if not await create_database_if_missing(scratch_url):
-        raise SystemExit(f"scratch database already exists, not touching it: {scratch_url}")
-    # SIGTERM, like Ctrl-C, cancels the run, so that the services and the database go with it.
-    run_task = asyncio.current_task()
-    assert run_task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, run_task.cancel)
-    try:
-        await benchmark(scratch_url, options)
-    except BenchError as error:
-        print(f"benchmark failed: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    except asyncio.CancelledError:
-        print("benchmark stopped before it finished", file=sys.stderr)
-        raise SystemExit(1) from None
-    finally:
-        await drop_database(scratch_url)
+    await on_scratch_database(lambda scratch_url: benchmark(scratch_url, options))
 
 
 if __name__ == "__main__":
