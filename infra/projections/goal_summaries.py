@@ -120,9 +120,10 @@ async def _save_check_ins(conn: Connection, changes: list[CheckInChange]) -> Non
         )
 
 
-async def _dead_letter(
+async def record_dead_letter(
     conn: Connection, goal_id: UUID, event: RecordedEvent, error: Exception
 ) -> None:
+    """Keeps the event that could not be applied, with why, once."""
     await conn.execute(
         """
         INSERT INTO projection_dead_letters (event_id, goal_id, position, error)
@@ -133,16 +134,22 @@ async def _dead_letter(
         event.position,
         f"{type(error).__name__}: {error}",
     )
-    await conn.execute(
-        "UPDATE goal_summaries SET stalled_at_version = $2 WHERE goal_id = $1",
-        goal_id,
-        event.stream_version,
-    )
     log.error(
         "projection_event_failed",
         goal_id=str(goal_id),
         position=event.position,
         error=str(error),
+    )
+
+
+async def _dead_letter(
+    conn: Connection, goal_id: UUID, event: RecordedEvent, error: Exception
+) -> None:
+    await record_dead_letter(conn, goal_id, event, error)
+    await conn.execute(
+        "UPDATE goal_summaries SET stalled_at_version = $2 WHERE goal_id = $1",
+        goal_id,
+        event.stream_version,
     )
 
 

@@ -17,7 +17,12 @@ from infra.eventstore import codec
 from infra.eventstore.envelope import FeedCheckpoint, RecordedEvent
 from infra.eventstore.store import checkpoint_of, read_all
 from infra.projections.feed import lagging_goals
-from infra.projections.goal_summaries import SUMMARY_COLUMNS, project_goal, summary_row
+from infra.projections.goal_summaries import (
+    SUMMARY_COLUMNS,
+    project_goal,
+    record_dead_letter,
+    summary_row,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -105,16 +110,7 @@ async def _write_next_tables(conn: Connection, fold: _Fold) -> None:
         columns=["check_in_id", "goal_id", "amount", "occurred_at", "entered_in_error"],
     )
     for goal_id, (_, recorded, error) in fold.stalled.items():
-        await conn.execute(
-            """
-            INSERT INTO projection_dead_letters (event_id, goal_id, position, error)
-            VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING
-            """,
-            recorded.event_id,
-            goal_id,
-            recorded.position,
-            f"{type(error).__name__}: {error}",
-        )
+        await record_dead_letter(conn, goal_id, recorded, error)
 
 
 async def _switch(conn: Connection) -> None:
