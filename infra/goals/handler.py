@@ -16,8 +16,11 @@ from infra.eventstore.store import WrongExpectedVersion, append, read_stream
 from infra.goals.streams import goal_stream
 
 # Without an expected version the write applies to the latest one; if another writer gets in
-# between our read and our append, deciding again on the newer state is still correct.
-_LATEST_ATTEMPTS = 3
+# between our read and our append, deciding again on the newer state is still correct. After a
+# first conflict the writer queues behind the goal's other contended writers (an advisory lock
+# held to the end of its transaction), so under contention it waits its turn instead of losing
+# race after race; the uncontended path pays nothing for it.
+_LATEST_ATTEMPTS = 10
 
 
 class CommandContext(msgspec.Struct, frozen=True):
@@ -95,6 +98,11 @@ async def handle(
         except WrongExpectedVersion:
             if expected_version is not None or attempt == _LATEST_ATTEMPTS:
                 raise
+            if attempt == 1:
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 11))",
+                    goal_stream(command.goal_id),
+                )
             attempt += 1
         else:
             return Handled(events, fold(events, state), appended)
