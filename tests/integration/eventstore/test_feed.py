@@ -3,7 +3,7 @@
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -13,7 +13,15 @@ from infra.eventstore.envelope import FeedCheckpoint
 from infra.eventstore.store import append, checkpoint_of, read_all, stream_version
 from tests.integration.eventstore.events import new_event
 
-ReadNext = Callable[[Connection], Awaitable[list[UUID]]]
+
+class Reader(Protocol):
+    """Reads the next events of the log and says how far it has come."""
+
+    @property
+    def position(self) -> int: ...
+
+    async def __call__(self, conn: Connection) -> list[UUID]: ...
+
 
 WRITERS = 8
 BATCHES_PER_WRITER = 60
@@ -23,6 +31,10 @@ EVENTS_PER_BATCH = 5
 class FencedReader:
     def __init__(self) -> None:
         self.checkpoint = FeedCheckpoint()
+
+    @property
+    def position(self) -> int:
+        return self.checkpoint.position
 
     async def __call__(self, conn: Connection) -> list[UUID]:
         events = await read_all(conn, self.checkpoint, limit=97)
@@ -36,6 +48,10 @@ class PositionReader:
 
     def __init__(self) -> None:
         self.last_position = 0
+
+    @property
+    def position(self) -> int:
+        return self.last_position
 
     async def __call__(self, conn: Connection) -> list[UUID]:
         rows = await conn.fetch(
@@ -66,13 +82,30 @@ async def _writer(pool: asyncpg.Pool, writer: int, committed: set[UUID], seed: i
             committed.update(event.event_id for event in batch)
 
 
+async def _late_writer(pool: asyncpg.Pool, committed: set[UUID], reader: Reader) -> None:
+    """One append held open until the reader has read past its position (or half a second has
+    gone by), so that every run has at least one event that commits after later positions."""
+    async with pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        batch = [new_event("late")]
+        stored = await append(conn, "late-writer", 0, batch)
+        for _ in range(100):  # at most half a second
+            if reader.position > stored.last_position:
+                break
+            await asyncio.sleep(0.005)
+        await transaction.commit()
+        committed.update(event.event_id for event in batch)
+
+
 async def _follow_while_writing(
-    pool: asyncpg.Pool, read_next: ReadNext, drain_seconds: float
+    pool: asyncpg.Pool, read_next: Reader, drain_seconds: float
 ) -> tuple[set[UUID], list[UUID]]:
     committed: set[UUID] = set()
     seen: list[UUID] = []
     writers = asyncio.gather(
-        *(_writer(pool, writer, committed, seed=writer) for writer in range(WRITERS))
+        _late_writer(pool, committed, read_next),
+        *(_writer(pool, writer, committed, seed=writer) for writer in range(WRITERS)),
     )
     async with pool.acquire() as conn:
         while not writers.done():
