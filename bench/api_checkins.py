@@ -766,16 +766,9 @@ def parse_arguments(argv: list[str]) -> Options:
     parser.add_argument(
         "--pool-max", type=positive, default=20, help="database connections per worker"
     )
-    parser.add_argument(
-        "--load-generator",
-        choices=("auto", "wrk", "python"),
-        default="auto",
-        help="for the peak phases: wrk if installed (auto), or the Python generator",
-    )
+    add_load_generator_option(parser, "for the peak phases")
     arguments = parser.parse_args(argv)
-    wrk = None if arguments.load_generator == "python" else shutil.which("wrk")
-    if arguments.load_generator == "wrk" and wrk is None:
-        parser.error("--load-generator wrk: wrk is not installed")
+    wrk = chosen_wrk(parser, arguments)
     return Options(
         connections=arguments.connections,
         duration=arguments.duration,
@@ -785,6 +778,23 @@ def parse_arguments(argv: list[str]) -> Options:
         pool_max=arguments.pool_max,
         wrk=wrk,
     )
+
+
+def add_load_generator_option(parser: argparse.ArgumentParser, used_for: str) -> None:
+    parser.add_argument(
+        "--load-generator",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help=f"{used_for}: wrk if installed (auto), or the Python generator",
+    )
+
+
+def chosen_wrk(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> str | None:
+    """The wrk binary to use for closed-loop load, or None for the Python generator."""
+    wrk = None if arguments.load_generator == "python" else shutil.which("wrk")
+    if arguments.load_generator == "wrk" and wrk is None:
+        parser.error("--load-generator wrk: wrk is not installed")
+    return wrk
 
 
 async def on_scratch_database(benchmark: Callable[[str], Awaitable[None]]) -> None:

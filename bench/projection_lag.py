@@ -44,7 +44,6 @@ import os
 import platform
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -69,7 +68,9 @@ from bench.api_checkins import (
     Measured,
     Seeded,
     Server,
+    add_load_generator_option,
     api_command,
+    chosen_wrk,
     free_port,
     generate,
     log_tail,
@@ -734,16 +735,9 @@ def parse_arguments(argv: list[str]) -> Options:
         default=60,
         help="seconds the projection gets to catch up after each load",
     )
-    parser.add_argument(
-        "--load-generator",
-        choices=("auto", "wrk", "python"),
-        default="auto",
-        help="for the peak run: wrk if installed (auto), or the Python generator",
-    )
+    add_load_generator_option(parser, "for the peak run")
     arguments = parser.parse_args(argv)
-    wrk = None if arguments.load_generator == "python" else shutil.which("wrk")
-    if arguments.load_generator == "wrk" and wrk is None:
-        parser.error("--load-generator wrk: wrk is not installed")
+    wrk = chosen_wrk(parser, arguments)
     return Options(
         duration=arguments.duration,
         warmup=arguments.warmup,
