@@ -29,15 +29,16 @@ class IssuedToken(msgspec.Struct, frozen=True):
 _USER_COLUMNS = "id, clinic_id, role, display_name, email, time_zone, created_at"
 
 
+LIVE_TOKEN_HOLDER = """
+SELECT u.id, u.clinic_id, u.role FROM access_tokens t JOIN users u ON u.id = t.user_id
+WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
+"""  # noqa: S105 - a query, not a secret
+"""The user whose live (not revoked, not expired) token hashes to $1, as (id, clinic_id, role)."""
+
+
 async def caller_for_token(conn: Connection, secret_hash: bytes) -> Caller | None:
     """The user a live token belongs to: not revoked, not expired."""
-    row = await conn.fetchrow(
-        """
-        SELECT u.id, u.clinic_id, u.role FROM access_tokens t JOIN users u ON u.id = t.user_id
-        WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
-        """,
-        secret_hash,
-    )
+    row = await conn.fetchrow(LIVE_TOKEN_HOLDER, secret_hash)
     return None if row is None else Caller(row[0], row[1], row[2])
 
 

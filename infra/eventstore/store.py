@@ -141,11 +141,12 @@ async def stream_version(conn: Connection, stream_id: str) -> int:
     return int(version or 0)
 
 
-_COLUMNS = """position, transaction_id, stream_id, stream_version, event_id, event_type,
+EVENT_COLUMNS = """position, transaction_id, stream_id, stream_version, event_id, event_type,
 data::text, metadata::text, recorded_at"""
 
 
-def _recorded(row: asyncpg.Record) -> RecordedEvent:
+def recorded_event(row: asyncpg.Record) -> RecordedEvent:
+    """An event from a row whose first columns are `EVENT_COLUMNS`."""
     return RecordedEvent(
         position=row[0],
         transaction_id=row[1],
@@ -163,24 +164,24 @@ async def read_stream(
     conn: Connection, stream_id: str, after_version: int = 0
 ) -> list[RecordedEvent]:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "  # noqa: S608
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "  # noqa: S608
         "ORDER BY stream_version",
         stream_id,
         after_version,
     )
-    return [_recorded(row) for row in rows]
+    return [recorded_event(row) for row in rows]
 
 
 async def read_streams(conn: Connection, stream_ids: list[str]) -> dict[str, list[RecordedEvent]]:
     """Several whole streams in one round trip."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]) "  # noqa: S608
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]) "  # noqa: S608
         "ORDER BY stream_id, stream_version",
         stream_ids,
     )
     found: dict[str, list[RecordedEvent]] = {}
     for row in rows:
-        found.setdefault(row[2], []).append(_recorded(row))
+        found.setdefault(row[2], []).append(recorded_event(row))
     return found
 
 
@@ -198,7 +199,7 @@ async def read_streams(conn: Connection, stream_ids: list[str]) -> dict[str, lis
 # read. A reader therefore never passes over an event that commits later. The price: one long
 # open writing transaction holds the feed back until it ends, so writers keep transactions short.
 _READ_ALL = f"""
-SELECT {_COLUMNS} FROM events
+SELECT {EVENT_COLUMNS} FROM events
 WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY transaction_id, position
@@ -211,7 +212,7 @@ async def read_all(
 ) -> list[RecordedEvent]:
     """The next events of the global feed after `after`, in the order they became visible."""
     rows = await conn.fetch(_READ_ALL, after.transaction_id, after.position, limit)
-    return [_recorded(row) for row in rows]
+    return [recorded_event(row) for row in rows]
 
 
 def checkpoint_of(event: RecordedEvent) -> FeedCheckpoint:

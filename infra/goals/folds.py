@@ -15,6 +15,7 @@ from domain.goals.state import Goal, fold
 from domain.goals.view import GoalDetail, advance, goal_detail
 from infra.db.connection import Connection
 from infra.eventstore import codec
+from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import read_stream
 from infra.goals.streams import goal_stream
 
@@ -32,19 +33,34 @@ class GoalFolds:
 
     async def load(self, conn: Connection, goal_id: UUID) -> FoldedGoal | None:
         """The goal as committed now, or None if there is no such goal."""
-        cached = self._folded.get(goal_id)
-        newer = await read_stream(conn, goal_stream(goal_id), cached.version if cached else 0)
+        base = self.cached(goal_id)
+        newer = await read_stream(conn, goal_stream(goal_id), base.version if base else 0)
+        return self.advanced(goal_id, base, newer)
+
+    def cached(self, goal_id: UUID) -> FoldedGoal | None:
+        """The goal as far as it is folded here: read its events after this one's version."""
+        return self._folded.get(goal_id)
+
+    def advanced(
+        self, goal_id: UUID, base: FoldedGoal | None, newer: list[RecordedEvent]
+    ) -> FoldedGoal | None:
+        """`base`, what `cached` gave before the read, with `newer`, the events read after it.
+
+        Other requests may have folded the goal further meanwhile; the newest fold is kept.
+        """
         if not newer:
-            return cached
+            return base
         events: list[GoalEvent] = [codec.decode_event(item) for item in newer]
-        if cached is None:
+        if base is None:
             state, detail = fold(events), goal_detail(events)
         else:
-            state, detail = fold(events, cached.state), advance(cached.detail, events)
+            state, detail = fold(events, base.state), advance(base.detail, events)
         if not isinstance(state, Goal) or detail is None:
             return None
         folded = FoldedGoal(newer[-1].stream_version, state, detail)
-        self._folded[goal_id] = folded
+        kept = self._folded.get(goal_id)
+        if kept is None or kept.version < folded.version:
+            self._folded[goal_id] = folded
         self._folded.move_to_end(goal_id)
         while len(self._folded) > self._capacity:
             self._folded.popitem(last=False)

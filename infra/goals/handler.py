@@ -1,6 +1,8 @@
 """The one path every goal command takes: load the stream, decide, append."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import UUID
 
 import msgspec
@@ -8,11 +10,12 @@ import msgspec
 from domain.goals.commands import GoalCommand
 from domain.goals.decider import decide
 from domain.goals.events import GoalEvent
-from domain.goals.state import GoalState, fold
-from infra.db.connection import Connection
+from domain.goals.state import GoalState, NoGoal, fold
+from infra.db.connection import Connection, atomic
 from infra.eventstore import codec
 from infra.eventstore.envelope import AppendResult, Metadata, NewEvent
 from infra.eventstore.store import WrongExpectedVersion, append, read_stream
+from infra.goals.folds import GoalFolds
 from infra.goals.streams import goal_stream
 
 # Without an expected version the write applies to the latest one; if another writer gets in
@@ -77,32 +80,59 @@ async def handle(
     context: CommandContext,
     expected_version: int | None = None,
     loaded: tuple[GoalState, int] | None = None,
+    *,
+    folds: GoalFolds | None = None,
 ) -> Handled:
     """Decides `command` on the goal's current state and appends what it decides.
 
     Raises `GoalRuleViolation` when a rule forbids the command and `WrongExpectedVersion` when
     `expected_version` is stale. `loaded` spares reading the stream again when the caller has
-    just read it (e.g. to check access); a retry after a conflict always reads it afresh.
+    just read it (e.g. to check access); a retry after a conflict reads it afresh, through
+    `folds` when given. Needs no transaction from the caller: an append is one statement, and
+    the queue after a conflict opens one if the caller has none.
     """
-    attempt = 1
-    while True:
-        state, version = loaded or await load_goal(conn, command.goal_id)
-        loaded = None
-        if expected_version is not None and expected_version != version:
+    state, version = loaded or await _load(conn, command.goal_id, folds)
+    if expected_version is not None:
+        if expected_version != version:
             raise WrongExpectedVersion(goal_stream(command.goal_id), expected_version, version)
-        events = decide(command, state)
-        try:
-            appended = await append(
-                conn, goal_stream(command.goal_id), version, _new_events(events, command, context)
-            )
-        except WrongExpectedVersion:
-            if expected_version is not None or attempt == _LATEST_ATTEMPTS:
-                raise
-            if attempt == 1:
-                await conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 11))",
-                    goal_stream(command.goal_id),
-                )
-            attempt += 1
-        else:
-            return Handled(events, fold(events, state), appended)
+        return await _decide_and_append(conn, command, context, state, version)
+    try:
+        return await _decide_and_append(conn, command, context, state, version)
+    except WrongExpectedVersion:
+        pass
+    async with _queued(conn, command.goal_id):
+        attempt = 2
+        while True:
+            state, version = await _load(conn, command.goal_id, folds)
+            try:
+                return await _decide_and_append(conn, command, context, state, version)
+            except WrongExpectedVersion:
+                if attempt == _LATEST_ATTEMPTS:
+                    raise
+                attempt += 1
+
+
+async def _decide_and_append(
+    conn: Connection, command: GoalCommand, context: CommandContext, state: GoalState, version: int
+) -> Handled:
+    events = decide(command, state)
+    stream_id = goal_stream(command.goal_id)
+    appended = await append(conn, stream_id, version, _new_events(events, command, context))
+    return Handled(events, fold(events, state), appended)
+
+
+async def _load(conn: Connection, goal_id: UUID, folds: GoalFolds | None) -> tuple[GoalState, int]:
+    if folds is None:
+        return await load_goal(conn, goal_id)
+    folded = await folds.load(conn, goal_id)
+    return (NoGoal(), 0) if folded is None else (folded.state, folded.version)
+
+
+@asynccontextmanager
+async def _queued(conn: Connection, goal_id: UUID) -> AsyncIterator[None]:
+    """Holds the goal's queue lock to the end of a transaction: the caller's, or one opened here."""
+    async with atomic(conn):
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 11))", goal_stream(goal_id)
+        )
+        yield

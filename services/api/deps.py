@@ -1,4 +1,4 @@
-"""Request-scoped providers: a connection in a transaction, and the authenticated caller."""
+"""Request-scoped providers: a connection (in a transaction for writes), and the caller."""
 
 from collections.abc import AsyncGenerator
 from typing import TypeAlias
@@ -13,16 +13,25 @@ from domain.access.policy import Caller
 from infra.config import Settings
 from infra.db.connection import Connection
 from infra.eventstore.signal import AppendSignal
-from services.api.auth import Authenticator, bearer_credentials
-from services.api.errors import Problem
+from services.api.auth import Authenticator, authenticated, bearer_credentials
+
+ONE_STATEMENT_WRITES = "one_statement_writes"
+"""Route option: each write the route makes is one statement, atomic by itself."""
 
 
 async def provide_connection(request: Request, state: State) -> AsyncGenerator[Connection, None]:
-    """One connection and one transaction per request: everything it writes, or nothing."""
+    """One connection per request, and one transaction for its writes: everything or nothing.
+
+    Reads need no transaction (each statement sees what is committed when it runs), nor do
+    writes of one statement: for those the BEGIN and COMMIT would be two round trips for nothing.
+    """
     pool: asyncpg.Pool = state.pool
     async with pool.acquire() as conn:
-        async with conn.transaction():
+        if request.method == "GET" or request.route_handler.opt.get(ONE_STATEMENT_WRITES):
             yield conn
+        else:
+            async with conn.transaction():
+                yield conn
         if request.method != "GET":
             # Committed: tell the relay there may be new events, without waiting for it.
             signal: AppendSignal = state.append_signal
@@ -31,11 +40,9 @@ async def provide_connection(request: Request, state: State) -> AsyncGenerator[C
 
 async def provide_caller(request: Request, conn: "Db", state: State) -> Caller:
     authenticator: Authenticator = state.authenticator
-    caller = await authenticator.authenticate(conn, bearer_credentials(request))
-    if caller is None:
-        raise Problem(401, "not_authenticated", "This token is unknown, expired or revoked.")
-    request.state.actor_id = str(caller.user_id)
-    return caller
+    return authenticated(
+        request, await authenticator.authenticate(conn, bearer_credentials(request))
+    )
 
 
 def provide_settings(state: State) -> Settings:

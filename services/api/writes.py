@@ -8,7 +8,7 @@ from litestar import Request, Response
 
 from domain.access.policy import Caller
 from infra import idempotency
-from infra.db.connection import Connection
+from infra.db.connection import Connection, atomic
 from infra.eventstore.envelope import Metadata
 from services.api.errors import Problem
 
@@ -75,18 +75,20 @@ async def idempotent(
     if not 0 < len(key) <= _MAX_KEY:
         raise Problem(400, "invalid_idempotency_key", "Idempotency-Key takes 1 to 255 characters.")
     fingerprint = await _fingerprint(request)
-    stored = await idempotency.claim(conn, caller.user_id, key, fingerprint)
-    if stored is not None:
-        if stored.fingerprint != fingerprint:
-            raise Problem(
-                422,
-                "idempotency_key_reused",
-                "This Idempotency-Key was used for a different request.",
-            )
-        return _response(Reply(stored.status_code, stored.body), replayed=True)
-    result = await produce()
-    kept = kept_as(result)
-    await idempotency.remember(conn, caller.user_id, key, kept.status_code, kept.body)
+    # The key, the writes and the reply kept for retries commit together or not at all.
+    async with atomic(conn):
+        stored = await idempotency.claim(conn, caller.user_id, key, fingerprint)
+        if stored is not None:
+            if stored.fingerprint != fingerprint:
+                raise Problem(
+                    422,
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was used for a different request.",
+                )
+            return _response(Reply(stored.status_code, stored.body), replayed=True)
+        result = await produce()
+        kept = kept_as(result)
+        await idempotency.remember(conn, caller.user_id, key, kept.status_code, kept.body)
     return _response(result)
 
 

@@ -3,6 +3,7 @@
 from uuid import UUID
 
 import msgspec
+from litestar import Request
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, View, may, view_of
 from domain.goals.events import GoalEvent
@@ -14,13 +15,14 @@ from infra.eventstore import codec
 from infra.eventstore.envelope import RecordedEvent
 from infra.goals.folds import GoalFolds
 from infra.goals.handler import Handled
+from services.api.auth import Authenticator, authenticated, bearer_credentials
 from services.api.errors import forbidden, not_found
 from services.api.goals.schemas import GoalOut, SharedGoalOut
 
 RECENT_CHECK_INS = 50
 
 # Per process: see infra/goals/folds.py for why a cached fold is never stale.
-_folds = GoalFolds()
+folds = GoalFolds()
 
 
 class LoadedGoal(msgspec.Struct, frozen=True):
@@ -59,22 +61,27 @@ def loaded_from(recorded: list[RecordedEvent], client: GoalAccess) -> LoadedGoal
 
 
 async def load_for(
-    conn: Connection, caller: Caller, goal_id: UUID, *actions: GoalAction
-) -> LoadedGoal:
-    """The goal, if the caller may do one of `actions`: 404 if they may not see it, else 403."""
-    folded = await _folds.load(conn, goal_id)
-    if folded is None:
+    request: Request, conn: Connection, goal_id: UUID, *actions: GoalAction
+) -> tuple[Caller, LoadedGoal]:
+    """The caller, and the goal if they may do one of `actions`: 404 if they may not see it,
+    403 if they may see it but not do any of these."""
+    authenticator: Authenticator = request.app.state.authenticator
+    base = folds.cached(goal_id)
+    read = await authenticator.authenticate_on_goal(
+        conn, bearer_credentials(request), goal_id, base.version if base else 0
+    )
+    caller = authenticated(request, read.caller)
+    folded = None if read.client is None else folds.advanced(goal_id, base, read.newer)
+    if folded is None or read.client is None:
         raise not_found("goal")
-    client = await client_access(conn, caller, folded.state.client_id)
-    if client is None:
+    access = GoalAccess(
+        caller.clinic_id, read.client.client_id, folded.state.supporters, read.client.therapists
+    )
+    if view_of(caller, access) is None:
         raise not_found("goal")
-    access = msgspec.structs.replace(client, supporters=folded.state.supporters)
-    loaded = LoadedGoal(folded.state, folded.detail, access, folded.version)
-    if view_of(caller, loaded.access) is None:
-        raise not_found("goal")
-    if not any(may(caller, action, loaded.access) for action in actions):
+    if not any(may(caller, action, access) for action in actions):
         raise forbidden()
-    return loaded
+    return caller, LoadedGoal(folded.state, folded.detail, access, folded.version)
 
 
 def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:

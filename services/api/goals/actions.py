@@ -31,9 +31,9 @@ from domain.goals.state import NoGoal
 from infra.access import queries
 from infra.db.connection import Connection
 from infra.goals.handler import CommandContext, handle
-from services.api.deps import Authenticated, Db
+from services.api.deps import Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
-from services.api.goals.access import LoadedGoal, after_write, load_for, render
+from services.api.goals.access import LoadedGoal, after_write, folds, load_for, render
 from services.api.goals.schemas import (
     Achievement,
     Adjustment,
@@ -74,7 +74,9 @@ async def run_command(
         handled = await handle(conn, command, context, 0, (NoGoal(), 0))
     else:
         loaded = (before.state, before.version)
-        handled = await handle(conn, command, context, expected_version(request), loaded)
+        handled = await handle(
+            conn, command, context, expected_version(request), loaded, folds=folds
+        )
     after = after_write(before, access, handled)
     result = WriteResult(
         goal_id=after.detail.goal_id,
@@ -101,15 +103,15 @@ CommandMaker = Callable[[Actor, datetime], GoalCommand]
 async def _write(
     request: Request,
     conn: Connection,
-    caller: Caller,
     goal_id: UUID,
     make: CommandMaker,
     *,
     reason: str | None = None,
     action: GoalAction = GoalAction.WRITE,
 ) -> Response[bytes]:
+    caller, loaded = await load_for(request, conn, goal_id, action)
+
     async def produce() -> Reply:
-        loaded = await load_for(conn, caller, goal_id, action)
         command = make(actor_of(caller), datetime.now(UTC))
         return await run_command(
             request, conn, caller, command, before=loaded, access=loaded.access, reason=reason
@@ -129,7 +131,6 @@ async def adjust(
     goal_id: FromPath[UUID],
     data: JSONBody[Adjustment],
     conn: Db,
-    caller: Authenticated,
 ) -> Response[bytes]:
     changes = TermsChange(
         **{field: getattr(data.changes, field) for field in data.changes.__struct_fields__}
@@ -141,7 +142,7 @@ async def adjust(
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return AdjustGoal(goal_id, changes, data.reason, actor, now)
 
-    return await _write(request, conn, caller, goal_id, make, reason=data.reason)
+    return await _write(request, conn, goal_id, make, reason=data.reason)
 
 
 @post(
@@ -155,7 +156,6 @@ async def check_in(
     goal_id: FromPath[UUID],
     data: JSONBody[NewCheckIn],
     conn: Db,
-    caller: Authenticated,
 ) -> Response[bytes]:
     check_in_id = data.check_in_id or uuid.uuid4()
 
@@ -163,7 +163,7 @@ async def check_in(
         occurred_at = data.occurred_at or now
         return RecordProgress(goal_id, check_in_id, data.amount, occurred_at, actor, now, data.note)
 
-    return await _write(request, conn, caller, goal_id, make)
+    return await _write(request, conn, goal_id, make)
 
 
 @post(
@@ -176,7 +176,6 @@ async def achieve(
     request: Request,
     goal_id: FromPath[UUID],
     conn: Db,
-    caller: Authenticated,
     data: JSONBody[Achievement | None] = None,
 ) -> Response[bytes]:
     note = None if data is None else data.note
@@ -184,7 +183,7 @@ async def achieve(
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return MarkAchieved(goal_id, actor, now, note)
 
-    return await _write(request, conn, caller, goal_id, make)
+    return await _write(request, conn, goal_id, make)
 
 
 @post(
@@ -194,12 +193,12 @@ async def achieve(
     responses=WRITE_RESPONSES,
 )
 async def miss(
-    request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss], conn: Db, caller: Authenticated
+    request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss], conn: Db
 ) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return RecordMiss(goal_id, data.cause, data.reflection, actor, now)
 
-    return await _write(request, conn, caller, goal_id, make)
+    return await _write(request, conn, goal_id, make)
 
 
 @post(
@@ -213,12 +212,11 @@ async def pause(
     goal_id: FromPath[UUID],
     data: JSONBody[Reason],
     conn: Db,
-    caller: Authenticated,
 ) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return PauseGoal(goal_id, data.reason, actor, now)
 
-    return await _write(request, conn, caller, goal_id, make, reason=data.reason)
+    return await _write(request, conn, goal_id, make, reason=data.reason)
 
 
 @post(
@@ -227,13 +225,11 @@ async def pause(
     status_code=200,
     responses=WRITE_RESPONSES,
 )
-async def resume(
-    request: Request, goal_id: FromPath[UUID], conn: Db, caller: Authenticated
-) -> Response[bytes]:
+async def resume(request: Request, goal_id: FromPath[UUID], conn: Db) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return ResumeGoal(goal_id, actor, now)
 
-    return await _write(request, conn, caller, goal_id, make)
+    return await _write(request, conn, goal_id, make)
 
 
 @post(
@@ -247,12 +243,11 @@ async def cancel(
     goal_id: FromPath[UUID],
     data: JSONBody[Reason],
     conn: Db,
-    caller: Authenticated,
 ) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return CancelGoal(goal_id, data.reason, actor, now)
 
-    return await _write(request, conn, caller, goal_id, make, reason=data.reason)
+    return await _write(request, conn, goal_id, make, reason=data.reason)
 
 
 @post(
@@ -266,12 +261,11 @@ async def correct(
     goal_id: FromPath[UUID],
     data: JSONBody[Correction],
     conn: Db,
-    caller: Authenticated,
 ) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return RecordCorrection(goal_id, data.scope, data.reason, actor, now, data.check_in_id)
 
-    return await _write(request, conn, caller, goal_id, make, reason=data.reason)
+    return await _write(request, conn, goal_id, make, reason=data.reason)
 
 
 @post(
@@ -285,12 +279,11 @@ async def rate(
     goal_id: FromPath[UUID],
     data: JSONBody[Rating],
     conn: Db,
-    caller: Authenticated,
 ) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return RateGoal(goal_id, data.rating, actor, now, data.note)
 
-    return await _write(request, conn, caller, goal_id, make, action=GoalAction.RATE)
+    return await _write(request, conn, goal_id, make, action=GoalAction.RATE)
 
 
 async def _supporter(conn: Connection, caller: Caller, user_id: UUID) -> None:
@@ -312,10 +305,10 @@ async def add_supporter(
     goal_id: FromPath[UUID],
     user_id: FromPath[UUID],
     conn: Db,
-    caller: Authenticated,
 ) -> Response[bytes]:
+    caller, loaded = await load_for(request, conn, goal_id, GoalAction.SHARE)
+
     async def produce() -> Reply:
-        loaded = await load_for(conn, caller, goal_id, GoalAction.SHARE)
         await _supporter(conn, caller, user_id)
         command = AddSupporter(goal_id, user_id, actor_of(caller), datetime.now(UTC))
         return await run_command(
@@ -336,9 +329,8 @@ async def remove_supporter(
     goal_id: FromPath[UUID],
     user_id: FromPath[UUID],
     conn: Db,
-    caller: Authenticated,
 ) -> Response[bytes]:
-    loaded = await load_for(conn, caller, goal_id, GoalAction.UNSHARE)
+    caller, loaded = await load_for(request, conn, goal_id, GoalAction.UNSHARE)
     if not may_unshare(caller, loaded.access, user_id):
         raise forbidden()
     command = RemoveSupporter(goal_id, user_id, actor_of(caller), datetime.now(UTC))

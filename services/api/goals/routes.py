@@ -149,8 +149,8 @@ async def set_goal(
         **problem_responses(400, 401, 403, 404),
     },
 )
-async def read_goal(goal_id: FromPath[UUID], conn: Db, caller: Authenticated) -> Response[bytes]:
-    loaded = await load_for(conn, caller, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
+async def read_goal(request: Request, goal_id: FromPath[UUID], conn: Db) -> Response[bytes]:
+    caller, loaded = await load_for(request, conn, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
     return Response(
         msgspec.json.encode(render(loaded, caller)),
         media_type="application/json",
@@ -163,10 +163,8 @@ async def read_goal(goal_id: FromPath[UUID], conn: Db, caller: Authenticated) ->
     summary="Every event of a goal: who, when, why",
     responses=problem_responses(400, 401, 403, 404),
 )
-async def goal_history(
-    goal_id: FromPath[UUID], conn: Db, caller: Authenticated
-) -> list[HistoryEntry]:
-    await load_for(conn, caller, goal_id, GoalAction.READ_HISTORY)
+async def goal_history(request: Request, goal_id: FromPath[UUID], conn: Db) -> list[HistoryEntry]:
+    await load_for(request, conn, goal_id, GoalAction.READ_HISTORY)
     return await history_entries(conn, await read_stream(conn, goal_stream(goal_id)))
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import get
+from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
 
 from domain.access.policy import GoalAction
@@ -41,9 +41,9 @@ MinPosition = Annotated[int | None, QueryParameter(ge=0, description="wait for t
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def goal_progress(
-    goal_id: FromPath[UUID], conn: Db, caller: Authenticated, min_position: MinPosition = None
+    request: Request, goal_id: FromPath[UUID], conn: Db, min_position: MinPosition = None
 ) -> ProgressOut:
-    await load_for(conn, caller, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
+    await load_for(request, conn, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
     mark = await reads.wait_for(conn, min_position)
     found = await reads.summaries_by_id(conn, [goal_id])
     if not found:

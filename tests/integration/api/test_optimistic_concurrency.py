@@ -2,6 +2,7 @@
 the goal's new version and its event's position in the log."""
 
 import asyncio
+from collections.abc import Awaitable
 
 import asyncpg
 import httpx
@@ -79,6 +80,34 @@ async def test_concurrent_writes_without_if_match_all_apply_on_the_latest_versio
     assert sorted(response.json()["version"] for response in responses) == [2, 3, 4, 5, 6]
     read = await api.get(f"/v1/goals/{goal_id}", headers=clinic.client.headers)
     assert read.json()["progress_total"] == 5
+    assert [row["stream_version"] for row in await goal_events(pool, goal_id)] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_concurrent_keyed_writes_without_if_match_all_apply_and_replay_their_own_reply(
+    api: AsyncTestClient[Litestar],
+    served_api: httpx.AsyncClient,
+    clinic: Clinic,
+    pool: asyncpg.Pool,
+) -> None:
+    goal_id = (await set_goal(api, clinic))["goal_id"]
+
+    def keyed_check_in(key: str) -> Awaitable[httpx.Response]:
+        return served_api.post(
+            f"/v1/goals/{goal_id}/check-ins",
+            json={"amount": 1},
+            headers={**clinic.client.headers, "Idempotency-Key": key},
+        )
+
+    keys = [f"walk-{n}" for n in range(5)]
+    first = await asyncio.gather(*map(keyed_check_in, keys))
+    again = await asyncio.gather(*map(keyed_check_in, keys))
+
+    assert [response.status_code for response in first] == [200] * 5, [
+        response.text for response in first
+    ]
+    assert sorted(response.json()["version"] for response in first) == [2, 3, 4, 5, 6]
+    assert [response.json() for response in again] == [response.json() for response in first]
+    assert all(response.headers["idempotent-replayed"] == "true" for response in again)
     assert [row["stream_version"] for row in await goal_events(pool, goal_id)] == [1, 2, 3, 4, 5, 6]
 
 
