@@ -276,7 +276,7 @@ def server_environment(
         API_HOST="127.0.0.1",
         API_PORT=str(port),
         API_WORKERS=str(options.workers),
-        LOG_LEVEL="warning",
+        LOG_LEVEL="info",
         LOG_FORMAT="json",
         TOKEN_HASH_KEY=hash_key,
     )

@@ -26,6 +26,7 @@ from infra.db.pool import open_pool
 from infra.eventstore import codec
 from infra.eventstore.envelope import Metadata
 from infra.logging import configure_logging
+from services.api.app import tune_garbage_collection
 from services.cli.serve import api_processes
 
 _INSERT = """
@@ -79,14 +80,18 @@ def create_app() -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.pool = await open_pool(settings)
+        app.state.pool = await open_pool(settings, stateless=True)
         try:
             yield
         finally:
             await app.state.pool.close()
 
     return Litestar(
-        route_handlers=[check_in, live], lifespan=[lifespan], debug=False, logging_config=None
+        route_handlers=[check_in, live],
+        lifespan=[lifespan],
+        on_startup=[tune_garbage_collection],  # as the API's workers do
+        debug=False,
+        logging_config=None,
     )
 
 

@@ -46,6 +46,11 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq"):
+    for name in ("uvicorn", "uvicorn.error", "dramatiq"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # The API logs one structured line per request itself; uvicorn writes its access line only
+    # where the access logger has a handler.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False

@@ -29,16 +29,21 @@ class IssuedToken(msgspec.Struct, frozen=True):
 _USER_COLUMNS = "id, clinic_id, role, display_name, email, time_zone, created_at"
 
 
-LIVE_TOKEN_HOLDER = """
-SELECT u.id, u.clinic_id, u.role FROM access_tokens t JOIN users u ON u.id = t.user_id
-WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
-"""  # noqa: S105 - a query, not a secret
-"""The user whose live (not revoked, not expired) token hashes to $1, as (id, clinic_id, role)."""
+def live_token_holder(secret_hash: str) -> str:
+    """A query for the user whose live (not revoked, not expired) token hashes to the value of
+    the SQL expression `secret_hash`, as (id, clinic_id, role)."""
+    return f"""
+    SELECT u.id, u.clinic_id, u.role FROM access_tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.secret_hash = {secret_hash} AND t.revoked_at IS NULL AND t.expires_at > now()
+    """  # noqa: S608 - the expression is the caller's constant, never input
+
+
+_CALLER_FOR_TOKEN = live_token_holder("$1")
 
 
 async def caller_for_token(conn: Connection, secret_hash: bytes) -> Caller | None:
     """The user a live token belongs to: not revoked, not expired."""
-    row = await conn.fetchrow(LIVE_TOKEN_HOLDER, secret_hash)
+    row = await conn.fetchrow(_CALLER_FOR_TOKEN, secret_hash)
     return None if row is None else Caller(row[0], row[1], row[2])
 
 

@@ -17,6 +17,7 @@ async def open_pool(
     min_size: int | None = None,
     max_size: int | None = None,
     stateless: bool = False,
+    server_settings: dict[str, str] | None = None,
 ) -> asyncpg.Pool:
     """A pool; `stateless` for users that never leave session state (settings, locks, LISTEN)
     on a connection, which then need no reset when it goes back to the pool."""
@@ -25,6 +26,7 @@ async def open_pool(
         min_size=settings.database_pool_min if min_size is None else min_size,
         max_size=settings.database_pool_max if max_size is None else max_size,
         reset=_keep_session if stateless else None,
+        server_settings=server_settings,
     )
 
 

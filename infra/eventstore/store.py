@@ -117,6 +117,118 @@ async def append(
     return await _replay_or_conflict(conn, stream_id, expected_version, event_ids)
 
 
+# Many appends, to distinct streams, in one statement and so one transaction: each stream's head
+# moves only from the version its writer expects (an existing head by a conditional update, a new
+# one by an insert that yields to a concurrent creator), and each append's events go in only if
+# its head moved. Positions follow the order the appends came in.
+_APPEND_BATCH = """
+WITH input AS (
+    SELECT * FROM unnest(
+        $1::text[], $2::integer[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::integer[]
+    ) WITH ORDINALITY AS i (stream_id, expected_version, event_id, event_type, data, metadata,
+        ordinal, n)
+), heads AS (
+    SELECT stream_id, expected_version, max(ordinal) AS added FROM input
+    GROUP BY stream_id, expected_version
+), moved AS (
+    UPDATE streams s SET version = h.expected_version + h.added FROM heads h
+    WHERE s.stream_id = h.stream_id AND s.version = h.expected_version
+    RETURNING s.stream_id
+), created AS (
+    INSERT INTO streams (stream_id, version)
+    SELECT stream_id, added FROM heads WHERE expected_version = 0
+    ON CONFLICT (stream_id) DO NOTHING
+    RETURNING stream_id
+)
+INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+SELECT i.stream_id, i.expected_version + i.ordinal, i.event_id, i.event_type, i.data::jsonb,
+    i.metadata::jsonb
+FROM input i
+WHERE i.stream_id IN (SELECT stream_id FROM moved UNION ALL SELECT stream_id FROM created)
+ORDER BY i.n
+RETURNING stream_id, position, stream_version
+"""
+
+
+class PendingAppend(msgspec.Struct, frozen=True):
+    stream_id: str
+    expected_version: int
+    events: Sequence[NewEvent]
+
+
+async def append_batch(
+    conn: Connection, appends: list[PendingAppend]
+) -> list[AppendResult | Exception]:
+    """Each append as `append` would make it, but together: one result or error per append.
+
+    Appends to a stream already in the batch wait for a later statement. If the statement fails
+    (an event id already taken, or a deadlock with another batch), nothing of it was written,
+    and each append is made on its own, so that only the one at fault fails.
+    """
+    now: list[PendingAppend] = []
+    later: list[PendingAppend] = []
+    streams: set[str] = set()
+    for pending in appends:
+        (later if pending.stream_id in streams else now).append(pending)
+        streams.add(pending.stream_id)
+    if len(now) == 1:
+        results = [await _append_alone(conn, now[0])]  # the single-stream statement is cheaper
+    else:
+        try:
+            results = await _append_together(conn, now)
+        except asyncpg.PostgresError:
+            results = [await _append_alone(conn, pending) for pending in now]
+    outcomes = dict(zip(map(id, now), results, strict=True))
+    if later:
+        outcomes.update(zip(map(id, later), await append_batch(conn, later), strict=True))
+    return [outcomes[id(pending)] for pending in appends]
+
+
+async def _append_together(
+    conn: Connection, appends: list[PendingAppend]
+) -> list[AppendResult | Exception]:
+    flat = [
+        (pending, ordinal, event)
+        for pending in appends
+        for ordinal, event in enumerate(pending.events, start=1)
+    ]
+    rows = await conn.fetch(
+        _APPEND_BATCH,
+        [pending.stream_id for pending, _, _ in flat],
+        [pending.expected_version for pending, _, _ in flat],
+        [event.event_id for _, _, event in flat],
+        [event.event_type for _, _, event in flat],
+        [event.data for _, _, event in flat],
+        [_encode_metadata(event.metadata).decode() for _, _, event in flat],
+        [ordinal for _, ordinal, _ in flat],
+    )
+    stored: dict[str, list[StoredPosition]] = {}
+    for row in rows:
+        stored.setdefault(row[0], []).append(StoredPosition(row[1], row[2]))
+    results: list[AppendResult | Exception] = []
+    for pending in appends:
+        if pending.stream_id in stored:
+            results.append(AppendResult(stored[pending.stream_id]))
+            continue
+        event_ids = [event.event_id for event in pending.events]
+        try:
+            results.append(
+                await _replay_or_conflict(
+                    conn, pending.stream_id, pending.expected_version, event_ids
+                )
+            )
+        except (WrongExpectedVersion, EventIdConflict) as error:
+            results.append(error)
+    return results
+
+
+async def _append_alone(conn: Connection, pending: PendingAppend) -> AppendResult | Exception:
+    try:
+        return await append(conn, pending.stream_id, pending.expected_version, pending.events)
+    except Exception as error:  # the error belongs to this append's writer alone
+        return error
+
+
 async def _replay_or_conflict(
     conn: Connection, stream_id: str, expected_version: int, event_ids: list[UUID]
 ) -> AppendResult:

@@ -1,8 +1,9 @@
 """The one path every goal command takes: load the stream, decide, append."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from uuid import UUID
 
 import msgspec
@@ -74,6 +75,10 @@ def _new_events(
     ]
 
 
+AppendTo = Callable[[str, int, list[NewEvent]], Awaitable[AppendResult]]
+"""Appends events to a stream after an expected version, like `store.append` on a connection."""
+
+
 async def handle(
     conn: Connection,
     command: GoalCommand,
@@ -91,33 +96,41 @@ async def handle(
     `folds` when given. Needs no transaction from the caller: an append is one statement, and
     the queue after a conflict opens one if the caller has none.
     """
-    state, version = loaded or await _load(conn, command.goal_id, folds)
+    append_here = partial(append, conn)
+    loaded = loaded or await _load(conn, command.goal_id, folds)
     if expected_version is not None:
-        if expected_version != version:
-            raise WrongExpectedVersion(goal_stream(command.goal_id), expected_version, version)
-        return await _decide_and_append(conn, command, context, state, version)
+        return await attempt(append_here, command, context, loaded, expected_version)
     try:
-        return await _decide_and_append(conn, command, context, state, version)
+        return await attempt(append_here, command, context, loaded)
     except WrongExpectedVersion:
         pass
     async with _queued(conn, command.goal_id):
-        attempt = 2
+        attempts = 2
         while True:
-            state, version = await _load(conn, command.goal_id, folds)
+            loaded = await _load(conn, command.goal_id, folds)
             try:
-                return await _decide_and_append(conn, command, context, state, version)
+                return await attempt(append_here, command, context, loaded)
             except WrongExpectedVersion:
-                if attempt == _LATEST_ATTEMPTS:
+                if attempts == _LATEST_ATTEMPTS:
                     raise
-                attempt += 1
+                attempts += 1
 
 
-async def _decide_and_append(
-    conn: Connection, command: GoalCommand, context: CommandContext, state: GoalState, version: int
+async def attempt(
+    append_to: AppendTo,
+    command: GoalCommand,
+    context: CommandContext,
+    loaded: tuple[GoalState, int],
+    expected_version: int | None = None,
 ) -> Handled:
-    events = decide(command, state)
+    """Decides `command` on the goal as `loaded` and appends what it decides, once: raises
+    `WrongExpectedVersion` if the goal is no longer at that version (or at `expected_version`)."""
+    state, version = loaded
     stream_id = goal_stream(command.goal_id)
-    appended = await append(conn, stream_id, version, _new_events(events, command, context))
+    if expected_version is not None and expected_version != version:
+        raise WrongExpectedVersion(stream_id, expected_version, version)
+    events = decide(command, state)
+    appended = await append_to(stream_id, version, _new_events(events, command, context))
     return Handled(events, fold(events, state), appended)
 
 

@@ -8,36 +8,40 @@ trips, not the work in them, are most of the cost.
 
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from domain.access.policy import Caller
-from infra.access.queries import LIVE_TOKEN_HOLDER
+from infra.access.queries import live_token_holder
 from infra.db.connection import Connection
 from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import EVENT_COLUMNS, recorded_event
 from infra.goals.streams import goal_stream
 
-# Rows: one per event after $3 (the event columns first), or one with no event; none at all when
-# the token is not live. Another clinic's goal, or none, leaves the client and events empty.
+# One request per input row ($1 hashes, $2 streams, $3 versions, in step). Its rows: one per event
+# after its version (event columns first), or one with no event; none when the token is not live.
+# Another clinic's goal, or none, leaves the client and the events empty.
 _READ = f"""
-WITH holder AS ({LIVE_TOKEN_HOLDER}),
-client AS (
+SELECT e.*, h.id, h.clinic_id, h.role, client.id, client.therapists, r.n
+FROM unnest($1::bytea[], $2::text[], $3::integer[]) WITH ORDINALITY
+    AS r (secret_hash, stream_id, after_version, n)
+CROSS JOIN LATERAL ({live_token_holder("r.secret_hash")}) h
+LEFT JOIN LATERAL (
     SELECT c.id, array(SELECT therapist_id FROM care_team WHERE client_id = c.id) AS therapists
-    FROM users c JOIN holder h ON c.clinic_id = h.clinic_id
-    WHERE c.role = 'client' AND c.id = (
-        SELECT (data ->> 'client_id')::uuid FROM events WHERE stream_id = $2 AND stream_version = 1
+    FROM users c
+    WHERE c.clinic_id = h.clinic_id AND c.role = 'client' AND c.id = (
+        SELECT (data ->> 'client_id')::uuid FROM events
+        WHERE stream_id = r.stream_id AND stream_version = 1
     )
-)
-SELECT e.*, h.id, h.clinic_id, h.role, client.id, client.therapists
-FROM holder h
-LEFT JOIN client ON true
+) client ON true
 LEFT JOIN LATERAL (
     SELECT {EVENT_COLUMNS} FROM events
-    WHERE stream_id = $2 AND stream_version > $3 AND client.id IS NOT NULL
+    WHERE stream_id = r.stream_id AND stream_version > r.after_version AND client.id IS NOT NULL
 ) e ON true
-ORDER BY e.stream_version
+ORDER BY r.n, e.stream_version
 """  # noqa: S608 - constant fragments
 _CALLER = 9  # the first column after the event's
+_REQUEST = _CALLER + 5
 
 
 class GoalClient(msgspec.Struct, frozen=True):
@@ -53,10 +57,33 @@ class RequestRead(msgspec.Struct, frozen=True):
     newer: list[RecordedEvent]
 
 
-async def read_for_request(
-    conn: Connection, secret_hash: bytes, goal_id: UUID, after_version: int
-) -> RequestRead:
-    rows = await conn.fetch(_READ, secret_hash, goal_stream(goal_id), after_version)
+class RequestKey(msgspec.Struct, frozen=True):
+    secret_hash: bytes
+    goal_id: UUID
+    after_version: int
+    """The version this process has folded the goal to: only later events are read."""
+
+
+async def read_for_request(conn: Connection, key: RequestKey) -> RequestRead:
+    (read,) = await read_for_requests(conn, [key])
+    return read
+
+
+async def read_for_requests(conn: Connection, keys: list[RequestKey]) -> list[RequestRead]:
+    """What each request needs, in the order of `keys`, in one round trip for all of them."""
+    rows = await conn.fetch(
+        _READ,
+        [key.secret_hash for key in keys],
+        [goal_stream(key.goal_id) for key in keys],
+        [key.after_version for key in keys],
+    )
+    by_request: dict[int, list[asyncpg.Record]] = {}
+    for row in rows:
+        by_request.setdefault(row[_REQUEST], []).append(row)
+    return [_request_read(by_request.get(n, [])) for n in range(1, len(keys) + 1)]
+
+
+def _request_read(rows: list[asyncpg.Record]) -> RequestRead:
     if not rows:
         return RequestRead(None, None, [])
     first = rows[0]

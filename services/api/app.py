@@ -1,7 +1,8 @@
 """The one place the API is wired: routes, providers, errors, OpenAPI, lifespan."""
 
 import asyncio
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -29,14 +30,34 @@ from services.api.errors import EXCEPTION_HANDLERS
 from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
+from services.api.goals.store import GoalStore
 from services.api.observability import request_logging
 from services.api.progress import routes as progress_routes
 from services.api.users import routes as user_routes
 
 log = structlog.get_logger(__name__)
 
+# The batch of reads and the batch of appends in flight (services/api/goals/store.py).
+BATCH_CONNECTIONS = 2
+GC_YOUNG_THRESHOLD = 50_000
 
-def create_app(settings: Settings | None = None) -> Litestar:
+
+def tune_garbage_collection() -> None:
+    """A request allocates a few thousand objects, so the default threshold (700) runs the cycle
+    collector several times per request, over everything loaded at start-up as well: what is
+    loaded by now is set aside for good, and the youngest generation collected less often."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
+def create_served_app() -> Litestar:
+    """The app as `goals api` serves it, in each worker process of its own."""
+    return create_app(on_startup=[tune_garbage_collection])
+
+
+def create_app(
+    settings: Settings | None = None, on_startup: list[Callable[[], None]] | None = None
+) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
 
@@ -46,14 +67,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log.warning("token_hash_key_is_the_development_default")
         # The API keeps no session state on its connections: no SET, no locks, no LISTEN.
         app.state.pool = await open_pool(settings, stateless=True)
+        batch_pool = await open_pool(
+            settings,
+            min_size=1,
+            max_size=BATCH_CONNECTIONS,
+            stateless=True,
+            # A batch statement runs with arrays of any length: planning it for each one's
+            # length costs more than it saves.
+            server_settings={"plan_cache_mode": "force_generic_plan"},
+        )
         signal = AppendSignal(app.state.pool)
         app.state.append_signal = signal
+        app.state.goal_store = GoalStore(app.state.pool, batch_pool, signal)
         sending = asyncio.create_task(signal.run())
         try:
             yield
         finally:
             sending.cancel()
             await asyncio.gather(sending, return_exceptions=True)
+            await batch_pool.close()
             await app.state.pool.close()
 
     app = Litestar(
@@ -74,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "correlation_id": Provide(provide_correlation_id, sync_to_thread=False),
         },
         lifespan=[lifespan],
+        on_startup=on_startup,
         state=State(
             {
                 "settings": settings,

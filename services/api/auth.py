@@ -2,7 +2,6 @@
 identity provider (OIDC JWTs) can take the place of opaque tokens."""
 
 from typing import Protocol
-from uuid import UUID
 
 from litestar import Request
 
@@ -10,7 +9,6 @@ from domain.access.policy import Caller
 from infra.access.queries import caller_for_token
 from infra.access.tokens import hash_token
 from infra.db.connection import Connection
-from infra.goals.request_read import RequestRead, read_for_request
 from services.api.errors import Problem
 
 
@@ -19,12 +17,12 @@ class Authenticator(Protocol):
         """The caller these bearer credentials prove, or None."""
         ...
 
-    async def authenticate_on_goal(
-        self, conn: Connection, credentials: str, goal_id: UUID, after_version: int
-    ) -> RequestRead:
-        """The caller, and what they would need of the goal (see infra/goals/request_read.py).
+    def token_hash(self, credentials: str) -> bytes:
+        """What the database knows these credentials by.
 
-        One call, so that checking a token stored in the database shares the goal's round trip.
+        Goal requests look up the token together with the goal, in one round trip
+        (infra/goals/request_read.py). An identity provider whose tokens name the caller
+        themselves would read the goal with that caller instead.
         """
         ...
 
@@ -34,13 +32,10 @@ class OpaqueTokenAuthenticator:
         self._hash_key = hash_key
 
     async def authenticate(self, conn: Connection, credentials: str) -> Caller | None:
-        return await caller_for_token(conn, hash_token(credentials, self._hash_key))
+        return await caller_for_token(conn, self.token_hash(credentials))
 
-    async def authenticate_on_goal(
-        self, conn: Connection, credentials: str, goal_id: UUID, after_version: int
-    ) -> RequestRead:
-        secret_hash = hash_token(credentials, self._hash_key)
-        return await read_for_request(conn, secret_hash, goal_id, after_version)
+    def token_hash(self, credentials: str) -> bytes:
+        return hash_token(credentials, self._hash_key)
 
 
 def _unauthenticated(detail: str) -> Problem:

@@ -37,7 +37,7 @@ def expected_version(request: Request) -> int | None:
     return int(value)
 
 
-def _response(result: Reply, replayed: bool = False) -> Response[bytes]:
+def as_response(result: Reply, replayed: bool = False) -> Response[bytes]:
     headers = {"ETag": result.etag} if result.etag else {}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -71,7 +71,7 @@ async def idempotent(
     """
     key = request.headers.get("idempotency-key")
     if key is None:
-        return _response(await produce())
+        return as_response(await produce())
     if not 0 < len(key) <= _MAX_KEY:
         raise Problem(400, "invalid_idempotency_key", "Idempotency-Key takes 1 to 255 characters.")
     fingerprint = await _fingerprint(request)
@@ -85,11 +85,11 @@ async def idempotent(
                     "idempotency_key_reused",
                     "This Idempotency-Key was used for a different request.",
                 )
-            return _response(Reply(stored.status_code, stored.body), replayed=True)
+            return as_response(Reply(stored.status_code, stored.body), replayed=True)
         result = await produce()
         kept = kept_as(result)
         await idempotency.remember(conn, caller.user_id, key, kept.status_code, kept.body)
-    return _response(result)
+    return as_response(result)
 
 
 def metadata_for(caller: Caller, correlation_id: str, reason: str | None = None) -> Metadata:

@@ -17,7 +17,7 @@ def api_processes(settings: Settings) -> int:
 
 def serve_api(settings: Settings) -> None:
     uvicorn.run(
-        "services.api.app:create_app",
+        "services.api.app:create_served_app",
         factory=True,
         host=settings.api_host,
         port=settings.api_port,

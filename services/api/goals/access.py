@@ -15,9 +15,11 @@ from infra.eventstore import codec
 from infra.eventstore.envelope import RecordedEvent
 from infra.goals.folds import GoalFolds
 from infra.goals.handler import Handled
+from infra.goals.request_read import RequestKey
 from services.api.auth import Authenticator, authenticated, bearer_credentials
 from services.api.errors import forbidden, not_found
 from services.api.goals.schemas import GoalOut, SharedGoalOut
+from services.api.goals.store import goal_store
 
 RECENT_CHECK_INS = 50
 
@@ -61,14 +63,15 @@ def loaded_from(recorded: list[RecordedEvent], client: GoalAccess) -> LoadedGoal
 
 
 async def load_for(
-    request: Request, conn: Connection, goal_id: UUID, *actions: GoalAction
+    request: Request, goal_id: UUID, *actions: GoalAction
 ) -> tuple[Caller, LoadedGoal]:
     """The caller, and the goal if they may do one of `actions`: 404 if they may not see it,
     403 if they may see it but not do any of these."""
     authenticator: Authenticator = request.app.state.authenticator
     base = folds.cached(goal_id)
-    read = await authenticator.authenticate_on_goal(
-        conn, bearer_credentials(request), goal_id, base.version if base else 0
+    token_hash = authenticator.token_hash(bearer_credentials(request))
+    read = await goal_store(request).read(
+        RequestKey(token_hash, goal_id, base.version if base else 0)
     )
     caller = authenticated(request, read.caller)
     folded = None if read.client is None else folds.advanced(goal_id, base, read.newer)

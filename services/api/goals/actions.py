@@ -27,10 +27,11 @@ from domain.goals.commands import (
     ResumeGoal,
 )
 from domain.goals.events import TermsChange
-from domain.goals.state import NoGoal
+from domain.goals.state import GoalState, NoGoal
 from infra.access import queries
 from infra.db.connection import Connection
-from infra.goals.handler import CommandContext, handle
+from infra.eventstore.store import WrongExpectedVersion
+from infra.goals.handler import CommandContext, Handled, attempt, handle
 from services.api.deps import Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.goals.access import LoadedGoal, after_write, folds, load_for, render
@@ -45,7 +46,8 @@ from services.api.goals.schemas import (
     Reason,
     WriteResult,
 )
-from services.api.writes import Reply, expected_version, idempotent, reply
+from services.api.goals.store import goal_store
+from services.api.writes import Reply, as_response, expected_version, idempotent, reply
 
 
 def actor_of(caller: Caller) -> Actor:
@@ -54,16 +56,20 @@ def actor_of(caller: Caller) -> Actor:
 
 async def run_command(
     request: Request,
-    conn: Connection,
     caller: Caller,
     command: GoalCommand,
     *,
     before: LoadedGoal | None,
     access: GoalAccess,
+    conn: Connection | None,
     reason: str | None = None,
     warnings: list[GoalWarning] | None = None,
 ) -> Reply:
-    """Runs the command on the goal as the caller loaded it (`before`; None for a new goal)."""
+    """Runs the command on the goal as the caller loaded it (`before`; None for a new goal).
+
+    On `conn`, when the write belongs to the request's transaction; without one it shares its
+    round trip with other requests' writes.
+    """
     context = CommandContext(
         command_id=uuid.uuid4(),
         clinic_id=caller.clinic_id,
@@ -71,12 +77,14 @@ async def run_command(
         reason=reason,
     )
     if before is None:
-        handled = await handle(conn, command, context, 0, (NoGoal(), 0))
+        loaded: tuple[GoalState, int] = (NoGoal(), 0)
+        expected: int | None = 0
     else:
-        loaded = (before.state, before.version)
-        handled = await handle(
-            conn, command, context, expected_version(request), loaded, folds=folds
-        )
+        loaded, expected = (before.state, before.version), expected_version(request)
+    if conn is not None:
+        handled = await handle(conn, command, context, expected, loaded, folds=folds)
+    else:
+        handled = await _shared_round_trips(request, command, context, loaded, expected)
     after = after_write(before, access, handled)
     result = WriteResult(
         goal_id=after.detail.goal_id,
@@ -86,6 +94,24 @@ async def run_command(
         warnings=warnings or [],
     )
     return reply(201 if before is None else 200, result, handled.appended.version)
+
+
+async def _shared_round_trips(
+    request: Request,
+    command: GoalCommand,
+    context: CommandContext,
+    loaded: tuple[GoalState, int],
+    expected: int | None,
+) -> Handled:
+    store = goal_store(request)
+    try:
+        return await attempt(store.append, command, context, loaded, expected)
+    except WrongExpectedVersion:
+        if expected is not None:
+            raise
+    # Someone wrote first: the handler reads the goal again and, if need be, queues.
+    async with store.connection() as conn:
+        return await handle(conn, command, context, folds=folds)
 
 
 _AFTER_WRITE = ResponseSpec(
@@ -102,22 +128,25 @@ CommandMaker = Callable[[Actor, datetime], GoalCommand]
 
 async def _write(
     request: Request,
-    conn: Connection,
     goal_id: UUID,
     make: CommandMaker,
     *,
     reason: str | None = None,
     action: GoalAction = GoalAction.WRITE,
 ) -> Response[bytes]:
-    caller, loaded = await load_for(request, conn, goal_id, action)
+    caller, loaded = await load_for(request, goal_id, action)
 
-    async def produce() -> Reply:
+    async def produce(conn: Connection | None) -> Reply:
         command = make(actor_of(caller), datetime.now(UTC))
         return await run_command(
-            request, conn, caller, command, before=loaded, access=loaded.access, reason=reason
+            request, caller, command, before=loaded, access=loaded.access, conn=conn, reason=reason
         )
 
-    return await idempotent(request, conn, caller, produce)
+    if request.headers.get("idempotency-key") is None:
+        return as_response(await produce(None))
+    # The key, the write and the reply kept for retries: one transaction, on one connection.
+    async with goal_store(request).connection() as conn:
+        return await idempotent(request, conn, caller, lambda: produce(conn))
 
 
 @post(
@@ -130,7 +159,6 @@ async def adjust(
     request: Request,
     goal_id: FromPath[UUID],
     data: JSONBody[Adjustment],
-    conn: Db,
 ) -> Response[bytes]:
     changes = TermsChange(
         **{field: getattr(data.changes, field) for field in data.changes.__struct_fields__}
@@ -142,7 +170,7 @@ async def adjust(
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return AdjustGoal(goal_id, changes, data.reason, actor, now)
 
-    return await _write(request, conn, goal_id, make, reason=data.reason)
+    return await _write(request, goal_id, make, reason=data.reason)
 
 
 @post(
@@ -155,7 +183,6 @@ async def check_in(
     request: Request,
     goal_id: FromPath[UUID],
     data: JSONBody[NewCheckIn],
-    conn: Db,
 ) -> Response[bytes]:
     check_in_id = data.check_in_id or uuid.uuid4()
 
@@ -163,7 +190,7 @@ async def check_in(
         occurred_at = data.occurred_at or now
         return RecordProgress(goal_id, check_in_id, data.amount, occurred_at, actor, now, data.note)
 
-    return await _write(request, conn, goal_id, make)
+    return await _write(request, goal_id, make)
 
 
 @post(
@@ -175,7 +202,6 @@ async def check_in(
 async def achieve(
     request: Request,
     goal_id: FromPath[UUID],
-    conn: Db,
     data: JSONBody[Achievement | None] = None,
 ) -> Response[bytes]:
     note = None if data is None else data.note
@@ -183,7 +209,7 @@ async def achieve(
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return MarkAchieved(goal_id, actor, now, note)
 
-    return await _write(request, conn, goal_id, make)
+    return await _write(request, goal_id, make)
 
 
 @post(
@@ -192,13 +218,11 @@ async def achieve(
     status_code=200,
     responses=WRITE_RESPONSES,
 )
-async def miss(
-    request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss], conn: Db
-) -> Response[bytes]:
+async def miss(request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss]) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return RecordMiss(goal_id, data.cause, data.reflection, actor, now)
 
-    return await _write(request, conn, goal_id, make)
+    return await _write(request, goal_id, make)
 
 
 @post(
@@ -211,12 +235,11 @@ async def pause(
     request: Request,
     goal_id: FromPath[UUID],
     data: JSONBody[Reason],
-    conn: Db,
 ) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return PauseGoal(goal_id, data.reason, actor, now)
 
-    return await _write(request, conn, goal_id, make, reason=data.reason)
+    return await _write(request, goal_id, make, reason=data.reason)
 
 
 @post(
@@ -225,11 +248,11 @@ async def pause(
     status_code=200,
     responses=WRITE_RESPONSES,
 )
-async def resume(request: Request, goal_id: FromPath[UUID], conn: Db) -> Response[bytes]:
+async def resume(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return ResumeGoal(goal_id, actor, now)
 
-    return await _write(request, conn, goal_id, make)
+    return await _write(request, goal_id, make)
 
 
 @post(
@@ -242,12 +265,11 @@ async def cancel(
     request: Request,
     goal_id: FromPath[UUID],
     data: JSONBody[Reason],
-    conn: Db,
 ) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return CancelGoal(goal_id, data.reason, actor, now)
 
-    return await _write(request, conn, goal_id, make, reason=data.reason)
+    return await _write(request, goal_id, make, reason=data.reason)
 
 
 @post(
@@ -260,12 +282,11 @@ async def correct(
     request: Request,
     goal_id: FromPath[UUID],
     data: JSONBody[Correction],
-    conn: Db,
 ) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return RecordCorrection(goal_id, data.scope, data.reason, actor, now, data.check_in_id)
 
-    return await _write(request, conn, goal_id, make, reason=data.reason)
+    return await _write(request, goal_id, make, reason=data.reason)
 
 
 @post(
@@ -278,12 +299,11 @@ async def rate(
     request: Request,
     goal_id: FromPath[UUID],
     data: JSONBody[Rating],
-    conn: Db,
 ) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return RateGoal(goal_id, data.rating, actor, now, data.note)
 
-    return await _write(request, conn, goal_id, make, action=GoalAction.RATE)
+    return await _write(request, goal_id, make, action=GoalAction.RATE)
 
 
 async def _supporter(conn: Connection, caller: Caller, user_id: UUID) -> None:
@@ -306,13 +326,13 @@ async def add_supporter(
     user_id: FromPath[UUID],
     conn: Db,
 ) -> Response[bytes]:
-    caller, loaded = await load_for(request, conn, goal_id, GoalAction.SHARE)
+    caller, loaded = await load_for(request, goal_id, GoalAction.SHARE)
 
     async def produce() -> Reply:
         await _supporter(conn, caller, user_id)
         command = AddSupporter(goal_id, user_id, actor_of(caller), datetime.now(UTC))
         return await run_command(
-            request, conn, caller, command, before=loaded, access=loaded.access
+            request, caller, command, before=loaded, access=loaded.access, conn=conn
         )
 
     return await idempotent(request, conn, caller, produce)
@@ -330,11 +350,13 @@ async def remove_supporter(
     user_id: FromPath[UUID],
     conn: Db,
 ) -> Response[bytes]:
-    caller, loaded = await load_for(request, conn, goal_id, GoalAction.UNSHARE)
+    caller, loaded = await load_for(request, goal_id, GoalAction.UNSHARE)
     if not may_unshare(caller, loaded.access, user_id):
         raise forbidden()
     command = RemoveSupporter(goal_id, user_id, actor_of(caller), datetime.now(UTC))
-    result = await run_command(request, conn, caller, command, before=loaded, access=loaded.access)
+    result = await run_command(
+        request, caller, command, before=loaded, access=loaded.access, conn=conn
+    )
     return Response(result.body, status_code=200, media_type="application/json")
 
 

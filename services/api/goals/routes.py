@@ -124,11 +124,11 @@ async def set_goal(
         try:
             return await run_command(
                 request,
-                conn,
                 caller,
                 command,
                 before=None,
                 access=access,
+                conn=conn,
                 warnings=_overload_warning(active, limit),
             )
         except GoalRuleViolation as violation:
@@ -149,8 +149,8 @@ async def set_goal(
         **problem_responses(400, 401, 403, 404),
     },
 )
-async def read_goal(request: Request, goal_id: FromPath[UUID], conn: Db) -> Response[bytes]:
-    caller, loaded = await load_for(request, conn, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
+async def read_goal(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
+    caller, loaded = await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
     return Response(
         msgspec.json.encode(render(loaded, caller)),
         media_type="application/json",
@@ -164,7 +164,7 @@ async def read_goal(request: Request, goal_id: FromPath[UUID], conn: Db) -> Resp
     responses=problem_responses(400, 401, 403, 404),
 )
 async def goal_history(request: Request, goal_id: FromPath[UUID], conn: Db) -> list[HistoryEntry]:
-    await load_for(request, conn, goal_id, GoalAction.READ_HISTORY)
+    await load_for(request, goal_id, GoalAction.READ_HISTORY)
     return await history_entries(conn, await read_stream(conn, goal_stream(goal_id)))
 
 

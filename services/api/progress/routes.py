@@ -43,7 +43,7 @@ MinPosition = Annotated[int | None, QueryParameter(ge=0, description="wait for t
 async def goal_progress(
     request: Request, goal_id: FromPath[UUID], conn: Db, min_position: MinPosition = None
 ) -> ProgressOut:
-    await load_for(request, conn, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
+    await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
     mark = await reads.wait_for(conn, min_position)
     found = await reads.summaries_by_id(conn, [goal_id])
     if not found:

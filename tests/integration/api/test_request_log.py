@@ -2,6 +2,7 @@
 and never what a person wrote."""
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import structlog
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from infra.config import Settings
+from infra.logging import configure_logging
 from services.api import observability
 from tests.integration.api.support import set_goal
 from tests.integration.api.world import Clinic, goal_body
@@ -162,3 +165,11 @@ def test_the_configured_logging_writes_json_lines_to_stderr() -> None:
     entry = json.loads(line)
     assert (entry["event"], entry["route"], entry["status"]) == ("request", "/v1/goals", 201)
     assert entry["level"] == "info"
+
+
+def test_the_server_adds_no_access_line_of_its_own() -> None:
+    """uvicorn writes its access line only where its access logger finds a handler."""
+    configure_logging(Settings(log_format="json"))
+
+    assert not logging.getLogger("uvicorn.access").hasHandlers()
+    assert logging.getLogger("uvicorn.error").hasHandlers()

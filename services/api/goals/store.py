@@ -1,0 +1,47 @@
+"""How goal requests reach PostgreSQL. Concurrent requests share round trips: their reads, and
+their appends made outside a transaction, go in batches (infra/db/batches.py)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from litestar import Request
+
+from infra.db.batches import Batcher
+from infra.db.connection import Connection
+from infra.eventstore.envelope import AppendResult, NewEvent
+from infra.eventstore.signal import AppendSignal
+from infra.eventstore.store import PendingAppend, append_batch
+from infra.goals.request_read import RequestKey, RequestRead, read_for_requests
+
+
+class GoalStore:
+    def __init__(self, pool: asyncpg.Pool, batch_pool: asyncpg.Pool, signal: AppendSignal) -> None:
+        """`batch_pool` serves the batches alone: a request may hold a connection of `pool`
+        while it waits for a batch, so the batches must not need one of those."""
+        self._pool = pool
+        self._signal = signal
+        self._reads: Batcher[RequestKey, RequestRead] = Batcher(batch_pool, read_for_requests)
+        self._appends: Batcher[PendingAppend, AppendResult] = Batcher(batch_pool, append_batch)
+
+    async def read(self, key: RequestKey) -> RequestRead:
+        return await self._reads.submit(key)
+
+    async def append(
+        self, stream_id: str, expected_version: int, events: list[NewEvent]
+    ) -> AppendResult:
+        appended = await self._appends.submit(PendingAppend(stream_id, expected_version, events))
+        self._signal.appended()
+        return appended
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection of the request's own, for what cannot share: transactions and locks."""
+        async with self._pool.acquire() as conn:
+            yield conn
+        self._signal.appended()
+
+
+def goal_store(request: Request) -> GoalStore:
+    store: GoalStore = request.app.state.goal_store
+    return store
