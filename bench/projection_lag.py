@@ -122,6 +122,7 @@ class Options:
             goals=self.goals,
             workers=API_WORKERS,
             pool_max=API_POOL_MAX,
+            rounds=1,
             wrk=self.wrk,
         )
 

@@ -22,25 +22,33 @@ RunBatch = Callable[[Connection, list[Item]], Awaitable[Sequence[Result | Except
 
 
 class Batcher(Generic[Item, Result]):
+    """Up to `max_in_flight` batches at a time, of up to `max_items` items each."""
+
     def __init__(
-        self, pool: asyncpg.Pool, run: RunBatch[Item, Result], max_items: int = 128
+        self,
+        pool: asyncpg.Pool,
+        run: RunBatch[Item, Result],
+        *,
+        max_in_flight: int = 2,
+        max_items: int = 128,
     ) -> None:
         self._pool = pool
         self._run = run
+        self._max_in_flight = max_in_flight
         self._max_items = max_items
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._in_flight = False
-        self._draining: asyncio.Task[None] | None = None  # held, so that it is not collected
+        self._in_flight = 0
+        self._settling: set[asyncio.Task[None]] = set()  # held, so that none is collected
 
     async def submit(self, item: Item) -> Result:
-        if not self._in_flight:
-            # Nothing on its way: go now, from this task, at the cost of running alone.
-            self._in_flight = True
+        if self._in_flight < self._max_in_flight and not self._pending:
+            # Room on the way: go now, from this task, at the cost of running alone.
+            self._in_flight += 1
             try:
                 (outcome,) = await self._outcomes([item])
             finally:
-                self._in_flight = False
-                self._drain_soon()
+                self._in_flight -= 1
+                self._send_pending()
             if isinstance(outcome, Exception):
                 raise outcome
             return outcome
@@ -50,31 +58,36 @@ class Batcher(Generic[Item, Result]):
         # already sent when its caller gives up.
         return await future
 
-    def _drain_soon(self) -> None:
-        if self._pending and not self._in_flight:
-            self._in_flight = True
-            self._draining = asyncio.get_running_loop().create_task(self._drain())
+    def _send_pending(self) -> None:
+        while self._pending and self._in_flight < self._max_in_flight:
+            batch = self._pending[: self._max_items]
+            del self._pending[: self._max_items]
+            self._in_flight += 1
+            task = asyncio.get_running_loop().create_task(self._settle(batch))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
 
-    async def _drain(self) -> None:
+    async def _settle(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
-            while self._pending:
-                batch = self._pending[: self._max_items]
-                del self._pending[: self._max_items]
-                outcomes = await self._outcomes([item for item, _ in batch])
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if future.done():
-                        continue
-                    if isinstance(outcome, Exception):
-                        future.set_exception(outcome)
-                    else:
-                        future.set_result(outcome)
+            outcomes = await self._outcomes([item for item, _ in batch])
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
         finally:
-            self._in_flight = False
-            self._drain_soon()
+            self._in_flight -= 1
+            self._send_pending()
 
     async def _outcomes(self, items: list[Item]) -> Sequence[Result | Exception]:
         try:
             async with self._pool.acquire() as conn:
-                return await self._run(conn, items)
+                outcomes = await self._run(conn, items)
         except Exception as error:  # each caller gets it, as if it ran alone
             return [error] * len(items)
+        if len(outcomes) != len(items):
+            broken = RuntimeError(f"a batch of {len(items)} gave {len(outcomes)} outcomes")
+            return [broken] * len(items)
+        return outcomes

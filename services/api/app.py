@@ -37,8 +37,8 @@ from services.api.users import routes as user_routes
 
 log = structlog.get_logger(__name__)
 
-# The batch of reads and the batch of appends in flight (services/api/goals/store.py).
-BATCH_CONNECTIONS = 2
+# Two batches of reads and two of appends in flight at once (services/api/goals/store.py).
+BATCH_CONNECTIONS = 4
 GC_YOUNG_THRESHOLD = 50_000
 
 
