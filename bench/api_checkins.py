@@ -1,36 +1,43 @@
 """Authenticated check-ins per second through the API, against a raw-INSERT ceiling.
 
     uv run python -m bench.api_checkins [--connections 64] [--duration 20] [--warmup 5]
-        [--goals 64] [--load-generator auto|wrk|python]
+        [--goals 1024] [--rounds 3] [--load-generator auto|wrk|python]
+        [--paced-generator auto|c|python]
 
 Creates a scratch database `goals_bench_<random>` on the server that `DATABASE_URL` names,
 migrates it, seeds a clinic (a therapist, a client on the therapist's care team, the client's
 goals and a bearer token for the client), and drops it at the end.
 
-Two servers are measured in turn, each under uvicorn with the same worker count and pool size:
+Two servers are measured, each under uvicorn with the same worker count, pool size, log level
+(info, the production default) and garbage-collector tuning:
 
 - raw: bench/raw_insert_app.py, one INSERT into `events` per request and nothing else, the
   ceiling for any check-in through this schema and this stack;
 - api: the real API (`goals api`), POST /v1/goals/{goal_id}/check-ins with the client's token:
-  authentication, the goal's stream read and folded, access checked, the rules decided, the event
-  appended and the goal rendered back, in one transaction.
+  the token, the care team and the goal's new events read, access checked, the rules decided,
+  the event appended and the goal rendered back.
 
-Both get `--connections` concurrent keep-alive connections, closed loop, for `--duration` seconds
-after `--warmup` seconds. Then the API gets half its measured peak, paced at a fixed rate (open
-loop, so latency counts from when each request fell due). The check-ins rotate over `--goals`
-goals, as many as connections by default, so that two writers of one goal rarely meet; each API
-phase has goals of its own, with no check-ins at the start. A check-in reads its goal's whole
-stream and renders every check-in back, so the API's cost grows as a phase goes on: the streams'
-length at the end is reported.
+Each round gives both `--connections` concurrent keep-alive connections, closed loop, for
+`--duration` seconds after `--warmup` seconds, one server after the other (which goes first
+alternates); the ratio is the median of the rounds' own API/raw ratios. Then, after a VACUUM
+ANALYZE (so that autovacuum catching up on the peak phases' inserts does not fall into it), a
+fresh API server gets half the median API peak, paced at a fixed rate (open loop, so latency
+counts from when each request fell due). The check-ins rotate over `--goals` goals, as a clinic's
+check-ins spread over its goals: with as few goals as connections, one goal's check-ins overlap
+and the run measures retries after conflicts rather than check-ins. The paced phase has goals of
+its own. The streams' length at the end is reported.
 
 The CPU time per request of the uvicorn processes and of the database's backends (read from
 /proc, when the database runs on this machine) is reported too: unlike the rates, it hardly moves
 when other work shares the machine.
 
 The closed-loop load comes from `wrk` when it is installed (one thread, so that its share of the
-cores stays small and it takes the goals strictly in turn); otherwise, and always for the paced
-phase, from bench/http_load.py in a process of its own. The targets are reported, never asserted:
-the exit status is non-zero only when something fails, including any answer other than 2xx.
+cores stays small and it takes the goals strictly in turn), otherwise from bench/http_load.py.
+The paced load comes from bench/paced_load.c, built with the machine's C compiler, when there is
+one (it takes a tenth of the CPU time per request that the Python generator takes from the cores
+it shares with the servers), otherwise from bench/http_load.py. The targets are reported, never
+asserted: the exit status is non-zero only when something fails, including any answer other
+than 2xx.
 """
 
 import argparse
@@ -167,6 +174,9 @@ class Options:
     pool_max: int
     rounds: int
     wrk: str | None
+    paced_generator: str = "auto"
+    paced_load: str | None = None
+    """bench/paced_load.c, compiled for this run; None: bench/http_load.py paces the load."""
 
 
 # --- the scratch clinic -------------------------------------------------------------------------
@@ -237,6 +247,16 @@ async def prepare(scratch_url: str, hash_key: str, goals_per_phase: int) -> tupl
     finally:
         await conn.close()
     return str(server_version), seeded
+
+
+async def settle_database(scratch_url: str) -> None:
+    """Vacuums and analyses now what autovacuum would otherwise do during the next phase,
+    after the peak phases' hundreds of thousands of inserts."""
+    conn = await asyncpg.connect(scratch_url)
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
 
 
 async def mean_stream_length(scratch_url: str, goal_ids: list[UUID]) -> float:
@@ -472,6 +492,19 @@ def percentile_ms(latencies_ns: list[int], fraction: float) -> float:
     return ordered[index] / 1e6
 
 
+def measured_from(result: LoadResult, wall_seconds: float) -> Measured:
+    return Measured(
+        requests=result.requests,
+        seconds=result.seconds,
+        p50_ms=percentile_ms(result.latencies_ns, 0.50),
+        p99_ms=percentile_ms(result.latencies_ns, 0.99),
+        non_2xx=result.non_2xx,
+        errors=result.transport_errors,
+        first_error=result.first_error,
+        generator_cores=result.cpu_seconds / wall_seconds,
+    )
+
+
 async def python_load(spec: LoadSpec) -> Measured:
     began = time.monotonic()
     process = await asyncio.create_subprocess_exec(
@@ -485,16 +518,53 @@ async def python_load(spec: LoadSpec) -> Measured:
     if process.returncode != 0:
         raise BenchError(f"the load generator failed with status {process.returncode}")
     result = msgspec.json.decode(output, type=LoadResult)
-    return Measured(
-        requests=result.requests,
-        seconds=result.seconds,
-        p50_ms=percentile_ms(result.latencies_ns, 0.50),
-        p99_ms=percentile_ms(result.latencies_ns, 0.99),
-        non_2xx=result.non_2xx,
-        errors=result.transport_errors,
-        first_error=result.first_error,
-        generator_cores=result.cpu_seconds / (time.monotonic() - began),
+    return measured_from(result, time.monotonic() - began)
+
+
+async def paced_c_load(paced_load: str, spec: LoadSpec) -> Measured:
+    """The open loop of bench/http_load.py, from bench/paced_load.c."""
+    assert spec.rate is not None
+    host, _, port = spec.base_url.removeprefix("http://").partition(":")
+    began = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        paced_load,
+        host,
+        port,
+        str(spec.rate),
+        str(spec.duration),
+        str(spec.connections),
+        spec.token,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    output, errors = await finish(process, "\n".join(spec.goal_ids).encode())
+    if process.returncode != 0:
+        raise BenchError(f"paced_load failed with status {process.returncode}: {errors.decode()}")
+    result = msgspec.json.decode(output, type=LoadResult)
+    measured = measured_from(result, time.monotonic() - began)
+    if measured.failed:
+        first = await probe_failure(spec.base_url, spec.token, UUID(spec.goal_ids[0]))
+        measured = replace(measured, first_error=first)
+    return measured
+
+
+def compiled_paced_load(directory: Path) -> str | None:
+    """bench/paced_load.c built with the machine's C compiler, or None without one."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    binary = directory / "paced_load"
+    source = Path(__file__).with_name("paced_load.c")
+    finished = subprocess.run(  # noqa: S603 - the machine's compiler on our own source
+        [compiler, "-O2", "-o", str(binary), str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise BenchError(f"bench/paced_load.c did not compile:\n{finished.stderr}")
+    return str(binary)
 
 
 async def probe_failure(base_url: str, token: str, goal_id: UUID) -> str:
@@ -580,6 +650,8 @@ async def generate(
         duration=seconds,
         rate=rate,
     )
+    if rate is not None and options.paced_load is not None:
+        return await paced_c_load(options.paced_load, spec)
     return await python_load(spec)
 
 
@@ -658,6 +730,7 @@ async def measure(scratch_url: str, hash_key: str, seeded: Seeded, options: Opti
             measured = {name: await peak(name) for name in order}
             rounds.append(Round(raw=measured["raw"], api=measured["api"]))
         paced_rate = statistics.median(one.api.rate for one in rounds) * PACED_FRACTION
+        await settle_database(scratch_url)
         async with server("api") as running:
             api_paced = await phase(
                 options,
@@ -689,6 +762,7 @@ def report(
     load_before: tuple[float, float, float],
 ) -> None:
     generator = "wrk, 1 thread" if options.wrk else "bench/http_load.py"
+    paced = "bench/paced_load.c" if options.paced_load else "bench/http_load.py"
     print(
         f"PostgreSQL {server_version}; {os.cpu_count()} CPU cores; Python "
         f"{platform.python_version()}; load average before the run "
@@ -698,7 +772,7 @@ def report(
         f"each server: uvicorn, {options.workers} workers, a pool of {options.pool_max} "
         f"connections per worker; peak: {generator}, {options.connections} connections, "
         f"{options.warmup} s warm-up + {options.duration} s, {options.rounds} rounds over "
-        f"{options.goals} goals; half peak: bench/http_load.py, paced, {PACED_WARMUP_S} s "
+        f"{options.goals} goals; half peak: {paced}, paced, {PACED_WARMUP_S} s "
         f"warm-up + {options.duration} s"
     )
     print()
@@ -742,8 +816,7 @@ def report(
     for name, _, measured in rows:
         if measured.generator_cores is not None:
             print(
-                f"the Python load generator took {measured.generator_cores:.2f} of a core "
-                f"during: {name}"
+                f"the load generator took {measured.generator_cores:.2f} of a core during: {name}"
             )
 
 
@@ -765,7 +838,12 @@ async def benchmark(scratch_url: str, options: Options) -> None:
     load_before = os.getloadavg()
     hash_key = secrets.token_urlsafe(32)
     server_version, seeded = await prepare(scratch_url, hash_key, options.goals)
-    results = await measure(scratch_url, hash_key, seeded, options)
+    with tempfile.TemporaryDirectory(prefix="bench_paced_load_") as build:
+        if options.paced_generator != "python":
+            options = replace(options, paced_load=compiled_paced_load(Path(build)))
+            if options.paced_load is None and options.paced_generator == "c":
+                raise BenchError("--paced-generator c: no C compiler (cc or gcc) found")
+        results = await measure(scratch_url, hash_key, seeded, options)
     report(server_version, options, results, load_before)
     problems = failures(results)
     if problems:
@@ -802,6 +880,13 @@ def parse_arguments(argv: list[str]) -> Options:
         "--pool-max", type=positive, default=20, help="database connections per worker"
     )
     add_load_generator_option(parser, "for the peak phases")
+    parser.add_argument(
+        "--paced-generator",
+        choices=("auto", "c", "python"),
+        default="auto",
+        help="for the half-peak phase: bench/paced_load.c if a C compiler is found (auto), "
+        "or bench/http_load.py",
+    )
     arguments = parser.parse_args(argv)
     wrk = chosen_wrk(parser, arguments)
     return Options(
@@ -813,6 +898,7 @@ def parse_arguments(argv: list[str]) -> Options:
         pool_max=arguments.pool_max,
         rounds=arguments.rounds,
         wrk=wrk,
+        paced_generator=arguments.paced_generator,
     )
 
 

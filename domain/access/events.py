@@ -8,13 +8,13 @@ import msgspec
 from domain.goals.terms import Role
 
 
-class ClinicCreated(msgspec.Struct, frozen=True, tag="clinic_created"):
+class ClinicCreated(msgspec.Struct, frozen=True, gc=False, tag="clinic_created"):
     clinic_id: UUID
     name: str
     active_goal_limit: int
 
 
-class UserRegistered(msgspec.Struct, frozen=True, tag="user_registered"):
+class UserRegistered(msgspec.Struct, frozen=True, gc=False, tag="user_registered"):
     user_id: UUID
     clinic_id: UUID
     role: Role
@@ -23,23 +23,23 @@ class UserRegistered(msgspec.Struct, frozen=True, tag="user_registered"):
     time_zone: str
 
 
-class TokenIssued(msgspec.Struct, frozen=True, tag="token_issued"):
+class TokenIssued(msgspec.Struct, frozen=True, gc=False, tag="token_issued"):
     token_id: UUID
     user_id: UUID
     expires_at: datetime
 
 
-class TokenRevoked(msgspec.Struct, frozen=True, tag="token_revoked"):
+class TokenRevoked(msgspec.Struct, frozen=True, gc=False, tag="token_revoked"):
     token_id: UUID
     user_id: UUID
 
 
-class TherapistAssigned(msgspec.Struct, frozen=True, tag="therapist_assigned"):
+class TherapistAssigned(msgspec.Struct, frozen=True, gc=False, tag="therapist_assigned"):
     client_id: UUID
     therapist_id: UUID
 
 
-class TherapistUnassigned(msgspec.Struct, frozen=True, tag="therapist_unassigned"):
+class TherapistUnassigned(msgspec.Struct, frozen=True, gc=False, tag="therapist_unassigned"):
     client_id: UUID
     therapist_id: UUID
 

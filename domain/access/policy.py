@@ -13,13 +13,13 @@ import msgspec
 from domain.goals.terms import Role
 
 
-class Caller(msgspec.Struct, frozen=True):
+class Caller(msgspec.Struct, frozen=True, gc=False):
     user_id: UUID
     clinic_id: UUID
     role: Role
 
 
-class GoalAccess(msgspec.Struct, frozen=True):
+class GoalAccess(msgspec.Struct, frozen=True, gc=False):
     """The facts about a goal that access depends on."""
 
     clinic_id: UUID

@@ -14,7 +14,7 @@ DUE_SOON_DAYS = 7
 RECENT_MISS_DAYS = 14
 
 
-class ClientFlags(msgspec.Struct, frozen=True):
+class ClientFlags(msgspec.Struct, frozen=True, gc=False):
     no_recent_check_in: bool
     behind_pace: bool
     due_soon: bool

@@ -13,12 +13,12 @@ from domain.goals.events import CorrectionScope, TermsChange
 from domain.goals.terms import GoalTerms, MissCause, Role
 
 
-class Actor(msgspec.Struct, frozen=True):
+class Actor(msgspec.Struct, frozen=True, gc=False):
     user_id: UUID
     role: Role
 
 
-class SetGoal(msgspec.Struct, frozen=True):
+class SetGoal(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     client_id: UUID
     terms: GoalTerms
@@ -27,7 +27,7 @@ class SetGoal(msgspec.Struct, frozen=True):
     replaces: UUID | None = None
 
 
-class AdjustGoal(msgspec.Struct, frozen=True):
+class AdjustGoal(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     changes: TermsChange
     reason: str
@@ -35,7 +35,7 @@ class AdjustGoal(msgspec.Struct, frozen=True):
     now: datetime
 
 
-class RecordProgress(msgspec.Struct, frozen=True):
+class RecordProgress(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     check_in_id: UUID
     amount: float
@@ -45,14 +45,14 @@ class RecordProgress(msgspec.Struct, frozen=True):
     note: str | None = None
 
 
-class MarkAchieved(msgspec.Struct, frozen=True):
+class MarkAchieved(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     actor: Actor
     now: datetime
     note: str | None = None
 
 
-class RecordMiss(msgspec.Struct, frozen=True):
+class RecordMiss(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     cause: MissCause
     reflection: str
@@ -60,27 +60,27 @@ class RecordMiss(msgspec.Struct, frozen=True):
     now: datetime
 
 
-class PauseGoal(msgspec.Struct, frozen=True):
+class PauseGoal(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     reason: str
     actor: Actor
     now: datetime
 
 
-class ResumeGoal(msgspec.Struct, frozen=True):
+class ResumeGoal(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     actor: Actor
     now: datetime
 
 
-class CancelGoal(msgspec.Struct, frozen=True):
+class CancelGoal(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     reason: str
     actor: Actor
     now: datetime
 
 
-class RecordCorrection(msgspec.Struct, frozen=True):
+class RecordCorrection(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     scope: CorrectionScope
     reason: str
@@ -89,21 +89,21 @@ class RecordCorrection(msgspec.Struct, frozen=True):
     check_in_id: UUID | None = None
 
 
-class AddSupporter(msgspec.Struct, frozen=True):
+class AddSupporter(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     supporter_id: UUID
     actor: Actor
     now: datetime
 
 
-class RemoveSupporter(msgspec.Struct, frozen=True):
+class RemoveSupporter(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     supporter_id: UUID
     actor: Actor
     now: datetime
 
 
-class RateGoal(msgspec.Struct, frozen=True):
+class RateGoal(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     rating: int
     actor: Actor

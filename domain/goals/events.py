@@ -20,14 +20,16 @@ from domain.goals.terms import (
 )
 
 
-class GoalSet(msgspec.Struct, frozen=True, tag="goal_set"):
+class GoalSet(msgspec.Struct, frozen=True, gc=False, tag="goal_set"):
     goal_id: UUID
     client_id: UUID
     terms: GoalTerms
     replaces: UUID | None = None
 
 
-class TermsChange(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+class TermsChange(
+    msgspec.Struct, frozen=True, gc=False, omit_defaults=True, forbid_unknown_fields=True
+):
     """A partial set of goal terms: only the fields that an adjustment touches are present."""
 
     statement: str | msgspec.UnsetType = msgspec.UNSET
@@ -40,14 +42,14 @@ class TermsChange(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknow
     time_zone: str | msgspec.UnsetType = msgspec.UNSET
 
 
-class GoalAdjusted(msgspec.Struct, frozen=True, tag="goal_adjusted"):
+class GoalAdjusted(msgspec.Struct, frozen=True, gc=False, tag="goal_adjusted"):
     goal_id: UUID
     before: TermsChange
     after: TermsChange
     reason: str
 
 
-class ProgressRecorded(msgspec.Struct, frozen=True, tag="progress_recorded"):
+class ProgressRecorded(msgspec.Struct, frozen=True, gc=False, tag="progress_recorded"):
     goal_id: UUID
     check_in_id: UUID
     amount: float
@@ -55,27 +57,27 @@ class ProgressRecorded(msgspec.Struct, frozen=True, tag="progress_recorded"):
     note: str | None = None
 
 
-class GoalAchieved(msgspec.Struct, frozen=True, tag="goal_achieved"):
+class GoalAchieved(msgspec.Struct, frozen=True, gc=False, tag="goal_achieved"):
     goal_id: UUID
     note: str | None = None
 
 
-class GoalMissed(msgspec.Struct, frozen=True, tag="goal_missed"):
+class GoalMissed(msgspec.Struct, frozen=True, gc=False, tag="goal_missed"):
     goal_id: UUID
     cause: MissCause
     reflection: str
 
 
-class GoalPaused(msgspec.Struct, frozen=True, tag="goal_paused"):
+class GoalPaused(msgspec.Struct, frozen=True, gc=False, tag="goal_paused"):
     goal_id: UUID
     reason: str
 
 
-class GoalResumed(msgspec.Struct, frozen=True, tag="goal_resumed"):
+class GoalResumed(msgspec.Struct, frozen=True, gc=False, tag="goal_resumed"):
     goal_id: UUID
 
 
-class GoalCancelled(msgspec.Struct, frozen=True, tag="goal_cancelled"):
+class GoalCancelled(msgspec.Struct, frozen=True, gc=False, tag="goal_cancelled"):
     goal_id: UUID
     reason: str
 
@@ -83,7 +85,7 @@ class GoalCancelled(msgspec.Struct, frozen=True, tag="goal_cancelled"):
 CorrectionScope = Literal["goal", "check_in"]
 
 
-class CorrectionRecorded(msgspec.Struct, frozen=True, tag="correction_recorded"):
+class CorrectionRecorded(msgspec.Struct, frozen=True, gc=False, tag="correction_recorded"):
     """Marks the goal, or one check-in, as entered in error. Nothing is erased."""
 
     goal_id: UUID
@@ -92,17 +94,17 @@ class CorrectionRecorded(msgspec.Struct, frozen=True, tag="correction_recorded")
     check_in_id: UUID | None = None
 
 
-class SupporterAdded(msgspec.Struct, frozen=True, tag="supporter_added"):
+class SupporterAdded(msgspec.Struct, frozen=True, gc=False, tag="supporter_added"):
     goal_id: UUID
     supporter_id: UUID
 
 
-class SupporterRemoved(msgspec.Struct, frozen=True, tag="supporter_removed"):
+class SupporterRemoved(msgspec.Struct, frozen=True, gc=False, tag="supporter_removed"):
     goal_id: UUID
     supporter_id: UUID
 
 
-class GoalRated(msgspec.Struct, frozen=True, tag="goal_rated"):
+class GoalRated(msgspec.Struct, frozen=True, gc=False, tag="goal_rated"):
     """A therapist's Goal Attainment Scaling rating: -2 (much less than expected) to +2."""
 
     goal_id: UUID

@@ -19,12 +19,12 @@ AchievementStatus = str
 not-achieved."""
 
 
-class CountedCheckIn(msgspec.Struct, frozen=True):
+class CountedCheckIn(msgspec.Struct, frozen=True, gc=False):
     amount: float
     occurred_at: datetime
 
 
-class Period(msgspec.Struct, frozen=True):
+class Period(msgspec.Struct, frozen=True, gc=False):
     start: date
     end: date
     """The first day after the period."""

@@ -26,11 +26,11 @@ from domain.goals.events import (
 from domain.goals.terms import GoalStatus, GoalTerms
 
 
-class NoGoal(msgspec.Struct, frozen=True, tag="no_goal"):
+class NoGoal(msgspec.Struct, frozen=True, gc=False, tag="no_goal"):
     """The state of a stream before its goal is set."""
 
 
-class Goal(msgspec.Struct, frozen=True, tag="goal"):
+class Goal(msgspec.Struct, frozen=True, gc=False, tag="goal"):
     goal_id: UUID
     client_id: UUID
     terms: GoalTerms

@@ -28,7 +28,7 @@ from domain.goals.state import apply_change
 from domain.goals.terms import GoalStatus, GoalTerms
 
 
-class EventFacts(msgspec.Struct, frozen=True):
+class EventFacts(msgspec.Struct, frozen=True, gc=False):
     """What the log knows about an event besides its body."""
 
     version: int
@@ -37,7 +37,7 @@ class EventFacts(msgspec.Struct, frozen=True):
     clinic_id: UUID | None
 
 
-class GoalSummary(msgspec.Struct, frozen=True):
+class GoalSummary(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     clinic_id: UUID | None
     client_id: UUID
@@ -52,7 +52,7 @@ class GoalSummary(msgspec.Struct, frozen=True):
     supporters: tuple[UUID, ...] = ()
 
 
-class CheckInChange(msgspec.Struct, frozen=True):
+class CheckInChange(msgspec.Struct, frozen=True, gc=False):
     """A check-in recorded, or one marked as entered in error."""
 
     check_in_id: UUID

@@ -14,7 +14,7 @@ GoalStatus = Literal["active", "paused", "achieved", "missed", "cancelled", "ent
 Role = Literal["admin", "therapist", "client", "supporter", "auditor", "integration"]
 
 
-class Measure(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Measure(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
     """What is counted or rated, how much of it, and over which period.
 
     "Walk 30 minutes, 3 times a week" is kind=count, target=3, unit="walks", cadence=per_week.
@@ -26,7 +26,7 @@ class Measure(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cadence: Cadence
 
 
-class GoalTerms(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class GoalTerms(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
     """Everything the client and therapist agreed a goal is; adjustments change these."""
 
     statement: str

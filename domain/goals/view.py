@@ -24,7 +24,7 @@ from domain.goals.state import apply_change
 from domain.goals.terms import GoalStatus, GoalTerms, MissCause
 
 
-class CheckIn(msgspec.Struct, frozen=True):
+class CheckIn(msgspec.Struct, frozen=True, gc=False):
     check_in_id: UUID
     amount: float
     occurred_at: datetime
@@ -32,12 +32,12 @@ class CheckIn(msgspec.Struct, frozen=True):
     entered_in_error: bool = False
 
 
-class Reflection(msgspec.Struct, frozen=True):
+class Reflection(msgspec.Struct, frozen=True, gc=False):
     cause: MissCause
     words: str
 
 
-class GoalDetail(msgspec.Struct, frozen=True):
+class GoalDetail(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     client_id: UUID
     terms: GoalTerms

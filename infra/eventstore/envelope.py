@@ -8,7 +8,7 @@ import msgspec
 SCHEMA_VERSION = 1
 
 
-class Metadata(msgspec.Struct, frozen=True, omit_defaults=True):
+class Metadata(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """Who did it and why. `actor_id` is None only for the system itself (e.g. a migration)."""
 
     actor_id: UUID | None
@@ -20,7 +20,7 @@ class Metadata(msgspec.Struct, frozen=True, omit_defaults=True):
     schema_version: int = SCHEMA_VERSION
 
 
-class NewEvent(msgspec.Struct, frozen=True):
+class NewEvent(msgspec.Struct, frozen=True, gc=False):
     """An event ready to append: its id is chosen by the writer, which makes retries safe."""
 
     event_id: UUID
@@ -29,7 +29,7 @@ class NewEvent(msgspec.Struct, frozen=True):
     metadata: Metadata
 
 
-class RecordedEvent(msgspec.Struct, frozen=True):
+class RecordedEvent(msgspec.Struct, frozen=True, gc=False):
     position: int
     transaction_id: int
     stream_id: str
@@ -41,22 +41,22 @@ class RecordedEvent(msgspec.Struct, frozen=True):
     recorded_at: datetime
 
 
-class FeedCheckpoint(msgspec.Struct, frozen=True, order=True):
+class FeedCheckpoint(msgspec.Struct, frozen=True, gc=False, order=True):
     """How far a reader of the global feed has come: the last (transaction id, position) read."""
 
     transaction_id: int = 0
     position: int = 0
 
 
-class StoredPosition(msgspec.Struct, frozen=True):
+class StoredPosition(msgspec.Struct, frozen=True, gc=False):
     position: int
     stream_version: int
 
 
-class AppendResult(msgspec.Struct, frozen=True):
+class AppendResult(msgspec.Struct, frozen=True, gc=False):
     """Where the events went; `replayed` says they were already there from an earlier call."""
 
-    stored: list[StoredPosition]
+    stored: tuple[StoredPosition, ...]
     replayed: bool = False
 
     @property

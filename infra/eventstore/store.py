@@ -113,7 +113,7 @@ async def append(
         # a retry. Inside a transaction that transaction is now aborted.
         raise EventIdConflict(f"an event id is already stored: {error.detail}") from error
     if rows:
-        return AppendResult([StoredPosition(row[0], row[1]) for row in rows])
+        return AppendResult(tuple(StoredPosition(row[0], row[1]) for row in rows))
     return await _replay_or_conflict(conn, stream_id, expected_version, event_ids)
 
 
@@ -208,7 +208,7 @@ async def _append_together(
     results: list[AppendResult | Exception] = []
     for pending in appends:
         if pending.stream_id in stored:
-            results.append(AppendResult(stored[pending.stream_id]))
+            results.append(AppendResult(tuple(stored[pending.stream_id])))
             continue
         event_ids = [event.event_id for event in pending.events]
         try:
@@ -245,7 +245,7 @@ async def _replay_or_conflict(
         StoredPosition(found[event_id]["position"], found[event_id]["stream_version"])
         for event_id in event_ids
     ]
-    return AppendResult(stored, replayed=True)
+    return AppendResult(tuple(stored), replayed=True)
 
 
 async def stream_version(conn: Connection, stream_id: str) -> int:

@@ -20,7 +20,7 @@ from infra.eventstore.store import read_stream
 from infra.goals.streams import goal_stream
 
 
-class FoldedGoal(msgspec.Struct, frozen=True):
+class FoldedGoal(msgspec.Struct, frozen=True, gc=False):
     version: int
     state: Goal
     detail: GoalDetail

@@ -21,7 +21,7 @@ from services.api.errors import forbidden, not_found
 from services.api.goals.schemas import GoalOut, SharedGoalOut
 from services.api.goals.store import goal_store
 
-RECENT_CHECK_INS = 50
+RECENT_CHECK_INS = 10
 
 # Per process: see infra/goals/folds.py for why a cached fold is never stale.
 folds = GoalFolds()

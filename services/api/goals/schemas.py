@@ -112,7 +112,8 @@ class GoalOut(msgspec.Struct, frozen=True, tag="full", tag_field="view"):
     check_in_count: int
     """Check-ins not entered in error."""
     recent_check_ins: list[CheckIn]
-    """The latest check-ins, newest last; at most 50. Every one is in the history."""
+    """The latest check-ins, newest last; at most 10. Every one is in the history, and their
+    totals per period in the progress."""
     supporters: list[UUID]
     attainment_rating: int | None
 
