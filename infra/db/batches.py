@@ -1,9 +1,9 @@
-"""Sharing round trips between concurrent requests: what they submit while one batch is in
-flight goes to the database together, as the next batch.
+"""Sharing round trips between concurrent requests: what they submit while every batch slot is
+taken goes to the database together, as the next batch.
 
-Nothing waits to fill a batch: a lone request goes at once, alone. Under load, the requests that
-arrive during one round trip share the next one, so the cost per request of the round trip, the
-statement and (for writes) the commit falls as the load rises.
+Nothing waits to fill a batch: while a slot is free, a request goes at once, alone. Under load,
+the requests that arrive during the round trips in flight share the next one, so the cost per
+request of the round trip, the statement and (for writes) the commit falls as the load rises.
 """
 
 import asyncio
