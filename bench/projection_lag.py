@@ -77,6 +77,7 @@ from bench.api_checkins import (
     on_scratch_database,
     percentile_ms,
     phase,
+    positive,
     prepare,
     served,
     server_environment,
@@ -697,13 +698,6 @@ async def benchmark(scratch_url: str, options: Options) -> None:
     problems = failures(results)
     if problems:
         raise BenchError("\n".join(problems))
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
 
 
 def parse_arguments(argv: list[str]) -> Options:
