@@ -3,8 +3,8 @@
  *
  *     paced_load HOST PORT RATE SECONDS CONNECTIONS TOKEN < goal_ids.txt > result.json
  *
- * Request i falls due at start + i / RATE and goes out on whichever connection is free (or as
- * soon as one is); its latency counts from when it fell due, so a server falling behind shows
+ * Request i falls due at start + i / RATE and goes out on the next free connection in turn (or
+ * as soon as one is); its latency counts from when it fell due, so a server falling behind shows
  * as latency, not as a lower rate. Every request is POST /v1/goals/{goal}/check-ins with the
  * bearer token and {"amount": 1}, the goals (one per line on stdin) taken in turn. Writes one
  * JSON object in the shape of bench.http_load.LoadResult.
@@ -189,12 +189,18 @@ int main(int argc, char **argv) {
     long long began = now_ns(), next = 0, done = 0;
     double interval = 1e9 / rate;
     struct epoll_event events[256];
+    /* Where the search for a free connection starts: just after the one used last, so that the
+     * requests go round all the connections, as from as many clients, and so round all of the
+     * server's workers. Starting from the first would send nearly every request down the few
+     * lowest connections, and so to whichever worker happened to accept those. */
+    int cursor = 0;
     while (done < total) {
         long long now = now_ns();
         if (now - began > (long long)(seconds * 1e9) + DRAIN_NS) break;
         /* Everything due goes out now, on free connections; the rest waits for one. */
         int free_left = 0;
-        for (int i = 0; i < connections; i++) {
+        for (int k = 0; k < connections; k++) {
+            int i = (cursor + k) % connections;
             if (pool[i].busy) continue;
             long long due = began + (long long)(next * interval);
             if (next >= total || due > now) {
@@ -205,6 +211,7 @@ int main(int argc, char **argv) {
             send_request(&pool[i], requests[g], lengths[g], due);
             if (!pool[i].busy) done++; /* failed at once */
             next++;
+            cursor = (i + 1) % connections;
         }
         for (int i = 0; i < connections; i++) {
             if (pool[i].busy && now - pool[i].sent_ns > TIMEOUT_NS) {

@@ -3,12 +3,14 @@
     uv run python -m bench.raw_insert_app
 
 Serves the route the API serves a check-in on (POST /v1/goals/{goal_id}/check-ins, a JSON body,
-a JSON reply) under uvicorn exactly as `goals api` does, from the same settings (DATABASE_URL,
-API_HOST, API_PORT, API_WORKERS, DATABASE_POOL_MIN/MAX), but without authentication, an explicit
-transaction, the goal's stream, its rules or its rendering: each request inserts one event with a
-fresh id into a fresh stream. No check-in through this schema and this stack can be cheaper.
+a JSON reply) under uvicorn exactly as `goals api` does (services/cli/serve.py), from the same
+settings (DATABASE_URL, API_HOST, API_PORT, API_WORKERS, DATABASE_POOL_MIN/MAX), but without
+authentication, an explicit transaction, the goal's stream, its rules or its rendering: each
+request inserts one event with a fresh id into a fresh stream. No check-in through this schema
+and this stack can be cheaper.
 """
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -16,7 +18,6 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import msgspec
-import uvicorn
 from litestar import Litestar, get, post
 from litestar.datastructures import State
 
@@ -27,7 +28,7 @@ from infra.eventstore import codec
 from infra.eventstore.envelope import Metadata
 from infra.logging import configure_logging
 from services.api.app import tune_garbage_collection
-from services.cli.serve import api_processes
+from services.cli.serve import serve_api
 
 _INSERT = """
 INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
@@ -95,20 +96,6 @@ def create_app() -> Litestar:
     )
 
 
-def serve() -> None:
-    settings = get_settings()
-    # The same server options as services.cli.serve.serve_api, so that only the app differs.
-    uvicorn.run(
-        "bench.raw_insert_app:create_app",
-        factory=True,
-        host=settings.api_host,
-        port=settings.api_port,
-        workers=api_processes(settings),
-        access_log=False,
-        log_config=None,
-        proxy_headers=True,
-    )
-
-
 if __name__ == "__main__":
-    serve()
+    # Served as `goals api` serves the API, so that only the app differs.
+    sys.exit(serve_api(get_settings(), "bench.raw_insert_app:create_app"))

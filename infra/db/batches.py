@@ -1,9 +1,12 @@
-"""Sharing round trips between concurrent requests: what they submit while every batch slot is
-taken goes to the database together, as the next batch.
+"""Sharing round trips between concurrent requests: what they submit in one turn of the event
+loop, or while every batch slot is taken, goes to the database together, as one batch.
 
-Nothing waits to fill a batch: while a slot is free, a request goes at once, alone. Under load,
-the requests that arrive during the round trips in flight share the next one, so the cost per
-request of the round trip, the statement and (for writes) the commit falls as the load rises.
+Nothing waits for a batch to fill: what is submitted goes at the end of the loop's turn, if a slot
+is free. A turn is what the loop does with the events of one wake-up: requests that arrived
+together, or the requests a batch's answer resumed, all reach their next statement before the
+turn ends, and so share it. Under load, the requests that arrive during the round trips in flight
+share the next one too, so the cost per request of the round trip, the statement and (for writes)
+the commit falls as the load rises.
 """
 
 import asyncio
@@ -38,25 +41,23 @@ class Batcher(Generic[Item, Result]):
         self._max_items = max_items
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._in_flight = 0
+        self._turn_end_scheduled = False
         self._settling: set[asyncio.Task[None]] = set()  # held, so that none is collected
 
     async def submit(self, item: Item) -> Result:
-        if self._in_flight < self._max_in_flight and not self._pending:
-            # Room on the way: go now, from this task, at the cost of running alone.
-            self._in_flight += 1
-            try:
-                (outcome,) = await self._outcomes([item])
-            finally:
-                self._in_flight -= 1
-                self._send_pending()
-            if isinstance(outcome, Exception):
-                raise outcome
-            return outcome
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
         self._pending.append((item, future))
+        if not self._turn_end_scheduled:
+            self._turn_end_scheduled = True
+            loop.call_soon(self._end_turn)
         # A cancelled caller leaves its item in the batch: it may still run, like a statement
         # already sent when its caller gives up.
         return await future
+
+    def _end_turn(self) -> None:
+        self._turn_end_scheduled = False
+        self._send_pending()
 
     def _send_pending(self) -> None:
         while self._pending and self._in_flight < self._max_in_flight:

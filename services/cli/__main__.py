@@ -86,8 +86,7 @@ def _demo(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _api(settings: Settings, _: argparse.Namespace) -> int:
-    serve_api(settings)
-    return 0
+    return serve_api(settings)
 
 
 def _worker(settings: Settings, _: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""Concurrent submits share round trips: what comes in while one batch is in flight goes next,
-together; each caller gets its own result or error."""
+"""Concurrent submits share round trips: what comes in during one turn of the event loop goes
+together, and what comes in while the batches are in flight goes next, together; each caller gets
+its own result or error."""
 
 import asyncio
 from collections import defaultdict
@@ -85,6 +86,20 @@ async def test_a_lone_submit_runs_at_once_and_alone(pool: asyncpg.Pool) -> None:
 
     assert (first, second) == (40, 50)
     assert run.batches == [[4], [5]]
+
+
+async def test_submits_made_in_one_turn_of_the_event_loop_go_together(
+    pool: asyncpg.Pool,
+) -> None:
+    run = RecordingRun()
+    batcher = Batcher(pool, run, max_in_flight=2)
+
+    outcomes = await settled(*(batcher.submit(item) for item in (1, 2, 3)))
+    later = await batcher.submit(4)
+
+    assert outcomes == [10, 20, 30]
+    assert later == 40
+    assert run.batches == [[1, 2, 3], [4]]
 
 
 async def test_submits_made_while_a_batch_is_in_flight_go_together_as_the_next_batch(

@@ -1,0 +1,181 @@
+"""`goals api` as an operator starts it: worker processes that share the port, and the load."""
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.worker.processes import GroupProcess, children_of, command_line, free_port
+
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/net/tcp").exists(), reason="finds each connection's worker in /proc"
+)
+
+WORKERS = 2
+CONNECTIONS = 32
+_READY_SECONDS = 30.0
+_TCP_ESTABLISHED = "01"
+_TCP_LISTEN = "0A"
+
+
+class ApiService(GroupProcess):
+    """`python -m services.cli api`."""
+
+    def __init__(self, database_url: str, port: int, log_path: Path) -> None:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url,
+            API_HOST="127.0.0.1",
+            API_PORT=str(port),
+            API_WORKERS=str(WORKERS),
+            LOG_FORMAT="json",
+        )
+        super().__init__([sys.executable, "-m", "services.cli", "api"], env, log_path)
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    def workers(self) -> list[int]:
+        """The worker processes; the supervisor's multiprocessing helper is not one of them."""
+        return [pid for pid in children_of(self.pid) if _serves_http(pid)]
+
+    async def until_ready(self) -> None:
+        deadline = time.monotonic() + _READY_SECONDS
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=2.0) as client:
+            while True:
+                assert self.returncode is None, self.log_tail()
+                try:
+                    answered = (await client.get("/health/live")).status_code == 200
+                except httpx.TransportError:
+                    answered = False
+                if answered and _listening_sockets(self.port) == WORKERS:
+                    return
+                assert time.monotonic() < deadline, self.log_tail()
+                await asyncio.sleep(0.1)
+
+
+def _serves_http(pid: int) -> bool:
+    cmdline = command_line(pid)
+    return "multiprocessing.spawn" in cmdline and "resource_tracker" not in cmdline
+
+
+@pytest.fixture
+async def api(database_url: str, tmp_path: Path) -> AsyncIterator[ApiService]:
+    service = ApiService(database_url, free_port(), tmp_path / "api.log")
+    try:
+        await service.until_ready()
+        yield service
+    finally:
+        service.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in (Path("/proc") / str(pid) / "fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed while we looked
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _tcp_sockets() -> list[tuple[int, int, str, str]]:
+    """(local port, remote port, state, inode) of each IPv4 TCP socket."""
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+        found.append((local_port, remote_port, fields[3], fields[9]))
+    return found
+
+
+def _listening_sockets(port: int) -> int:
+    return sum(local == port and state == _TCP_LISTEN for local, _, state, _ in _tcp_sockets())
+
+
+def _server_side_inodes(server_port: int) -> dict[int, str]:
+    """The server's end of each established connection to `server_port`, by client port."""
+    return {
+        remote: inode
+        for local, remote, state, inode in _tcp_sockets()
+        if local == server_port and state == _TCP_ESTABLISHED
+    }
+
+
+async def test_the_workers_share_the_connections_of_a_burst(api: ApiService) -> None:
+    """All connections arrive at once; each worker, listening on its own socket, gets a share.
+    (With one socket shared by all, the first worker to wake would accept most of them.)"""
+    server_port = api.port
+    with ExitStack() as stack:
+        clients = [
+            stack.enter_context(socket.create_connection(("127.0.0.1", server_port)))
+            for _ in range(CONNECTIONS)
+        ]
+        client_ports = [client.getsockname()[1] for client in clients]
+        await asyncio.sleep(0.5)  # for the workers to accept them all
+
+        by_client_port = _server_side_inodes(server_port)
+        per_worker = {
+            pid: sum(by_client_port.get(port) in _socket_inodes(pid) for port in client_ports)
+            for pid in api.workers()
+        }
+
+    assert sum(per_worker.values()) == CONNECTIONS, per_worker
+    # The kernel spreads connections by a hash of their addresses: fewer than 4 of 32 on one
+    # of two workers happens about once in a million runs.
+    assert min(per_worker.values()) >= 4, per_worker
+
+
+async def test_a_worker_that_dies_is_replaced(api: ApiService) -> None:
+    victim, survivor = api.workers()
+    os.kill(victim, signal.SIGKILL)
+
+    deadline = time.monotonic() + _READY_SECONDS
+    while not (len(api.workers()) == WORKERS and victim not in api.workers()):
+        assert time.monotonic() < deadline, api.log_tail()
+        await asyncio.sleep(0.1)
+    assert survivor in api.workers()
+    await api.until_ready()
+
+
+async def test_sigterm_stops_every_worker_and_exits_cleanly(api: ApiService) -> None:
+    workers = api.workers()
+    api.process.send_signal(signal.SIGTERM)
+
+    assert await api.wait_for_exit(within=20) == 0, api.log_tail()
+    assert not any(map(_alive, workers))
+
+
+async def test_a_port_already_taken_stops_it_at_once_with_a_clear_error(
+    database_url: str, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        service = ApiService(database_url, port, tmp_path / "api.log")
+        try:
+            exit_code = await service.wait_for_exit(within=20)
+        finally:
+            service.kill()
+
+    assert exit_code not in (None, 0)
+    assert f"cannot serve the API on 127.0.0.1:{port}" in service.log_tail()
