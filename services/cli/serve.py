@@ -25,6 +25,7 @@ from infra.config import Settings
 # uvicorn's exit status for a worker that could not start (app, lifespan or socket): starting it
 # again would fail the same way.
 STARTUP_FAILURE = 3
+STOP_TIMEOUT_S = 30.0
 
 log = structlog.get_logger("api.serve")
 
@@ -73,8 +74,13 @@ def serve_api(settings: Settings, app_factory: str = API_APP) -> int:
     for worker in workers:
         if worker.exitcode is None:
             worker.terminate()  # SIGTERM: uvicorn finishes the requests under way first
+    deadline = time.monotonic() + STOP_TIMEOUT_S
     for worker in workers:
-        worker.join()
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.exitcode is None:
+            log.warning("an api worker did not stop in time; killing it", pid=worker.pid)
+            worker.kill()
+            worker.join()
     return 1 if failed else 0
 
 
