@@ -24,10 +24,12 @@ times, after a VACUUM ANALYZE (so that autovacuum catching up on the inserts bef
 into it), a fresh API server gets half the median API peak, paced at a fixed rate (open loop, so
 latency counts from when each request fell due); the p99 is the median of the runs' own p99s,
 since one stall of the whole machine (all processes, the load generator's too, held for a
-second) puts all of its requests into one run's tail. The check-ins rotate over `--goals`
-goals, as a clinic's check-ins spread over its goals: with as few goals as connections, one
-goal's check-ins overlap and the run measures retries after conflicts rather than check-ins. The
-paced runs have goals of their own. The streams' length at the end is reported.
+second) puts all of its requests into one run's tail. The raw route is paced the same way, at
+half its own median peak, for reference: its cost per request hardly changes with the rate. The
+check-ins rotate over `--goals` goals, as a clinic's check-ins spread over its goals: with as few
+goals as connections, one goal's check-ins overlap and the run measures retries after conflicts
+rather than check-ins. The paced runs have goals of their own. The streams' length at the end is
+reported.
 
 The CPU time per request of the uvicorn processes and of the database's backends (read from
 /proc, when the database runs on this machine) is reported too: unlike the rates, it hardly moves
@@ -693,6 +695,10 @@ class Results:
     rounds: list[Round]
     paced_rate: float
     api_paced: list[Measured]
+    raw_paced_rate: float
+    raw_paced: list[Measured]
+    """The raw route at half its own peak: what latency this machine gives a route whose cost
+    per request hardly changes with the rate."""
     api_stream_length: float
     paced_stream_length: float
 
@@ -710,6 +716,10 @@ class Results:
         """The median of the paced runs' own p99s: a stall of the whole machine lands all of its
         requests in one run's tail."""
         return statistics.median(one.p99_ms for one in self.api_paced)
+
+    @property
+    def raw_paced_p99_ms(self) -> float:
+        return statistics.median(one.p99_ms for one in self.raw_paced)
 
 
 async def measure(scratch_url: str, hash_key: str, seeded: Seeded, options: Options) -> Results:
@@ -738,26 +748,36 @@ async def measure(scratch_url: str, hash_key: str, seeded: Seeded, options: Opti
             order = ("raw", "api") if number % 2 == 0 else ("api", "raw")
             measured = {name: await peak(name) for name in order}
             rounds.append(Round(raw=measured["raw"], api=measured["api"]))
+
+        async def paced(name: str, rate: float) -> list[Measured]:
+            runs = []
+            for _ in range(options.paced_runs):
+                await settle_database(scratch_url)
+                async with server(name) as running:
+                    runs.append(
+                        await phase(
+                            options,
+                            running,
+                            scratch_url,
+                            token,
+                            seeded.paced_goals,
+                            warmup=PACED_WARMUP_S,
+                            rate=rate,
+                        )
+                    )
+            return runs
+
         paced_rate = statistics.median(one.api.rate for one in rounds) * PACED_FRACTION
-        api_paced = []
-        for _ in range(options.paced_runs):
-            await settle_database(scratch_url)
-            async with server("api") as running:
-                measured_paced = await phase(
-                    options,
-                    running,
-                    scratch_url,
-                    token,
-                    seeded.paced_goals,
-                    warmup=PACED_WARMUP_S,
-                    rate=paced_rate,
-                )
-            api_paced.append(measured_paced)
+        api_paced = await paced("api", paced_rate)
+        raw_paced_rate = statistics.median(one.raw.rate for one in rounds) * PACED_FRACTION
+        raw_paced = await paced("raw", raw_paced_rate)
 
     return Results(
         rounds=rounds,
         paced_rate=paced_rate,
         api_paced=api_paced,
+        raw_paced_rate=raw_paced_rate,
+        raw_paced=raw_paced,
         api_stream_length=await mean_stream_length(scratch_url, seeded.peak_goals),
         paced_stream_length=await mean_stream_length(scratch_url, seeded.paced_goals),
     )
@@ -804,6 +824,10 @@ def report(
         (f"API check-in, half peak {number}", f"{results.paced_rate:,.0f}/s", measured)
         for number, measured in enumerate(results.api_paced, start=1)
     )
+    rows.extend(
+        (f"raw INSERT, half peak {number}", f"{results.raw_paced_rate:,.0f}/s", measured)
+        for number, measured in enumerate(results.raw_paced, start=1)
+    )
     for name, offered, measured in rows:
         print(
             f"{name:<26} {offered:>9} {measured.rate:>7,.0f} {measured.p50_ms:>8.2f} "
@@ -826,6 +850,10 @@ def report(
         f"{p99_verdict} the < {TARGET_P99_MS:.0f} ms target"
     )
     print(
+        f"for reference, p99 of the raw route at half its own median peak: "
+        f"{results.raw_paced_p99_ms:.2f} ms"
+    )
+    print(
         f"events per goal stream at the end: {results.api_stream_length:.0f} (peak phases), "
         f"{results.paced_stream_length:.0f} (half-peak phase)"
     )
@@ -841,6 +869,7 @@ def failures(results: Results) -> list[str]:
         **{f"raw, round {n}": one.raw for n, one in enumerate(results.rounds, start=1)},
         **{f"api, round {n}": one.api for n, one in enumerate(results.rounds, start=1)},
         **{f"api at half peak, run {n}": one for n, one in enumerate(results.api_paced, start=1)},
+        **{f"raw at half peak, run {n}": one for n, one in enumerate(results.raw_paced, start=1)},
     }
     return [
         f"{name}: {measured.non_2xx} non-2xx, {measured.errors} unanswered; "
