@@ -69,6 +69,12 @@ SELECT event_id, stream_id, position, stream_version FROM events WHERE event_id 
 """
 
 _encode_metadata = msgspec.json.Encoder().encode
+
+
+def metadata_json(metadata: Metadata) -> str:
+    return _encode_metadata(metadata).decode()
+
+
 _decode_metadata = msgspec.json.Decoder(Metadata).decode
 
 
@@ -96,7 +102,7 @@ async def append(
                 event.event_id,
                 event.event_type,
                 event.data,
-                _encode_metadata(event.metadata).decode(),
+                metadata_json(event.metadata),
             )
         else:
             rows = await conn.fetch(
@@ -106,7 +112,7 @@ async def append(
                 event_ids,
                 [event.event_type for event in events],
                 [event.data for event in events],
-                [_encode_metadata(event.metadata).decode() for event in events],
+                [metadata_json(event.metadata) for event in events],
             )
     except asyncpg.UniqueViolationError as error:
         # The stream was at the expected version, yet an event id is taken: a caller bug, not
@@ -199,7 +205,7 @@ async def _append_together(
         [event.event_id for _, _, event in flat],
         [event.event_type for _, _, event in flat],
         [event.data for _, _, event in flat],
-        [_encode_metadata(event.metadata).decode() for _, _, event in flat],
+        [metadata_json(event.metadata) for _, _, event in flat],
         [ordinal for _, ordinal, _ in flat],
     )
     stored: dict[str, list[StoredPosition]] = {}

@@ -53,7 +53,7 @@ async def load_goal(conn: Connection, goal_id: UUID) -> tuple[GoalState, int]:
     return state, (recorded[-1].stream_version if recorded else 0)
 
 
-def _new_events(
+def new_events(
     events: list[GoalEvent], command: GoalCommand, context: CommandContext
 ) -> list[NewEvent]:
     metadata = Metadata(
@@ -130,7 +130,7 @@ async def attempt(
     if expected_version is not None and expected_version != version:
         raise WrongExpectedVersion(stream_id, expected_version, version)
     events = decide(command, state)
-    appended = await append_to(stream_id, version, _new_events(events, command, context))
+    appended = await append_to(stream_id, version, new_events(events, command, context))
     return Handled(events, fold(events, state), appended)
 
 

@@ -18,6 +18,17 @@ from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import EVENT_COLUMNS, recorded_event
 from infra.goals.streams import goal_stream
 
+# The goal's client, with its care team, if the client is of the holder's clinic: `r.stream_id`
+# names the goal's stream and `h` is the token's holder.
+CLIENT_OF_GOAL = """
+    SELECT c.id, array(SELECT therapist_id FROM care_team WHERE client_id = c.id) AS therapists
+    FROM users c
+    WHERE c.clinic_id = h.clinic_id AND c.role = 'client' AND c.id = (
+        SELECT (data ->> 'client_id')::uuid FROM events
+        WHERE stream_id = r.stream_id AND stream_version = 1
+    )
+"""
+
 # One request per input row ($1 hashes, $2 streams, $3 versions, in step). Its rows: one per event
 # after its version (event columns first), or one with no event; none when the token is not live.
 # Another clinic's goal, or none, leaves the client and the events empty.
@@ -26,14 +37,7 @@ SELECT e.*, h.id, h.clinic_id, h.role, client.id, client.therapists, r.n
 FROM unnest($1::bytea[], $2::text[], $3::integer[]) WITH ORDINALITY
     AS r (secret_hash, stream_id, after_version, n)
 CROSS JOIN LATERAL ({live_token_holder("r.secret_hash")}) h
-LEFT JOIN LATERAL (
-    SELECT c.id, array(SELECT therapist_id FROM care_team WHERE client_id = c.id) AS therapists
-    FROM users c
-    WHERE c.clinic_id = h.clinic_id AND c.role = 'client' AND c.id = (
-        SELECT (data ->> 'client_id')::uuid FROM events
-        WHERE stream_id = r.stream_id AND stream_version = 1
-    )
-) client ON true
+LEFT JOIN LATERAL ({CLIENT_OF_GOAL}) client ON true
 LEFT JOIN LATERAL (
     SELECT {EVENT_COLUMNS} FROM events
     WHERE stream_id = r.stream_id AND stream_version > r.after_version AND client.id IS NOT NULL
@@ -41,7 +45,8 @@ LEFT JOIN LATERAL (
 ORDER BY r.n, e.stream_version
 """  # noqa: S608 - constant fragments
 _CALLER = 9  # the first column after the event's
-_REQUEST = _CALLER + 5
+REQUEST_COLUMN = _CALLER + 5
+"""Which input row a result row answers (from 1); a query may add columns after it."""
 
 
 class GoalClient(msgspec.Struct, frozen=True):
@@ -77,10 +82,18 @@ async def read_for_requests(conn: Connection, keys: list[RequestKey]) -> list[Re
         [goal_stream(key.goal_id) for key in keys],
         [key.after_version for key in keys],
     )
+    return [read for read, _ in reads_by_request(rows, len(keys))]
+
+
+def reads_by_request(
+    rows: list[asyncpg.Record], requests: int
+) -> list[tuple[RequestRead, asyncpg.Record | None]]:
+    """Each request's read from rows shaped as `_READ`'s, with its first row (None if none)."""
     by_request: dict[int, list[asyncpg.Record]] = {}
     for row in rows:
-        by_request.setdefault(row[_REQUEST], []).append(row)
-    return [_request_read(by_request.get(n, [])) for n in range(1, len(keys) + 1)]
+        by_request.setdefault(row[REQUEST_COLUMN], []).append(row)
+    found = [by_request.get(n, []) for n in range(1, requests + 1)]
+    return [(_request_read(rows), rows[0] if rows else None) for rows in found]
 
 
 def _request_read(rows: list[asyncpg.Record]) -> RequestRead:

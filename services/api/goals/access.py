@@ -16,7 +16,7 @@ from infra.eventstore.envelope import RecordedEvent
 from infra.goals.folds import GoalFolds
 from infra.goals.handler import Handled
 from infra.goals.request_read import RequestKey
-from services.api.auth import Authenticator, authenticated, bearer_credentials
+from services.api.auth import Authenticator, RecentCallers, authenticated, bearer_credentials
 from services.api.errors import forbidden, not_found
 from services.api.goals.schemas import GoalOut, SharedGoalOut
 from services.api.goals.store import goal_store
@@ -25,6 +25,7 @@ RECENT_CHECK_INS = 10
 
 # Per process: see infra/goals/folds.py for why a cached fold is never stale.
 folds = GoalFolds()
+recent_callers = RecentCallers()
 
 
 class LoadedGoal(msgspec.Struct, frozen=True):
@@ -74,6 +75,7 @@ async def load_for(
         RequestKey(token_hash, goal_id, base.version if base else 0)
     )
     caller = authenticated(request, read.caller)
+    recent_callers.remember(token_hash, caller)
     folded = None if read.client is None else folds.advanced(goal_id, base, read.newer)
     if folded is None or read.client is None:
         raise not_found("goal")

@@ -34,7 +34,8 @@ from infra.eventstore.store import WrongExpectedVersion
 from infra.goals.handler import CommandContext, Handled, attempt, handle
 from services.api.deps import Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
-from services.api.goals.access import LoadedGoal, after_write, folds, load_for, render
+from services.api.goals.access import LoadedGoal, folds, load_for
+from services.api.goals.check_ins import check_in_at_once
 from services.api.goals.schemas import (
     Achievement,
     Adjustment,
@@ -47,11 +48,8 @@ from services.api.goals.schemas import (
     WriteResult,
 )
 from services.api.goals.store import goal_store
-from services.api.writes import Reply, as_response, expected_version, idempotent, reply
-
-
-def actor_of(caller: Caller) -> Actor:
-    return Actor(caller.user_id, caller.role)
+from services.api.goals.written import actor_of, command_context, written_reply
+from services.api.writes import Reply, as_response, expected_version, idempotent
 
 
 async def run_command(
@@ -70,12 +68,7 @@ async def run_command(
     On `conn`, when the write belongs to the request's transaction; without one it shares its
     round trip with other requests' writes.
     """
-    context = CommandContext(
-        command_id=uuid.uuid4(),
-        clinic_id=caller.clinic_id,
-        correlation_id=str(request.state.correlation_id),
-        reason=reason,
-    )
+    context = command_context(request, caller, reason)
     if before is None:
         loaded: tuple[GoalState, int] = (NoGoal(), 0)
         expected: int | None = 0
@@ -85,15 +78,7 @@ async def run_command(
         handled = await handle(conn, command, context, expected, loaded, folds=folds)
     else:
         handled = await _shared_round_trips(request, command, context, loaded, expected)
-    after = after_write(before, access, handled)
-    result = WriteResult(
-        goal_id=after.detail.goal_id,
-        version=handled.appended.version,
-        position=handled.appended.last_position,
-        goal=render(after, caller),
-        warnings=warnings or [],
-    )
-    return reply(201 if before is None else 200, result, handled.appended.version)
+    return written_reply(caller, before, access, handled, warnings)
 
 
 async def _shared_round_trips(
@@ -186,10 +171,15 @@ async def check_in(
 ) -> Response[bytes]:
     check_in_id = data.check_in_id or uuid.uuid4()
 
-    def make(actor: Actor, now: datetime) -> GoalCommand:
+    def make(actor: Actor, now: datetime) -> RecordProgress:
         occurred_at = data.occurred_at or now
         return RecordProgress(goal_id, check_in_id, data.amount, occurred_at, actor, now, data.note)
 
+    headers = request.headers
+    if headers.get("if-match") is None and headers.get("idempotency-key") is None:
+        written = await check_in_at_once(request, goal_id, make)
+        if written is not None:
+            return as_response(written)
     return await _write(request, goal_id, make)
 
 

@@ -28,7 +28,7 @@ from services.api.goals.access import (
     loaded_from,
     render,
 )
-from services.api.goals.actions import actor_of, run_command
+from services.api.goals.actions import run_command
 from services.api.goals.history import history_entries
 from services.api.goals.schemas import (
     GoalOut,
@@ -38,6 +38,7 @@ from services.api.goals.schemas import (
     SharedGoalOut,
     WriteResult,
 )
+from services.api.goals.written import actor_of
 from services.api.writes import Reply, idempotent
 
 

@@ -12,6 +12,7 @@ from infra.db.connection import Connection
 from infra.eventstore.envelope import AppendResult, NewEvent
 from infra.eventstore.signal import AppendSignal
 from infra.eventstore.store import PendingAppend, append_batch
+from infra.goals.check_ins_at_once import AttemptOutcome, CheckInAttempt, read_and_append
 from infra.goals.request_read import RequestKey, RequestRead, read_for_requests
 
 
@@ -23,6 +24,9 @@ class GoalStore:
         self._signal = signal
         self._reads: Batcher[RequestKey, RequestRead] = Batcher(batch_pool, read_for_requests)
         self._appends: Batcher[PendingAppend, AppendResult] = Batcher(batch_pool, append_batch)
+        self._check_ins: Batcher[CheckInAttempt, AttemptOutcome] = Batcher(
+            batch_pool, read_and_append
+        )
 
     async def read(self, key: RequestKey) -> RequestRead:
         return await self._reads.submit(key)
@@ -33,6 +37,12 @@ class GoalStore:
         appended = await self._appends.submit(PendingAppend(stream_id, expected_version, events))
         self._signal.appended()
         return appended
+
+    async def check_in_at_once(self, attempt: CheckInAttempt) -> AttemptOutcome:
+        outcome = await self._check_ins.submit(attempt)
+        if outcome.appended is not None:
+            self._signal.appended()
+        return outcome
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:

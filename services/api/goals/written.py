@@ -1,0 +1,44 @@
+"""What every goal write shares: the context its command runs in, and the reply it gives."""
+
+import uuid
+
+from litestar import Request
+
+from domain.access.policy import Caller, GoalAccess
+from domain.goals.commands import Actor
+from infra.goals.handler import CommandContext, Handled
+from services.api.goals.access import LoadedGoal, after_write, render
+from services.api.goals.schemas import GoalWarning, WriteResult
+from services.api.writes import Reply, reply
+
+
+def actor_of(caller: Caller) -> Actor:
+    return Actor(caller.user_id, caller.role)
+
+
+def command_context(request: Request, caller: Caller, reason: str | None) -> CommandContext:
+    return CommandContext(
+        command_id=uuid.uuid4(),
+        clinic_id=caller.clinic_id,
+        correlation_id=str(request.state.correlation_id),
+        reason=reason,
+    )
+
+
+def written_reply(
+    caller: Caller,
+    before: LoadedGoal | None,
+    access: GoalAccess,
+    handled: Handled,
+    warnings: list[GoalWarning] | None = None,
+) -> Reply:
+    """The goal as the write left it (`before` is None for a goal the write set)."""
+    after = after_write(before, access, handled)
+    result = WriteResult(
+        goal_id=after.detail.goal_id,
+        version=handled.appended.version,
+        position=handled.appended.last_position,
+        goal=render(after, caller),
+        warnings=warnings or [],
+    )
+    return reply(201 if before is None else 200, result, handled.appended.version)
