@@ -2,7 +2,8 @@
 
 Events never change, so a goal folded up to version v stays true forever; every load still
 reads the events after v from the database, so the cache saves work and never serves stale
-state. Only what was read as committed is cached, never a write still in its transaction.
+state. Only what is committed is cached: what was read, or a write whose statement committed
+it; never a write still in its transaction.
 """
 
 from collections import OrderedDict
@@ -57,7 +58,10 @@ class GoalFolds:
             state, detail = fold(events, base.state), advance(base.detail, events)
         if not isinstance(state, Goal) or detail is None:
             return None
-        folded = FoldedGoal(newer[-1].stream_version, state, detail)
+        return self.keep(goal_id, FoldedGoal(newer[-1].stream_version, state, detail))
+
+    def keep(self, goal_id: UUID, folded: FoldedGoal) -> FoldedGoal:
+        """Caches `folded`, a committed fold, unless a newer one is cached already."""
         kept = self._folded.get(goal_id)
         if kept is None or kept.version < folded.version:
             self._folded[goal_id] = folded

@@ -34,7 +34,7 @@ from infra.eventstore.store import WrongExpectedVersion
 from infra.goals.handler import CommandContext, Handled, attempt, handle
 from services.api.deps import Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
-from services.api.goals.access import LoadedGoal, folds, load_for
+from services.api.goals.access import LoadedGoal, after_write, folds, load_for
 from services.api.goals.check_ins import check_in_at_once
 from services.api.goals.schemas import (
     Achievement,
@@ -78,7 +78,8 @@ async def run_command(
         handled = await handle(conn, command, context, expected, loaded, folds=folds)
     else:
         handled = await _shared_round_trips(request, command, context, loaded, expected)
-    return written_reply(caller, before, access, handled, warnings)
+    after = after_write(before, access, handled)
+    return written_reply(caller, after, handled, created=before is None, warnings=warnings)
 
 
 async def _shared_round_trips(

@@ -18,7 +18,7 @@ from infra.goals.folds import FoldedGoal
 from infra.goals.handler import Handled, new_events
 from infra.goals.request_read import RequestKey
 from services.api.auth import Authenticator, authenticated, bearer_credentials
-from services.api.goals.access import LoadedGoal, folds, recent_callers
+from services.api.goals.access import LoadedGoal, after_write, folds, recent_callers
 from services.api.goals.store import goal_store
 from services.api.goals.written import actor_of, command_context, written_reply
 from services.api.writes import Reply
@@ -70,6 +70,10 @@ async def check_in_at_once(request: Request, goal_id: UUID, make: CheckInMaker) 
         caller.clinic_id, read.client.client_id, folded.state.supporters, read.client.therapists
     )
     before = LoadedGoal(folded.state, folded.detail, access, folded.version)
-    return written_reply(
-        caller, before, access, Handled(events, fold(events, folded.state), outcome.appended)
-    )
+    handled = Handled(events, fold(events, folded.state), outcome.appended)
+    after = after_write(before, access, handled)
+    if after.version == folded.version + 1 and isinstance(after.state, Goal):
+        # Committed by the statement (no transaction is open on it), and right after the
+        # events read with it: the next check-in here need not read it back.
+        folds.keep(goal_id, FoldedGoal(after.version, after.state, after.detail))
+    return written_reply(caller, after, handled)

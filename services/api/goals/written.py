@@ -4,10 +4,10 @@ import uuid
 
 from litestar import Request
 
-from domain.access.policy import Caller, GoalAccess
+from domain.access.policy import Caller
 from domain.goals.commands import Actor
 from infra.goals.handler import CommandContext, Handled
-from services.api.goals.access import LoadedGoal, after_write, render
+from services.api.goals.access import LoadedGoal, render
 from services.api.goals.schemas import GoalWarning, WriteResult
 from services.api.writes import Reply, reply
 
@@ -27,13 +27,13 @@ def command_context(request: Request, caller: Caller, reason: str | None) -> Com
 
 def written_reply(
     caller: Caller,
-    before: LoadedGoal | None,
-    access: GoalAccess,
+    after: LoadedGoal,
     handled: Handled,
+    *,
+    created: bool = False,
     warnings: list[GoalWarning] | None = None,
 ) -> Reply:
-    """The goal as the write left it (`before` is None for a goal the write set)."""
-    after = after_write(before, access, handled)
+    """The reply to a write that left the goal `after`; 201 when it set the goal."""
     result = WriteResult(
         goal_id=after.detail.goal_id,
         version=handled.appended.version,
@@ -41,4 +41,4 @@ def written_reply(
         goal=render(after, caller),
         warnings=warnings or [],
     )
-    return reply(201 if before is None else 200, result, handled.appended.version)
+    return reply(201 if created else 200, result, handled.appended.version)
