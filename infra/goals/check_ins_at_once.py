@@ -6,8 +6,8 @@ last found for the token. One statement then reads what a goal request reads
 decision assumed still holds:
 
 - the token is live and still proves that caller;
-- the goal's client is of the caller's clinic and, when the caller acts as one of the client's
-  therapists, the caller is still on the care team;
+- the goal's client is of the caller's clinic, and the caller is that client or, when acting as
+  one of the client's therapists, is still on the client's care team;
 - every event after v is a check-in of another id (domain/goals/commutation.py), so deciding again
   on the newer goal would give the same event.
 
@@ -54,8 +54,10 @@ WITH attempt AS (
 ), moved AS (
     UPDATE streams s SET version = s.version + 1 FROM attempt a
     WHERE s.stream_id = a.stream_id AND s.version = a.head_version
-        AND a.holder = a.assumed_holder AND a.client IS NOT NULL
-        AND (NOT a.via_care_team OR a.holder = ANY(a.therapists))
+        AND a.holder = a.assumed_holder
+        AND CASE WHEN a.via_care_team
+            THEN a.role = 'therapist' AND a.holder = ANY(a.therapists)
+            ELSE a.holder = a.client END
         AND NOT EXISTS (
             SELECT FROM events e
             WHERE e.stream_id = a.stream_id AND e.stream_version > a.after_version
