@@ -93,7 +93,7 @@ def reads_by_request(
     for row in rows:
         by_request.setdefault(row[REQUEST_COLUMN], []).append(row)
     found = [by_request.get(n, []) for n in range(1, requests + 1)]
-    return [(_request_read(rows), rows[0] if rows else None) for rows in found]
+    return [(_request_read(answer), answer[0] if answer else None) for answer in found]
 
 
 def _request_read(rows: list[asyncpg.Record]) -> RequestRead:

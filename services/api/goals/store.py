@@ -24,8 +24,11 @@ class GoalStore:
         self._signal = signal
         self._reads: Batcher[RequestKey, RequestRead] = Batcher(batch_pool, read_for_requests)
         self._appends: Batcher[PendingAppend, AppendResult] = Batcher(batch_pool, append_batch)
+        # One batch in flight, not two: at half the peak rate, check-ins that arrive while it is
+        # on its way then share the next one, where with a slot free each would go alone (their
+        # PostgreSQL time fell from 0.18 to 0.15 ms each; the peak did not move).
         self._check_ins: Batcher[CheckInAttempt, AttemptOutcome] = Batcher(
-            batch_pool, read_and_append
+            batch_pool, read_and_append, max_in_flight=1
         )
 
     async def read(self, key: RequestKey) -> RequestRead:
