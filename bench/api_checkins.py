@@ -20,8 +20,9 @@ Two servers are measured, each under uvicorn with the same worker count, pool si
 Each round gives both `--connections` concurrent keep-alive connections, closed loop, for
 `--duration` seconds after `--warmup` seconds, one server after the other (which goes first
 alternates); the ratio is the median of the rounds' own API/raw ratios. Then, `--paced-runs`
-times, after a VACUUM ANALYZE (so that autovacuum catching up on the inserts before does not fall
-into it), a fresh API server gets half the median API peak, paced at a fixed rate (open loop, so
+times, after a VACUUM ANALYZE and a CHECKPOINT (so that neither autovacuum catching up on the
+inserts before, nor a checkpoint writing out what they and the vacuum dirtied, falls into it), a
+fresh API server gets half the median API peak, paced at a fixed rate (open loop, so
 latency counts from when each request fell due); the p99 is the median of the runs' own p99s,
 since one stall of the whole machine (all processes, the load generator's too, held for a
 second) puts all of its requests into one run's tail. The raw route is paced the same way, at
@@ -255,11 +256,14 @@ async def prepare(scratch_url: str, hash_key: str, goals_per_phase: int) -> tupl
 
 
 async def settle_database(scratch_url: str) -> None:
-    """Vacuums and analyses now what autovacuum would otherwise do during the next phase,
-    after the peak phases' hundreds of thousands of inserts."""
+    """Does now what the database would otherwise do during the next phase, after the phases
+    before wrote hundreds of thousands of rows: autovacuum's work, and a checkpoint (the peak
+    phases write about a gigabyte of WAL, so one is always under way when they end). A run of its
+    own writes far less than `max_wal_size` of WAL, so it starts none of its own."""
     conn = await asyncpg.connect(scratch_url)
     try:
         await conn.execute("VACUUM ANALYZE")
+        await conn.execute("CHECKPOINT")
     finally:
         await conn.close()
 

@@ -37,8 +37,9 @@ from services.api.users import routes as user_routes
 
 log = structlog.get_logger(__name__)
 
-# Two batches of reads and two of appends in flight at once (services/api/goals/store.py).
-BATCH_CONNECTIONS = 4
+# Two batches of reads, two of appends and one of check-ins in flight at once
+# (services/api/goals/store.py).
+BATCH_CONNECTIONS = 5
 GC_YOUNG_THRESHOLD = 10_000
 
 
