@@ -60,10 +60,12 @@ async def check_in_at_once(request: Request, goal_id: UUID, make: CheckInMaker) 
         )
     )
     read = outcome.read
-    if outcome.appended is None or read.client is None:
+    if outcome.appended is None:
         return None
+    if read.client is None:
+        raise RuntimeError(f"a check-in went in on goal {goal_id}, which its read did not find")
     caller = authenticated(request, read.caller)
-    folded: FoldedGoal | None = folds.advanced(goal_id, base, read.newer)
+    folded = folds.advanced(goal_id, base, read.newer)
     if folded is None:
         raise RuntimeError(f"goal {goal_id} took a check-in but folds to no goal")
     access = GoalAccess(
