@@ -258,8 +258,8 @@ async def prepare(scratch_url: str, hash_key: str, goals_per_phase: int) -> tupl
 async def settle_database(scratch_url: str) -> None:
     """Does now what the database would otherwise do during the next phase, after the phases
     before wrote hundreds of thousands of rows: autovacuum's work, and a checkpoint (the peak
-    phases write more than a gigabyte of WAL, so one is usually under way when they end). A run
-    writes about a tenth of the default `max_wal_size` (1 GB) of WAL, so it starts none itself."""
+    phases write more than a gigabyte of WAL, so one is usually under way when they end). A paced
+    run writes under a tenth of the default `max_wal_size` (1 GB) of WAL: it starts none itself."""
     conn = await asyncpg.connect(scratch_url)
     try:
         await conn.execute("VACUUM ANALYZE")
