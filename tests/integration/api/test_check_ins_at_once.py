@@ -193,3 +193,43 @@ async def test_concurrent_check_ins_from_both_writers_all_go_in_once_each(
     assert [row["stream_version"] for row in events] == list(range(1, 42))
     read = await api.get(f"/v1/goals/{goal_id}", headers=clinic.client.headers)
     assert (read.json()["check_in_count"], read.json()["progress_total"]) == (40, 220)
+
+
+async def test_a_therapist_of_another_clinic_seen_here_is_told_the_goal_is_not_found(
+    api: AsyncTestClient[Litestar],
+    clinic: Clinic,
+    other_clinic: Clinic,
+    goal_id: str,
+    pool: asyncpg.Pool,
+) -> None:
+    # The process has seen the other clinic's therapist, on a goal of their own clinic.
+    own_goal = (await set_goal(api, other_clinic))["goal_id"]
+    seen = await api.get(f"/v1/goals/{own_goal}", headers=other_clinic.therapist.headers)
+    assert seen.status_code == 200, seen.text
+    written = await event_count(pool)
+
+    with _recorded(api.app) as outcomes:
+        reply = await _check_in(api, goal_id, other_clinic.therapist.headers)
+
+    assert_problem(reply, 404, "not_found")
+    assert [(outcome.appended, outcome.read.client) for outcome in outcomes] == [(None, None)]
+    assert await event_count(pool) == written
+
+
+async def test_a_supporter_following_the_goal_may_not_check_in_and_nothing_is_attempted(
+    api: AsyncTestClient[Litestar], clinic: Clinic, goal_id: str, pool: asyncpg.Pool
+) -> None:
+    shared = await api.post(
+        f"/v1/goals/{goal_id}/supporters/{clinic.supporter.id}", headers=clinic.client.headers
+    )
+    assert shared.status_code == 200, shared.text
+    seen = await api.get(f"/v1/goals/{goal_id}", headers=clinic.supporter.headers)
+    assert seen.status_code == 200, seen.text
+    written = await event_count(pool)
+
+    with _recorded(api.app) as outcomes:
+        reply = await _check_in(api, goal_id, clinic.supporter.headers)
+
+    assert_problem(reply, 403, "forbidden")
+    assert outcomes == []
+    assert await event_count(pool) == written
