@@ -60,6 +60,17 @@ async def _check_in(
     )
 
 
+async def _check_in_writing_nothing(
+    api: AsyncTestClient[Litestar], pool: asyncpg.Pool, goal_id: str, headers: dict[str, str]
+) -> tuple[httpx.Response, list[AttemptOutcome]]:
+    """A check-in that must write nothing: its reply, and the one-trip attempts it made."""
+    written = await event_count(pool)
+    with _recorded(api.app) as outcomes:
+        reply = await _check_in(api, goal_id, headers)
+    assert await event_count(pool) == written
+    return reply, outcomes
+
+
 async def test_check_ins_by_the_client_and_the_therapist_go_in_at_once(
     api: AsyncTestClient[Litestar], clinic: Clinic, goal_id: str, pool: asyncpg.Pool
 ) -> None:
@@ -98,14 +109,11 @@ async def test_a_therapist_taken_off_the_care_team_is_told_the_goal_is_not_found
         headers=clinic.admin.headers,
     )
     assert removed.status_code == 204, removed.text
-    written = await event_count(pool)
 
-    with _recorded(api.app) as outcomes:
-        reply = await _check_in(api, goal_id, clinic.therapist.headers)
+    reply, outcomes = await _check_in_writing_nothing(api, pool, goal_id, clinic.therapist.headers)
 
     assert_problem(reply, 404, "not_found")
     assert [outcome.appended for outcome in outcomes] == [None]
-    assert await event_count(pool) == written
 
 
 async def test_a_revoked_token_is_refused(
@@ -120,14 +128,11 @@ async def test_a_revoked_token_is_refused(
         f"/v1/tokens/{issued.json()['token_id']}", headers=clinic.client.headers
     )
     assert revoked.status_code == 204, revoked.text
-    written = await event_count(pool)
 
-    with _recorded(api.app) as outcomes:
-        reply = await _check_in(api, goal_id, second)
+    reply, outcomes = await _check_in_writing_nothing(api, pool, goal_id, second)
 
     assert_problem(reply, 401, "not_authenticated")
     assert [outcome.read.caller for outcome in outcomes] == [None]
-    assert await event_count(pool) == written
 
 
 async def test_a_goal_paused_elsewhere_since_this_process_folded_it_refuses_the_check_in(
@@ -139,14 +144,11 @@ async def test_a_goal_paused_elsewhere_since_this_process_folded_it_refuses_the_
     )
     async with pool.acquire() as conn:
         await handle(conn, pause, CommandContext(uuid.uuid4(), None, "another-process"))
-    written = await event_count(pool)
 
-    with _recorded(api.app) as outcomes:
-        reply = await _check_in(api, goal_id, clinic.client.headers)
+    reply, outcomes = await _check_in_writing_nothing(api, pool, goal_id, clinic.client.headers)
 
     assert_problem(reply, 422, "goal_status_conflict")
     assert [outcome.appended for outcome in outcomes] == [None]
-    assert await event_count(pool) == written
 
 
 async def test_a_check_in_id_sent_twice_is_recorded_once(
@@ -206,14 +208,13 @@ async def test_a_therapist_of_another_clinic_seen_here_is_told_the_goal_is_not_f
     own_goal = (await set_goal(api, other_clinic))["goal_id"]
     seen = await api.get(f"/v1/goals/{own_goal}", headers=other_clinic.therapist.headers)
     assert seen.status_code == 200, seen.text
-    written = await event_count(pool)
 
-    with _recorded(api.app) as outcomes:
-        reply = await _check_in(api, goal_id, other_clinic.therapist.headers)
+    reply, outcomes = await _check_in_writing_nothing(
+        api, pool, goal_id, other_clinic.therapist.headers
+    )
 
     assert_problem(reply, 404, "not_found")
     assert [(outcome.appended, outcome.read.client) for outcome in outcomes] == [(None, None)]
-    assert await event_count(pool) == written
 
 
 async def test_a_supporter_following_the_goal_may_not_check_in_and_nothing_is_attempted(
@@ -225,11 +226,8 @@ async def test_a_supporter_following_the_goal_may_not_check_in_and_nothing_is_at
     assert shared.status_code == 200, shared.text
     seen = await api.get(f"/v1/goals/{goal_id}", headers=clinic.supporter.headers)
     assert seen.status_code == 200, seen.text
-    written = await event_count(pool)
 
-    with _recorded(api.app) as outcomes:
-        reply = await _check_in(api, goal_id, clinic.supporter.headers)
+    reply, outcomes = await _check_in_writing_nothing(api, pool, goal_id, clinic.supporter.headers)
 
     assert_problem(reply, 403, "forbidden")
     assert outcomes == []
-    assert await event_count(pool) == written
