@@ -126,7 +126,9 @@ async def append(
 # Many appends, to distinct streams, in one statement and so one transaction: each stream's head
 # moves only from the version its writer expects (an existing head by a conditional update, a new
 # one by an insert that yields to a concurrent creator), and each append's events go in only if
-# its head moved. Positions follow the order the appends came in.
+# its head moved. Positions follow the order the appends came in. Existing heads are locked in the
+# order of their stream ids before any moves, so that batches naming the same streams in other
+# orders queue instead of deadlocking.
 _APPEND_BATCH = """
 WITH input AS (
     SELECT * FROM unnest(
@@ -136,8 +138,13 @@ WITH input AS (
 ), heads AS (
     SELECT stream_id, expected_version, max(ordinal) AS added FROM input
     GROUP BY stream_id, expected_version
+), locked AS MATERIALIZED (
+    SELECT stream_id FROM streams WHERE stream_id IN (SELECT stream_id FROM heads)
+    ORDER BY stream_id
+    FOR NO KEY UPDATE
 ), moved AS (
-    UPDATE streams s SET version = h.expected_version + h.added FROM heads h
+    UPDATE streams s SET version = h.expected_version + h.added
+    FROM heads h JOIN locked USING (stream_id)
     WHERE s.stream_id = h.stream_id AND s.version = h.expected_version
     RETURNING s.stream_id
 ), created AS (
@@ -168,8 +175,9 @@ async def append_batch(
     """Each append as `append` would make it, but together: one result or error per append.
 
     Appends to a stream already in the batch wait for a later statement. If the statement fails
-    (an event id already taken, or a deadlock with another batch), nothing of it was written,
-    and each append is made on its own, so that only the one at fault fails.
+    (an event id already taken, or a deadlock with another batch creating the same new streams),
+    nothing of it was written, and each append is made on its own, so that only the one at fault
+    fails.
     """
     now: list[PendingAppend] = []
     later: list[PendingAppend] = []

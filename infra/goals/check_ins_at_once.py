@@ -14,6 +14,9 @@ decision assumed still holds:
 The head moves only from the version the statement's snapshot saw, so a writer that got in
 meanwhile makes it append nothing, as does any failed condition; the request then takes the usual
 path, which reads and decides afresh. Nothing is ever appended on a guess that turned out wrong.
+
+The heads are locked in the order of their stream ids before any moves, so that two batches
+naming the same goals in other orders queue one behind the other instead of deadlocking.
 """
 
 from uuid import UUID
@@ -51,8 +54,12 @@ WITH attempt AS (
     CROSS JOIN LATERAL ({live_token_holder("r.secret_hash")}) h
     LEFT JOIN LATERAL ({CLIENT_OF_GOAL}) client ON true
     LEFT JOIN streams head ON head.stream_id = r.stream_id
+), locked AS MATERIALIZED (
+    SELECT stream_id FROM streams WHERE stream_id IN (SELECT stream_id FROM attempt)
+    ORDER BY stream_id
+    FOR NO KEY UPDATE
 ), moved AS (
-    UPDATE streams s SET version = s.version + 1 FROM attempt a
+    UPDATE streams s SET version = s.version + 1 FROM attempt a JOIN locked USING (stream_id)
     WHERE s.stream_id = a.stream_id AND s.version = a.head_version
         AND a.holder = a.assumed_holder
         AND CASE WHEN a.via_care_team
@@ -115,7 +122,7 @@ async def read_and_append(conn: Connection, attempts: list[CheckInAttempt]) -> l
         goals.add(attempt.key.goal_id)
     try:
         outcomes = await _together(conn, now)
-    except asyncpg.PostgresError:  # a deadlock with another batch, say: plain reads instead
+    except asyncpg.PostgresError:  # an event id already taken, say: plain reads instead
         reads = await read_for_requests(conn, [attempt.key for attempt in now])
         outcomes = [AttemptOutcome(read, None) for read in reads]
     by_attempt = dict(zip(map(id, now), outcomes, strict=True))

@@ -362,6 +362,53 @@ async def test_a_batch_that_waits_for_a_writer_of_its_stream_sees_what_that_writ
         await assert_log_is_consistent(watcher)
 
 
+async def _deadlocks(conn: Connection) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        )
+    )
+
+
+async def test_batches_naming_the_same_streams_in_crossed_orders_do_not_deadlock(
+    pool: asyncpg.Pool,
+) -> None:
+    async with (
+        pool.acquire() as holder,
+        pool.acquire() as left,
+        pool.acquire() as right,
+        pool.acquire() as watcher,
+    ):
+        for stream_id in ("a", "b"):
+            await append(holder, stream_id, 0, [new_event()])
+        deadlocks = await _deadlocks(watcher)
+        # Stream a's head is held (not moved), so that both batches queue behind it with whatever
+        # they locked before it; then it is let go.
+        holding = holder.transaction()
+        await holding.start()
+        await holder.execute("SELECT FROM streams WHERE stream_id = 'a' FOR UPDATE")
+        batches = [
+            asyncio.create_task(
+                append_batch(conn, [pending(stream_id, 1, name) for stream_id in order])
+            )
+            for conn, name, order in ((left, "left", "ab"), (right, "right", "ba"))
+        ]
+        for conn in (left, right):
+            await _wait_until_blocked_on_a_lock(watcher, conn.get_server_pid())
+        await holding.commit()
+        left_outcomes, right_outcomes = await asyncio.gather(*batches)
+
+        assert await _deadlocks(watcher) == deadlocks
+        # One batch took both streams' version 2; the other was refused on both.
+        landed_left = [isinstance(item, AppendResult) for item in left_outcomes]
+        landed_right = [isinstance(item, AppendResult) for item in right_outcomes]
+        assert sorted([landed_left, landed_right]) == [[False, False], [True, True]]
+        winner = "left" if landed_left[0] else "right"
+        for stream_id in ("a", "b"):
+            assert await labels(watcher, stream_id) == ["x", winner]
+        await assert_log_is_consistent(watcher)
+
+
 async def test_an_empty_batch_writes_nothing(conn: Connection) -> None:
     assert await append_batch(conn, []) == []
     assert await conn.fetchval("SELECT count(*) FROM events") == 0

@@ -19,7 +19,7 @@ from infra.goals.check_ins_at_once import AttemptOutcome, CheckInAttempt, read_a
 from infra.goals.handler import CommandContext, handle, new_events
 from infra.goals.request_read import RequestKey, read_for_request
 from infra.goals.streams import goal_stream
-from tests.integration.goals.clinics import METADATA, ClinicWorld, Holder
+from tests.integration.goals.clinics import METADATA, ClinicWorld, Holder, new_goal
 from tests.integration.projections.goals import NOW
 
 
@@ -265,3 +265,57 @@ async def test_only_check_ins_are_appended_this_way(conn: Connection, north: Cli
     with pytest.raises(ValueError, match="progress_recorded"):
         await read_and_append(conn, [pause])
     assert len(await _stream(conn, north.goal_id)) == 3
+
+
+async def _deadlocks(conn: Connection) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        )
+    )
+
+
+async def _waiting_for_locks(conn: Connection, pids: list[int]) -> None:
+    async with asyncio.timeout(10):
+        while await conn.fetchval(
+            "SELECT count(*) < $2 FROM pg_stat_activity "
+            "WHERE pid = ANY($1) AND wait_event_type = 'Lock'",
+            pids,
+            len(pids),
+        ):
+            pass
+
+
+async def test_batches_naming_the_same_goals_in_crossed_orders_do_not_deadlock(
+    conn: Connection, pool: asyncpg.Pool, north: ClinicWorld
+) -> None:
+    therapist = Actor(north.therapist.user.id, "therapist")
+    first, second = north.goal_id, await new_goal(conn, north.client.user.id, therapist, 2)
+    deadlocks = await _deadlocks(conn)
+    async with pool.acquire() as holder, pool.acquire() as left, pool.acquire() as right:
+        # The first goal's head is held (not moved), so that both batches queue behind it with
+        # whatever they locked before it; then it is let go.
+        holding = holder.transaction()
+        await holding.start()
+        await holder.execute(
+            "SELECT FROM streams WHERE stream_id = $1 FOR UPDATE", goal_stream(first)
+        )
+        batches = [
+            asyncio.create_task(
+                read_and_append(
+                    batch_conn,
+                    [_attempt(north.client, goal_id, 3) for goal_id in goal_ids],
+                )
+            )
+            for batch_conn, goal_ids in ((left, (first, second)), (right, (second, first)))
+        ]
+        await _waiting_for_locks(holder, [left.get_server_pid(), right.get_server_pid()])
+        await holding.commit()
+        outcomes = await asyncio.gather(*batches)
+
+    assert await _deadlocks(conn) == deadlocks
+    appended = [one.appended.version for batch in outcomes for one in batch if one.appended]
+    # Each goal took exactly one of the two check-ins decided on its version 3.
+    assert sorted(appended) == [4, 4]
+    for goal_id in (first, second):
+        assert len(await _stream(conn, goal_id)) == 4
