@@ -14,8 +14,6 @@ superuser). Roles belong to the whole server, not to one database: every databas
 the server shares them, and each one's grants stay in that database.
 """
 
-from contextlib import suppress
-
 import asyncpg
 import structlog
 
@@ -63,15 +61,17 @@ async def ensure_role(
     return True
 
 
-async def ensure_member(conn: Connection, role: str, member: str) -> None:
-    """Makes `member` a member of `role`, unless it is one already."""
+async def ensure_member(conn: Connection, role: str, member: str) -> bool:
+    """Makes `member` a member of `role` unless it is one already; True if this call did."""
     already = await conn.fetchval("SELECT pg_has_role($2::text, $1::text, 'MEMBER')", role, member)
     if already:
-        return
+        return False
     grant = await conn.fetchval("SELECT format('GRANT %I TO %I', $1::text, $2::text)", role, member)
-    # A concurrent migration of another database may grant it at the same moment.
-    with suppress(asyncpg.UniqueViolationError):
+    try:
         await conn.execute(grant)
+    except asyncpg.UniqueViolationError:
+        return False  # granted by a concurrent migration of another database
+    return True
 
 
 async def prepare_roles(

@@ -88,6 +88,7 @@ async def test_the_service_owns_nothing_and_may_create_nothing(admin_conn: Conne
     )
 
     assert login is not None
+    assert service is not None
     assert not any(service.values())
     by_owner = {row["relname"]: row["owner"] for row in owners}
     projection_tables = {"goal_summaries", "goal_check_ins", "projection_dead_letters"}
