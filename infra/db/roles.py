@@ -96,15 +96,15 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO {OWNER}, {PROJECTIONS};
 """
 
-# What earlier releases created as the migration login itself, owned by it. Indexes, and
-# sequences that belong to a column, follow their table.
+# What earlier releases created as the migration login itself, owned by it (nothing, when the
+# login is the owner). Indexes, and sequences that belong to a column, follow their table.
 _OWNED_BY_LOGIN = """
 SELECT format('ALTER %s %s OWNER TO %I',
               CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
                              WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
-              c.oid::regclass, $1::text)
+              c.oid::regclass, $1::text) AS statement
 FROM pg_class c
-WHERE c.relnamespace = 'public'::regnamespace
+WHERE c.relnamespace = 'public'::regnamespace AND current_user <> $1::text
   AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
   AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -112,7 +112,7 @@ WHERE c.relnamespace = 'public'::regnamespace
 UNION ALL
 SELECT format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure, $1::text)
 FROM pg_proc p
-WHERE p.pronamespace = 'public'::regnamespace
+WHERE p.pronamespace = 'public'::regnamespace AND current_user <> $1::text
   AND p.proowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
 """
 
@@ -121,8 +121,8 @@ async def hand_schema_to_owner(conn: Connection) -> None:
     """Only the owner and the projections role may create in the schema, and what the login
     created itself (a database migrated before these roles existed) passes to the owner."""
     await conn.execute(_SCHEMA_RIGHTS)
-    for (statement,) in await conn.fetch(_OWNED_BY_LOGIN, OWNER):
-        await conn.execute(statement)
+    for row in await conn.fetch(_OWNED_BY_LOGIN, OWNER):
+        await conn.execute(row["statement"])
 
 
 async def is_privileged(conn: Connection, login: str) -> bool:
