@@ -9,7 +9,6 @@ from infra.config import Settings
 from infra.db.connection import Connection
 from infra.db.pool import (
     clone_database,
-    create_database_if_missing,
     drop_database,
     url_for_database,
 )
@@ -49,7 +48,6 @@ async def migrated_template(postgres_url: str) -> AsyncIterator[str]:
     """A database migrated once per run, as `goals migrate` does; each test gets a fresh copy."""
     name = f"{RUN_PREFIX}_template"
     url = url_for_database(postgres_url, name)
-    await create_database_if_missing(url)
     await run_migrations(migration_settings(url))
     yield name
     await drop_database(url)

@@ -216,6 +216,15 @@ async def test_migrate_warns_when_the_service_would_connect_as_a_superuser(
     assert '"service_login_is_privileged"' in migrated.stderr
 
 
+async def test_migrate_refuses_urls_that_name_two_databases(
+    empty_database_url: str, postgres_url: str
+) -> None:
+    migrated = _goals("migrate", database_url=empty_database_url, service_url=postgres_url)
+
+    assert migrated.returncode == 1
+    assert "name different databases" in migrated.stderr
+
+
 async def _until_waiting_for_a_lock(watcher: asyncpg.Connection, pid: int) -> None:
     async with asyncio.timeout(10):
         while not await watcher.fetchval(
