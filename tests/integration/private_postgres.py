@@ -67,7 +67,7 @@ class PrivatePostgres:
         self.home = Path(tempfile.mkdtemp(prefix="goals-pg-"))
         self.data = self.home / "data"
         shutil.copytree(template, self.data)
-        for path in (self.home, *self.data.rglob("*")):
+        for path in (self.home, self.data, *self.data.rglob("*")):
             _owned_by_postgres(path)
         self.port = free_port()
         self.server_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
@@ -84,7 +84,9 @@ class PrivatePostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._pg_ctl("-o", options, "-l", str(self.log_path), "-w", "-t", str(_START_SECONDS), "start")
+        self._pg_ctl(
+            "-o", options, "-l", str(self.log_path), "-w", "-t", str(_START_SECONDS), "start"
+        )
 
     def stop(self) -> None:
         """As a crash would: every session ends at once, nothing is shut down cleanly."""
@@ -140,8 +142,8 @@ class PrivatePostgres:
 @contextmanager
 def private_postgres(binaries: Path, template: Path) -> Iterator[PrivatePostgres]:
     server = PrivatePostgres(binaries, template)
-    server.start()
     try:
+        server.start()
         yield server
     finally:
         server.close()
