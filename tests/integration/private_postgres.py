@@ -48,11 +48,9 @@ def make_cluster(binaries: Path) -> Path:
     home = Path(tempfile.mkdtemp(prefix="goals-pg-"))
     _owned_by_postgres(home)
     data = home / "data"
+    initdb = [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
     subprocess.run(  # noqa: S603 - PostgreSQL's own program
-        _as_postgres(
-            [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
-            + ["-E", "UTF8", "--no-sync"]
-        ),
+        _as_postgres([*initdb, "-E", "UTF8", "--no-sync"]),
         check=True,
         capture_output=True,
     )

@@ -1,9 +1,7 @@
 """The API while its PostgreSQL is down: 503s that say so, one log line, and no restart needed."""
 
-import asyncio
 import os
 import signal
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
