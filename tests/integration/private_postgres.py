@@ -90,6 +90,17 @@ class PrivatePostgres:
         """As a crash would: every session ends at once, nothing is shut down cleanly."""
         self._pg_ctl("-m", "immediate", "-w", "stop")
 
+    def crash_frozen(self) -> None:
+        """Ends a frozen server as a crash would, so that the statements it was holding fail
+        with their connections rather than time out."""
+        postmaster = self._postmaster()
+        self._pg_ctl("-m", "immediate", "-W", "stop")  # the signal waits for the thaw
+        self.thaw()
+        deadline = time.monotonic() + _START_SECONDS
+        while postmaster is not None and Path(f"/proc/{postmaster}").exists():
+            assert time.monotonic() < deadline, "the server did not stop"
+            time.sleep(0.05)
+
     def _postmaster(self) -> int | None:
         try:
             return int((self.data / "postmaster.pid").read_text().split()[0])

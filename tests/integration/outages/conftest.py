@@ -10,6 +10,8 @@ from tests.integration.private_postgres import (
     postgres_binaries,
     private_postgres,
 )
+from tests.integration.worker.launcher import WorkerServices
+from tests.servers import redis_server
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +31,21 @@ async def own_postgres(postgres_cluster: tuple[Path, Path]) -> AsyncIterator[Pri
     with private_postgres(*postgres_cluster) as server:
         await server.migrate()
         yield server
+
+
+@pytest.fixture(scope="session")
+def shared_redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def worker_services(
+    own_postgres: PrivatePostgres, shared_redis_url: str, tmp_path: Path
+) -> Iterator[WorkerServices]:
+    """Worker services on the test's own PostgreSQL, with a namespace of their own in Redis."""
+    services = WorkerServices(own_postgres.url, shared_redis_url, tmp_path)
+    try:
+        yield services
+    finally:
+        services.close()
