@@ -9,9 +9,9 @@ from litestar import Request
 
 from infra.db.batches import Batcher
 from infra.db.connection import Connection
-from infra.eventstore.envelope import AppendResult, NewEvent
+from infra.eventstore.envelope import AppendResult, NewEvent, RecordedEvent
 from infra.eventstore.signal import AppendSignal
-from infra.eventstore.store import PendingAppend, append_batch
+from infra.eventstore.store import PendingAppend, append_batch, read_stream
 from infra.goals.check_ins_at_once import AttemptOutcome, CheckInAttempt, read_and_append
 from infra.goals.request_read import RequestKey, RequestRead, read_for_requests
 
@@ -57,6 +57,10 @@ class GoalStore:
         if outcome.appended is not None:
             self._signal.appended()
         return outcome
+
+    async def stream(self, stream_id: str) -> list[RecordedEvent]:
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            return await read_stream(conn, stream_id)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
