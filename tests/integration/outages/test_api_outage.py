@@ -118,3 +118,18 @@ async def test_an_api_started_while_the_database_is_down_serves_once_it_is_back(
             assert (await check_in(client, goal)).status_code == 200
     finally:
         api.kill()
+
+
+async def test_a_database_that_does_not_exist_stops_the_api_with_an_error(
+    own_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    """Not an outage but a configuration error: waiting would not mend it."""
+    missing = own_postgres.url.rsplit("/", 1)[0] + "/no_such_database"
+    api = ApiService(missing, tmp_path, workers=1)
+    try:
+        exit_code = await api.wait_for_exit(within=RECOVERY_SECONDS)
+    finally:
+        api.kill()
+
+    assert exit_code not in (None, 0)
+    assert "no_such_database" in api.log_tail()
