@@ -64,7 +64,8 @@ async def open_pool(
         if not unreachable(error):
             raise
         log.warning("database_unavailable_at_start", error=describe(error))
-    # asyncpg keeps a floor of `min_size` connections only in a pool that opened with them.
+    # asyncpg opens `min_size` connections before it hands a pool over: an empty pool keeps no
+    # floor, and opens connections as they are asked for.
     return await asyncpg.create_pool(settings.database_url, **options | {"min_size": 0})
 
 
