@@ -14,9 +14,12 @@ from tests.integration.outages.world import assert_unavailable, check_in, clinic
 from tests.integration.private_postgres import PrivatePostgres
 
 COMMAND_TIMEOUT = float(SHORT_TIME_LIMITS["DATABASE_COMMAND_TIMEOUT_SECONDS"])
+# For the scheduling of a shared machine; without time limits, a request on a frozen server takes
+# as long as the server stays frozen.
+SLACK_SECONDS = 1.0
 # A statement's own limit, then asyncpg's cancel request, each bounded by the command timeout;
-# and a second for the rest (a batch already on its way when the request came, the scheduler).
-WRITE_BOUND_SECONDS = 2 * COMMAND_TIMEOUT + COMMAND_TIMEOUT + 1
+# one more for a batch already on its way when the request came.
+WRITE_BOUND_SECONDS = 3 * COMMAND_TIMEOUT + SLACK_SECONDS
 READY_BUDGET_SECONDS = 2.0
 MAX_CONCURRENT = 4
 EXCESS = 3
@@ -58,10 +61,10 @@ async def test_a_frozen_database_gives_503s_within_the_time_limits_and_the_api_r
 
         ready, took = await _timed(client.get("/health/ready"))
         assert ready.status_code == 503
-        assert took < READY_BUDGET_SECONDS + 0.5
+        assert took < READY_BUDGET_SECONDS + SLACK_SECONDS
         scraped, took = await _timed(client.get("/metrics"))
         assert scraped.status_code == 200
-        assert took < READY_BUDGET_SECONDS + 0.5
+        assert took < READY_BUDGET_SECONDS + SLACK_SECONDS
         assert (await client.get("/health/live")).status_code == 200
 
         own_postgres.thaw()
@@ -89,6 +92,7 @@ async def test_past_its_bound_on_concurrent_requests_the_api_answers_503_at_once
     assert len(refused) == EXCESS
     for answer, took in refused:
         assert_unavailable(answer, "overloaded")
-        assert took < 0.5
+        # Before any admitted request could end: those wait out the time limits.
+        assert took < COMMAND_TIMEOUT
     for answer in admitted:
         assert_unavailable(answer)
