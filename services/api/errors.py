@@ -184,7 +184,7 @@ def database_unavailable() -> Response[bytes]:
         "database_unavailable",
         "The database cannot be reached just now; send the same request again shortly.",
     )
-    return Response(body, status_code=503, media_type=PROBLEM_JSON, headers=RETRY_AFTER)
+    return Response(body, status_code=503, media_type=PROBLEM_JSON, headers=dict(RETRY_AFTER))
 
 
 def on_unexpected(request: Request, error: Exception) -> Response[bytes]:
