@@ -1,7 +1,5 @@
 """Liveness and readiness, for load balancers and orchestrators."""
 
-import asyncio
-
 import asyncpg
 import msgspec
 from litestar import get
@@ -10,9 +8,12 @@ from litestar.openapi import ResponseSpec
 from litestar.response import Response
 
 from infra.db.migrate import is_current
+from infra.db.outages import unreachable
 from infra.projections.lag import projection_lag, relay_lag
+from services.api.outage import DatabaseWatch
 
 STUCK_AFTER_SECONDS = 60
+READY_BUDGET_SECONDS = 2.0
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -37,18 +38,26 @@ async def live() -> Health:
 )
 async def ready(state: State) -> Response[Health]:
     pool: asyncpg.Pool = state.pool
+    watch: DatabaseWatch = state.database_watch
     checks: dict[str, str] = {}
     degraded: dict[str, str] = {}
-    try:
-        async with asyncio.timeout(2), pool.acquire() as conn:
+
+    async def look() -> None:
+        async with pool.acquire() as conn:
             checks["database"] = "ok"
             checks["migrations"] = "ok" if await is_current(conn) else "pending"
             if checks["migrations"] == "ok":
                 for lag in (await relay_lag(conn), await projection_lag(conn)):
                     if lag.seconds > STUCK_AFTER_SECONDS:
                         degraded[lag.consumer] = f"stuck: {lag.events} events, {lag.seconds:.0f} s"
-    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-        checks["database"] = f"unreachable: {type(error).__name__}"
+
+    try:
+        # Within the budget even when the server is frozen (see DatabaseWatch.within).
+        await watch.within(READY_BUDGET_SECONDS, look())
+    except Exception as error:
+        if not unreachable(error):
+            raise
+        checks = {"database": f"unreachable: {type(error).__name__}"}
     healthy = all(value == "ok" for value in checks.values())
     # A stuck consumer makes reads stale but writes still work: report it, stay in rotation.
     status = "unavailable" if not healthy else "degraded" if degraded else "ok"
