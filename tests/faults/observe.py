@@ -1,0 +1,169 @@
+"""How the stack came through one fault: what the clients saw, how long it took to recover,
+and what broke on the way. The same measure for every fault:
+
+- writes are back when a write sent after the fault ended is acknowledged;
+- the stack has recovered when, besides, the projection holds every event of the log as it
+  stood then, and every process is back (two API workers, the Dramatiq workers consuming);
+- a finding is anything a client or an operator should not have met: a 500, a service that
+  exited when nothing killed it, processes its group left behind, a rebuild that failed.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from tests.faults.checker import goals_behind
+from tests.faults.faults import Fault
+from tests.faults.history import Attempt, History, Outcome
+from tests.faults.services import api_workers
+from tests.faults.stack import API_WORKERS, Predicate, Stack
+
+RECOVERY_SECONDS = 30.0
+_LEFT_OVER_SECONDS = 6.0
+
+
+@dataclass
+class FaultResult:
+    fault: Fault
+    started: float
+    ended: float
+    """When the injection was over (the server back, the process killed)."""
+    writes_back: float | None = None
+    recovered: float | None = None
+    seen: str = ""
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.recovered is not None and not self.findings
+
+    def seconds(self, moment: float | None) -> str:
+        return "never" if moment is None else f"{moment - self.started:.1f} s"
+
+
+def what_clients_saw(attempts: list[Attempt]) -> str:
+    """`503 database_unavailable x40 over 3.4 s; timeout x2; 30 retries; 612 ok; 80 refused`."""
+    troubles = Counter(
+        attempt.describe() for attempt in attempts if attempt.outcome is Outcome.UNKNOWN
+    )
+    unknown = [attempt for attempt in attempts if attempt.outcome is Outcome.UNKNOWN]
+    parts = [f"{label} x{count}" for label, count in troubles.most_common()]
+    if unknown:
+        span = max(a.ended_at for a in unknown) - min(a.sent_at for a in unknown)
+        parts.append(f"errors over {span:.1f} s")
+    retries = sum(1 for attempt in attempts if not attempt.request_id.endswith(".0"))
+    slowest = max((attempt.ended_at - attempt.sent_at for attempt in attempts), default=0.0)
+    outcomes = Counter(attempt.outcome for attempt in attempts)
+    parts += [
+        f"{retries} retries",
+        f"{outcomes[Outcome.ACKNOWLEDGED]} ok",
+        f"{outcomes[Outcome.REFUSED]} refused",
+        f"slowest {slowest:.1f} s",
+    ]
+    return "; ".join(parts)
+
+
+def _acknowledged_since(history: History, moment: float) -> bool:
+    return any(
+        attempt.outcome is Outcome.ACKNOWLEDGED and attempt.sent_at >= moment
+        for op in history.operations
+        for attempt in op.attempts
+    )
+
+
+async def _log_head(stack: Stack) -> int | None:
+    try:
+        conn = await stack.connect()
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return None
+    try:
+        head: int | None = await conn.fetchval("SELECT max(position) FROM events")
+        return head
+    finally:
+        await conn.close()
+
+
+async def _projection_holds(stack: Stack, head: int) -> bool:
+    try:
+        conn = await stack.connect()
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    try:
+        return await goals_behind(conn, head) == 0
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    finally:
+        await conn.close()
+
+
+async def observe(
+    stack: Stack, history: History, fault: Fault, started: float, ended: float
+) -> FaultResult:
+    """Waits, within `RECOVERY_SECONDS` of the fault's end, for the stack to recover."""
+    result = FaultResult(fault, started, ended)
+    within = RECOVERY_SECONDS
+
+    async def writes_back() -> bool:
+        return _acknowledged_since(history, ended)
+
+    if await stack.wait(writes_back, within):
+        result.writes_back = stack.clock()
+    head = await _log_head(stack)
+
+    async def recovered() -> bool:
+        return (
+            head is not None
+            and len(api_workers(stack.api)) == API_WORKERS
+            and await stack.worker_ready()
+            and await _projection_holds(stack, head)
+        )
+
+    left = max(0.0, ended + within - stack.clock())
+    if result.writes_back is not None and await stack.wait(recovered, left):
+        result.recovered = stack.clock()
+    # What a dead service left behind counts only once it has had its time to go by itself.
+    await stack.wait(_no_departures_pending(stack), _LEFT_OVER_SECONDS)
+    window_end = stack.clock()
+    attempts = history.attempts_between(started, window_end)
+    result.seen = what_clients_saw(attempts)
+    result.findings += _process_findings(stack, fault, started, window_end)
+    errors = Counter(a.describe() for a in attempts if a.status is not None and a.status >= 500)
+    result.findings += [
+        f"{count} answers {label}" for label, count in errors.items() if not label.startswith("503")
+    ]
+    if result.writes_back is None:
+        result.findings.append(f"no write acknowledged within {within:.0f} s of the fault's end")
+    elif result.recovered is None:
+        result.findings.append(
+            f"not recovered within {within:.0f} s: projection short of @{head}, "
+            f"or API workers {len(api_workers(stack.api))}/{API_WORKERS}, "
+            f"or Dramatiq workers not ready"
+        )
+    return result
+
+
+def _no_departures_pending(stack: Stack) -> Predicate:
+    async def none_pending() -> bool:
+        return stack.api.departures_pending() == 0 and stack.worker.departures_pending() == 0
+
+    return none_pending
+
+
+def _process_findings(stack: Stack, fault: Fault, start: float, end: float) -> list[str]:
+    found = []
+    for service in (stack.api, stack.worker):
+        exits = [exit for exit in service.exits if start <= exit.at <= end]
+        allowed = fault.exits.get(service.name, 0)
+        found += [
+            f"goals {service.name} exited {exit.code} at +{exit.at - start:.1f} s: "
+            f"{exit.last_error}"
+            for exit in exits[allowed:]
+        ]
+        found += [
+            f"goals {service.name} exited at +{left.at - start:.1f} s and left {len(left.pids)} "
+            f"processes of its group running (pids {left.pids})"
+            for left in service.left_over
+            if start <= left.at <= end
+        ]
+    return found
