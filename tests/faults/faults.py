@@ -68,6 +68,16 @@ async def restart_postgres(stack: Stack) -> list[str]:
     return []
 
 
+async def kill_api_worker_while_postgres_is_down(stack: Stack) -> list[str]:
+    await asyncio.to_thread(stack.postgres.stop_immediately)
+    try:
+        noticed = await kill_api_worker(stack)
+        await asyncio.sleep(POSTGRES_DOWN_SECONDS)  # the outage itself
+    finally:
+        await asyncio.to_thread(stack.postgres.start)
+    return noticed
+
+
 async def freeze_postgres(stack: Stack) -> list[str]:
     stack.postgres.freeze()
     try:
@@ -110,6 +120,9 @@ FAULTS = {
               restart_redis),
         Fault("restart_postgres", "PostgreSQL stopped in immediate mode, started again "
               f"{POSTGRES_DOWN_SECONDS:.0f} s later", restart_postgres),
+        Fault("kill_api_worker_while_postgres_is_down", "kill -9 of an API worker while "
+              f"PostgreSQL is stopped for {POSTGRES_DOWN_SECONDS:.0f} s",
+              kill_api_worker_while_postgres_is_down),
         Fault("freeze_postgres", "every PostgreSQL process stopped (SIGSTOP) for "
               f"{POSTGRES_FROZEN_SECONDS:.0f} s, then continued", freeze_postgres),
         Fault("rebuild", "`goals projections rebuild` while the clients write",

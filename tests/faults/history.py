@@ -49,7 +49,8 @@ class Attempt:
     position: int | None = None
     replayed: bool = False
     goal_status: str | None = None
-    """The goal's status as an acknowledged write left it."""
+    goal_priority: str | None = None
+    """The goal's status and priority as an acknowledged write left it."""
     retry_after: float | None = None
 
     @property
@@ -130,3 +131,12 @@ class History:
             if operation.attempts:
                 counted[operation.outcome] += 1
         return counted
+
+    def refusals(self) -> dict[str, int]:
+        """Refused operations by the problem's code: `version_conflict: 120`."""
+        counted: dict[str, int] = {}
+        for operation in self.operations:
+            if operation.attempts and operation.outcome is Outcome.REFUSED:
+                code = operation.attempts[-1].code or str(operation.attempts[-1].status)
+                counted[code] = counted.get(code, 0) + 1
+        return dict(sorted(counted.items(), key=lambda item: -item[1]))

@@ -40,6 +40,7 @@ _STATUS_REFUSED_BECAUSE = {"pause": "paused", "resume": "active", "check_in": "p
 class GoalSeen:
     version: int = 1
     status: str = "active"
+    priority: str = "high"
 
 
 @dataclass
@@ -56,7 +57,8 @@ class Session:
         goal_id = self.rng.choice(self.writer.goal_ids)
         seen = self.seen.setdefault(goal_id, GoalSeen())
         kind = self.rng.choice(_KINDS)
-        if kind == "lifecycle":
+        # A goal the session knows to be paused is resumed: check-ins on it would be refused.
+        if kind == "lifecycle" or seen.status == "paused":
             kind = "resume" if seen.status == "paused" else "pause"
         style = self.rng.choice(tuple(Style))
         op = Operation(f"op-{uuid.uuid4().hex}", self.number, kind, goal_id, style)
@@ -66,7 +68,7 @@ class Session:
             op.check_in_id = uuid.uuid4()
             path, body = path + "check-ins", {"amount": 1, "check_in_id": str(op.check_in_id)}
         elif kind == "adjust":
-            priority = self.rng.choice(_PRIORITIES)
+            priority = self.rng.choice([p for p in _PRIORITIES if p != seen.priority])
             body = {"changes": {"priority": priority}, "reason": "fault run"}
             path += "adjustments"
         else:
@@ -134,7 +136,8 @@ class Session:
             return
         if attempt.outcome is Outcome.ACKNOWLEDGED:
             attempt.version, attempt.position = answer.get("version"), answer.get("position")
-            attempt.goal_status = (answer.get("goal") or {}).get("status")
+            goal = answer.get("goal") or {}
+            attempt.goal_status, attempt.goal_priority = goal.get("status"), goal.get("priority")
         else:
             attempt.code = answer.get("code")
             attempt.version = answer.get("current_version")
@@ -146,6 +149,8 @@ class Session:
             seen.version = max(seen.version, attempt.version)
         if attempt.goal_status:
             seen.status = attempt.goal_status
+        if attempt.goal_priority:
+            seen.priority = attempt.goal_priority
         elif attempt.code == "goal_status_conflict":
             seen.status = _STATUS_REFUSED_BECAUSE.get(op.kind, seen.status)
 

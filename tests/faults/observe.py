@@ -24,6 +24,58 @@ _LEFT_OVER_SECONDS = 6.0
 
 
 @dataclass
+class Seen:
+    """What the clients saw while a fault was on; several add up, for the long run's table."""
+
+    troubles: Counter[str] = field(default_factory=Counter)
+    """Unknown outcomes by answer: `503 database_unavailable`, `timeout`, `ReadError`."""
+    error_span: float = 0.0
+    """Seconds from the first request that met trouble to the end of the last."""
+    retries: int = 0
+    acknowledged: int = 0
+    refused: int = 0
+    slowest: float = 0.0
+
+    @classmethod
+    def of(cls, attempts: list[Attempt]) -> "Seen":
+        unknown = [attempt for attempt in attempts if attempt.outcome is Outcome.UNKNOWN]
+        outcomes = Counter(attempt.outcome for attempt in attempts)
+        return cls(
+            troubles=Counter(attempt.describe() for attempt in unknown),
+            error_span=max((a.ended_at for a in unknown), default=0.0)
+            - min((a.sent_at for a in unknown), default=0.0),
+            retries=sum(1 for attempt in attempts if not attempt.request_id.endswith(".0")),
+            acknowledged=outcomes[Outcome.ACKNOWLEDGED],
+            refused=outcomes[Outcome.REFUSED],
+            slowest=max((a.ended_at - a.sent_at for a in attempts), default=0.0),
+        )
+
+    def __add__(self, other: "Seen") -> "Seen":
+        return Seen(
+            self.troubles + other.troubles,
+            max(self.error_span, other.error_span),
+            self.retries + other.retries,
+            self.acknowledged + other.acknowledged,
+            self.refused + other.refused,
+            max(self.slowest, other.slowest),
+        )
+
+    def __str__(self) -> str:
+        """`503 database_unavailable x40, timeout x2 over 3.4 s; 30 retries; ...`."""
+        parts = []
+        if self.troubles:
+            shown = ", ".join(f"{label} x{count}" for label, count in self.troubles.most_common())
+            parts.append(f"{shown} over {self.error_span:.1f} s")
+        parts += [
+            f"{self.retries} retries",
+            f"{self.acknowledged} ok",
+            f"{self.refused} refused",
+            f"slowest {self.slowest:.1f} s",
+        ]
+        return "; ".join(parts)
+
+
+@dataclass
 class FaultResult:
     fault: Fault
     started: float
@@ -31,7 +83,7 @@ class FaultResult:
     """When the injection was over (the server back, the process killed)."""
     writes_back: float | None = None
     recovered: float | None = None
-    seen: str = ""
+    seen: Seen = field(default_factory=Seen)
     findings: list[str] = field(default_factory=list)
 
     @property
@@ -40,28 +92,6 @@ class FaultResult:
 
     def seconds(self, moment: float | None) -> str:
         return "never" if moment is None else f"{moment - self.started:.1f} s"
-
-
-def what_clients_saw(attempts: list[Attempt]) -> str:
-    """`503 database_unavailable x40 over 3.4 s; timeout x2; 30 retries; 612 ok; 80 refused`."""
-    troubles = Counter(
-        attempt.describe() for attempt in attempts if attempt.outcome is Outcome.UNKNOWN
-    )
-    unknown = [attempt for attempt in attempts if attempt.outcome is Outcome.UNKNOWN]
-    parts = [f"{label} x{count}" for label, count in troubles.most_common()]
-    if unknown:
-        span = max(a.ended_at for a in unknown) - min(a.sent_at for a in unknown)
-        parts.append(f"errors over {span:.1f} s")
-    retries = sum(1 for attempt in attempts if not attempt.request_id.endswith(".0"))
-    slowest = max((attempt.ended_at - attempt.sent_at for attempt in attempts), default=0.0)
-    outcomes = Counter(attempt.outcome for attempt in attempts)
-    parts += [
-        f"{retries} retries",
-        f"{outcomes[Outcome.ACKNOWLEDGED]} ok",
-        f"{outcomes[Outcome.REFUSED]} refused",
-        f"slowest {slowest:.1f} s",
-    ]
-    return "; ".join(parts)
 
 
 def _acknowledged_since(history: History, moment: float) -> bool:
@@ -126,7 +156,7 @@ async def observe(
     await stack.wait(_no_departures_pending(stack), _LEFT_OVER_SECONDS)
     window_end = stack.clock()
     attempts = history.attempts_between(started, window_end)
-    result.seen = what_clients_saw(attempts)
+    result.seen = Seen.of(attempts)
     result.findings += _process_findings(stack, fault, started, window_end)
     errors = Counter(a.describe() for a in attempts if a.status is not None and a.status >= 500)
     result.findings += [

@@ -44,9 +44,11 @@ async def rebuild(env: Mapping[str, str], within: float = REBUILD_SECONDS) -> Re
     try:
         output, _ = await asyncio.wait_for(process.communicate(), within)
     except TimeoutError:
-        process.kill()
-        output, _ = await process.communicate()
-        return Rebuilt(None, output.decode(errors="replace"))
+        return Rebuilt(None, f"still running after {within:.0f} s")
+    finally:
+        if process.returncode is None:  # timed out, or the run itself was cancelled
+            process.kill()
+            await process.wait()
     return Rebuilt(process.returncode, output.decode(errors="replace"))
 
 
@@ -87,7 +89,7 @@ def differences(incremental: Snapshot, rebuilt: Snapshot) -> list[str]:
             )
             continue
         changed = [
-            f"{name} {before[name]!r} -> {after[name]!r}"
+            _change(name, before[name], after[name])
             for name in SUMMARY_COLUMNS
             if before[name] != after[name]
         ]
@@ -108,3 +110,12 @@ def differences(incremental: Snapshot, rebuilt: Snapshot) -> list[str]:
         if key not in incremental.dead_letters
     ]
     return found
+
+
+def _change(name: str, before: Any, after: Any) -> str:
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = sorted(
+            key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+        )
+        return "; ".join(f"{name}.{key} {before.get(key)!r} -> {after.get(key)!r}" for key in keys)
+    return f"{name} {before!r} -> {after!r}"

@@ -17,6 +17,8 @@ from tests.faults.stack import Stack
 from tests.faults.world import World, Writer
 
 CATCH_UP_SECONDS = 45.0
+# How long a fault waits for every process to be up (after the one before) before it goes in.
+WHOLE_SECONDS = 30.0
 _WARM_UP_SECONDS, _WARM_UP_WRITES = 20.0, 30
 
 
@@ -38,6 +40,7 @@ class RunReport:
     faults: list[FaultResult] = field(default_factory=list)
     breaches: dict[str, list[str]] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)
     unhandled_errors: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -100,14 +103,21 @@ async def fault_run(
 
         await stack.wait(warmed_up, _WARM_UP_SECONDS)
         for fault in faults:
+            whole = await stack.wait(stack.whole, WHOLE_SECONDS)
             started = stack.clock()
-            noticed = await fault.inject(stack)
+            noticed = (
+                []
+                if whole
+                else [f"a process was still down {WHOLE_SECONDS:.0f} s after the fault before"]
+            )
+            noticed += await fault.inject(stack)
             result = await observe(stack, history, fault, started, stack.clock())
             result.findings[:0] = noticed
             report.faults.append(result)
             await asyncio.sleep(shape.between_faults)  # plain load between faults
         await load.stop()
         report.outcomes = {str(key): value for key, value in history.counts().items()}
+        report.refusals = history.refusals()
         report.breaches = await final_checks(stack, history, report.faults)
         report.unhandled_errors = unhandled_errors(directory)
     finally:

@@ -107,6 +107,10 @@ class Stack:
     async def worker_ready(self) -> bool:
         return worker_ready(self.worker, WORKER_PROCESSES)
 
+    async def whole(self) -> bool:
+        """Every process up: two API workers answering, the Dramatiq workers consuming."""
+        return await self.api_ready() and await self.worker_ready()
+
     async def connect(self) -> asyncpg.Connection:
         """A connection of the checker's own, which gives up quickly on a server that is away."""
         conn: asyncpg.Connection = await asyncpg.connect(
