@@ -17,6 +17,7 @@ from tests.faults.stack import API_WORKERS, Stack
 REDIS_DOWN_SECONDS = 2.0
 POSTGRES_DOWN_SECONDS = 3.0
 POSTGRES_FROZEN_SECONDS = 4.0
+REPLACED_SECONDS = 15.0
 
 Inject = Callable[[Stack], Awaitable[list[str]]]
 
@@ -69,10 +70,19 @@ async def restart_postgres(stack: Stack) -> list[str]:
 
 
 async def kill_api_worker_while_postgres_is_down(stack: Stack) -> list[str]:
+    """The replacement worker must start, and find its database away, within the outage."""
     await asyncio.to_thread(stack.postgres.stop_immediately)
     try:
+        killed = api_workers(stack.api)[:1]
         noticed = await kill_api_worker(stack)
-        await asyncio.sleep(POSTGRES_DOWN_SECONDS)  # the outage itself
+
+        async def replaced() -> bool:
+            workers = api_workers(stack.api)
+            return len(workers) == API_WORKERS and not set(killed) & set(workers)
+
+        if not await stack.wait(replaced, REPLACED_SECONDS):
+            noticed.append(f"the killed API worker was not replaced within {REPLACED_SECONDS} s")
+        await asyncio.sleep(POSTGRES_DOWN_SECONDS)  # the outage itself, with the replacement up
     finally:
         await asyncio.to_thread(stack.postgres.start)
     return noticed
@@ -121,7 +131,8 @@ FAULTS = {
         Fault("restart_postgres", "PostgreSQL stopped in immediate mode, started again "
               f"{POSTGRES_DOWN_SECONDS:.0f} s later", restart_postgres),
         Fault("kill_api_worker_while_postgres_is_down", "kill -9 of an API worker while "
-              f"PostgreSQL is stopped for {POSTGRES_DOWN_SECONDS:.0f} s",
+              f"PostgreSQL is stopped, until {POSTGRES_DOWN_SECONDS:.0f} s after its replacement "
+              "started",
               kill_api_worker_while_postgres_is_down),
         Fault("freeze_postgres", "every PostgreSQL process stopped (SIGSTOP) for "
               f"{POSTGRES_FROZEN_SECONDS:.0f} s, then continued", freeze_postgres),

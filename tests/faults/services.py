@@ -5,6 +5,7 @@ A service killed with `kill -9` on its main process only leaves the rest of its 
 to itself, as it would under such a supervisor; what is left of it is recorded, then killed.
 """
 
+import json
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -47,12 +48,21 @@ class LeftOver:
 
 
 def last_error_line(log_path: Path) -> str:
+    """The last error the log holds, shortly: `relay_failed: InterfaceError: ...`."""
     try:
         lines = log_path.read_text(errors="replace").splitlines()
     except OSError:
         return ""
     errors = [line for line in lines if any(mark in line for mark in _ERROR_LEVELS)]
-    return (errors or lines or [""])[-1][:300]
+    last = (errors or lines or [""])[-1]
+    try:
+        record = json.loads(last)
+    except ValueError:
+        return last[:300]
+    if not isinstance(record, dict):
+        return last[:300]
+    cause = str(record.get("exception") or record.get("error") or "").strip().splitlines()[-1:]
+    return f"{record.get('event')}: {cause[0] if cause else ''}"[:300]
 
 
 @dataclass
