@@ -7,7 +7,6 @@ to itself, as it would under such a supervisor; what is left of it is recorded, 
 
 import json
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,13 +165,3 @@ def dramatiq_workers(worker: SupervisedService) -> list[int]:
 def worker_ready(worker: SupervisedService, processes: int) -> bool:
     """Whether every Dramatiq worker process of the running service has started consuming."""
     return worker.running() and worker.log_text().count("ready for action") >= processes
-
-
-def wait_for(predicate: Callable[[], bool], within: float, interval: float = 0.1) -> bool:
-    """Polls `predicate`, from a thread or before any event loop, until it holds or time is up."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-    return True
