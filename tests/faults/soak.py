@@ -11,6 +11,7 @@ check failed.
 import argparse
 import asyncio
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     faulting = arguments.minutes * 60
     lifetime = faulting + _CLOSING_SECONDS + CATCH_UP_SECONDS
     shape = Shape(between_faults=rng.uniform(*_GAP_SECONDS), seed=seed)
+    # SIGTERM as Ctrl-C: the run is cancelled, and kills every process it started on its way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="goals-soak-") as directory:
         faults = random_faults(rng, time.monotonic() + faulting)
         report = asyncio.run(fault_run(Path(directory), faults, shape, lifetime))
