@@ -1,8 +1,10 @@
 """Client sessions that check in, adjust, pause and resume goals, and record what came of it.
 
 Each session writes as one person (the therapist, or one client on their own goals), one
-request at a time, on goals that other sessions write to as well. A third of the writes carry an
-`Idempotency-Key`, a third `If-Match` on the version the session last saw, a third neither.
+request at a time, on goals that other sessions write to as well; half its writes go to one goal,
+so that keyed, conditional and plain writes of several sessions meet there at once. A third of
+the writes carry an `Idempotency-Key`, a third `If-Match` on the version the session last saw, a
+third neither.
 
 After an unknown outcome (a 5xx, a timeout, a broken connection) a session retries as the API's
 retry contract says it safely may: a keyed write with the same key and body, a conditional one
@@ -32,6 +34,7 @@ _BACKOFF_FIRST, _BACKOFF_MOST, _RETRY_AFTER_MOST = 0.1, 1.0, 2.0
 THINK_SECONDS = 0.01
 _KINDS = ("check_in",) * 7 + ("adjust",) * 2 + ("lifecycle",)
 _PRIORITIES = ("high", "medium", "low")
+HOT_GOAL_SHARE = 0.5
 # The goal's status, as a write refused for the goal's status reveals it.
 _STATUS_REFUSED_BECAUSE = {"pause": "paused", "resume": "active", "check_in": "paused"}
 
@@ -54,7 +57,9 @@ class Session:
     seen: dict[UUID, GoalSeen] = field(default_factory=dict)
 
     def next_operation(self) -> tuple[Operation, str, dict[str, Any] | None]:
-        goal_id = self.rng.choice(self.writer.goal_ids)
+        # Half the writes go to one goal, so that writers of every kind meet on it at once.
+        hot = self.rng.random() < HOT_GOAL_SHARE
+        goal_id = self.writer.goal_ids[0] if hot else self.rng.choice(self.writer.goal_ids)
         seen = self.seen.setdefault(goal_id, GoalSeen())
         kind = self.rng.choice(_KINDS)
         # A goal the session knows to be paused is resumed: check-ins on it would be refused.

@@ -16,6 +16,7 @@ import asyncpg
 from tests.faults.checker import goals_behind
 from tests.faults.faults import Fault
 from tests.faults.history import Attempt, History, Outcome
+from tests.faults.logs import named, unhandled_errors
 from tests.faults.services import api_workers
 from tests.faults.stack import API_WORKERS, Predicate, Stack
 
@@ -159,8 +160,11 @@ async def observe(
     result.seen = Seen.of(attempts)
     result.findings += _process_findings(stack, fault, started, window_end)
     errors = Counter(a.describe() for a in attempts if a.status is not None and a.status >= 500)
+    behind = named(unhandled_errors(stack.directory, stack.wall_started), started, window_end)
     result.findings += [
-        f"{count} answers {label}" for label, count in errors.items() if not label.startswith("503")
+        f"{count} answers {label}" + (f" (the API logged {behind})" if behind else "")
+        for label, count in errors.items()
+        if not label.startswith("503")
     ]
     if result.writes_back is None:
         result.findings.append(f"no write acknowledged within {within:.0f} s of the fault's end")

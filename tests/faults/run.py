@@ -1,7 +1,6 @@
 """A fault run: load on the whole stack, faults one after another, then the history check."""
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from tests.faults import checker, rebuild
 from tests.faults.faults import Fault
 from tests.faults.history import History, Outcome
 from tests.faults.load import Load
+from tests.faults.logs import Unhandled, named, unhandled_errors
 from tests.faults.observe import FaultResult, observe
 from tests.faults.stack import Stack
 from tests.faults.world import World, Writer
@@ -118,17 +118,18 @@ async def fault_run(
         await load.stop()
         report.outcomes = {str(key): value for key, value in history.counts().items()}
         report.refusals = history.refusals()
-        report.breaches = await final_checks(stack, history, report.faults)
-        report.unhandled_errors = unhandled_errors(directory)
+        report.breaches = await final_checks(stack, history)
+        errors = unhandled_errors(directory, stack.wall_started)
+        report.unhandled_errors = dict(Counter(error.exception for error in errors))
+        if outside := errors_outside_faults(history, errors, report.faults):
+            report.breaches["outside faults"] = outside
     finally:
         await stack.close()
         report.seconds = stack.clock()
     return report
 
 
-async def final_checks(
-    stack: Stack, history: History, faults: list[FaultResult]
-) -> dict[str, list[str]]:
+async def final_checks(stack: Stack, history: History) -> dict[str, list[str]]:
     """The history check, once the workers have caught up with the log."""
     breaches: dict[str, list[str]] = {}
 
@@ -159,34 +160,26 @@ async def final_checks(
     breaches["fresh rebuild"] = rebuild.differences(before, after)
     if rebuilt.exit_code != 0:
         breaches["fresh rebuild"].insert(0, f"exited {rebuilt.exit_code}: {rebuilt.last_line}")
-    breaches["outside faults"] = errors_outside_faults(history, faults)
     return {check: found for check, found in breaches.items() if found}
 
 
-def errors_outside_faults(history: History, faults: list[FaultResult]) -> list[str]:
-    """5xx answers and broken requests while no fault was on: the service's own failures."""
-    windows = [(result.started, result.recovered or result.ended) for result in faults]
+def errors_outside_faults(
+    history: History, errors: list[Unhandled], faults: list[FaultResult]
+) -> list[str]:
+    """5xx answers and broken requests while no fault was on: the service's own failures, with
+    the exceptions the API logged for its 500s meanwhile."""
+    windows = [(result.started, (result.recovered or result.ended) + 1) for result in faults]
+
+    def quiet(moment: float) -> bool:
+        return not any(start <= moment <= end for start, end in windows)
+
     outside = Counter(
         attempt.describe()
         for op in history.operations
         for attempt in op.attempts
-        if attempt.outcome is Outcome.UNKNOWN
-        and not any(start <= attempt.ended_at <= end + 1 for start, end in windows)
+        if attempt.outcome is Outcome.UNKNOWN and quiet(attempt.ended_at)
     )
-    return [f"{count} answers {label} while no fault was on" for label, count in outside.items()]
-
-
-def unhandled_errors(directory: Path) -> dict[str, int]:
-    """The exceptions behind the API's 500s, from its logs: `DeadlockDetectedError: 3`."""
-    found: Counter[str] = Counter()
-    for path in directory.glob("api-*.log"):
-        for line in path.read_text(errors="replace").splitlines():
-            if '"unhandled_error"' not in line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            last = str(record.get("exception", "")).strip().splitlines()[-1:] or ["?"]
-            found[last[0].split(":")[0].rsplit(".", 1)[-1]] += 1
-    return dict(found.most_common())
+    found = [f"{count} answers {label} while no fault was on" for label, count in outside.items()]
+    if behind := named([error for error in errors if quiet(error.at)]):
+        found.append(f"the API logged, while no fault was on: {behind}")
+    return found

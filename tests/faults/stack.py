@@ -32,6 +32,7 @@ class Stack:
         """`lifetime`: how long any process of the stack may live, whatever becomes of the run."""
         self.directory = directory
         self.started_at = time.monotonic()
+        self.wall_started = time.time()
         self.postgres = ThrowawayPostgres(lifetime)
         self.redis = ThrowawayRedis(directory, lifetime)
         self.database_url = url_for_database(self.postgres.url, "goals")
