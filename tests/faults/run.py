@@ -29,7 +29,7 @@ class Shape:
     sessions: int = 8
     clients: int = 3
     goals_per_client: int = 4
-    between_faults: float = 1.0
+    between_faults: float = 0.5
     """Seconds of plain load after each recovery, before the next fault."""
     seed: int = 10
 
@@ -43,6 +43,8 @@ class RunReport:
     refusals: dict[str, int] = field(default_factory=dict)
     unhandled_errors: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds each phase ended at: set-up, faults, checks."""
 
     @property
     def passed(self) -> bool:
@@ -60,6 +62,7 @@ class RunReport:
         ]
         if self.unhandled_errors:
             lines.append(f"API unhandled errors, by exception: {self.unhandled_errors}")
+        lines.append(f"phases ended at (s): {self.phases}, closed at {self.seconds:.0f} s")
         return "\n".join(lines)
 
     def table(self) -> str:
@@ -101,6 +104,7 @@ async def fault_run(
         async def warmed_up() -> bool:
             return history.counts()[Outcome.ACKNOWLEDGED] >= _WARM_UP_WRITES
 
+        report.phases["set up"] = stack.clock()
         await stack.wait(warmed_up, _WARM_UP_SECONDS)
         for fault in faults:
             whole = await stack.wait(stack.whole, WHOLE_SECONDS)
@@ -116,9 +120,11 @@ async def fault_run(
             report.faults.append(result)
             await asyncio.sleep(shape.between_faults)  # plain load between faults
         await load.stop()
+        report.phases["faults"] = stack.clock()
         report.outcomes = {str(key): value for key, value in history.counts().items()}
         report.refusals = history.refusals()
         report.breaches = await final_checks(stack, history)
+        report.phases["checks"] = stack.clock()
         errors = unhandled_errors(directory, stack.wall_started)
         report.unhandled_errors = dict(Counter(error.exception for error in errors))
         if outside := errors_outside_faults(history, errors, report.faults):
