@@ -28,7 +28,8 @@ class Fault:
     what: str
     inject: Inject
     exits: dict[str, int] = field(default_factory=dict)
-    """How many times each service is meant to exit because of it: the one killed."""
+    """How many times each service may exit because of it: the one it kills. Any other exit,
+    or one more, is a finding."""
 
 
 async def kill_api_worker(stack: Stack) -> list[str]:
