@@ -84,6 +84,8 @@ class FaultResult:
     """When the injection was over (the server back, the process killed)."""
     writes_back: float | None = None
     recovered: float | None = None
+    closed: float = 0.0
+    """The end of the fault's window: what clients saw until then counts as the fault's."""
     seen: Seen = field(default_factory=Seen)
     findings: list[str] = field(default_factory=list)
 
@@ -155,7 +157,7 @@ async def observe(
         result.recovered = stack.clock()
     # What a dead service left behind counts only once it has had its time to go by itself.
     await stack.wait(_no_departures_pending(stack), _LEFT_OVER_SECONDS)
-    window_end = stack.clock()
+    window_end = result.closed = stack.clock()
     attempts = history.attempts_between(started, window_end)
     result.seen = Seen.of(attempts)
     result.findings += _process_findings(stack, fault, started, window_end)
@@ -169,12 +171,22 @@ async def observe(
     if result.writes_back is None:
         result.findings.append(f"no write acknowledged within {within:.0f} s of the fault's end")
     elif result.recovered is None:
-        result.findings.append(
-            f"not recovered within {within:.0f} s: projection short of @{head}, "
-            f"or API workers {len(api_workers(stack.api))}/{API_WORKERS}, "
-            f"or Dramatiq workers not ready"
-        )
+        result.findings.append(f"not recovered within {within:.0f} s: {await _short(stack, head)}")
     return result
+
+
+async def _short(stack: Stack, head: int | None) -> str:
+    """What was still missing when the time to recover ran out."""
+    missing = []
+    if (workers := len(api_workers(stack.api))) != API_WORKERS:
+        missing.append(f"{workers} of {API_WORKERS} API workers")
+    if not await stack.worker_ready():
+        missing.append("the Dramatiq workers not consuming")
+    if head is None:
+        missing.append("the database not answering")
+    elif not await _projection_holds(stack, head):
+        missing.append(f"the projection short of the log's head then, @{head}")
+    return ", ".join(missing) or "it came just after the deadline"
 
 
 def _no_departures_pending(stack: Stack) -> Predicate:

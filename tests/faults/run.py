@@ -174,7 +174,7 @@ def errors_outside_faults(
 ) -> list[str]:
     """5xx answers and broken requests while no fault was on: the service's own failures, with
     the exceptions the API logged for its 500s meanwhile."""
-    windows = [(result.started, (result.recovered or result.ended) + 1) for result in faults]
+    windows = [(result.started, result.closed) for result in faults]
 
     def quiet(moment: float) -> bool:
         return not any(start <= moment <= end for start, end in windows)
