@@ -62,7 +62,8 @@ class RunReport:
         ]
         if self.unhandled_errors:
             lines.append(f"API unhandled errors, by exception: {self.unhandled_errors}")
-        lines.append(f"phases ended at (s): {self.phases}, closed at {self.seconds:.0f} s")
+        phases = ", ".join(f"{name} {moment:.0f} s" for name, moment in self.phases.items())
+        lines.append(f"phases ended at: {phases}; all closed at {self.seconds:.0f} s")
         return "\n".join(lines)
 
     def table(self) -> str:
