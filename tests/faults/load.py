@@ -32,6 +32,7 @@ RETRY_FOR_SECONDS = 40.0
 _BACKOFF_FIRST, _BACKOFF_MOST, _RETRY_AFTER_MOST = 0.1, 1.0, 2.0
 # Between one operation and the next: the sessions pace themselves to leave the machine room.
 THINK_SECONDS = 0.01
+MAX_OPERATIONS = 1_000_000  # per session: far more than its time allows
 _KINDS = ("check_in",) * 7 + ("adjust",) * 2 + ("lifecycle",)
 _PRIORITIES = ("high", "medium", "low")
 HOT_GOAL_SHARE = 0.5
@@ -194,12 +195,12 @@ class Load:
                 self._clock,
                 random.Random(f"{self._seed}-{number}"),
             )
-            done = 0
-            while not self._stop.is_set() and self._clock() < until:
+            for done in range(MAX_OPERATIONS):
+                if self._stop.is_set() or self._clock() >= until:
+                    return done
                 await session.perform()
-                done += 1
                 await asyncio.sleep(THINK_SECONDS)
-            return done
+            return MAX_OPERATIONS
 
     async def stop(self) -> int:
         """Stops the sessions once their operations under way end; how many they made."""

@@ -26,6 +26,7 @@ from tests.faults.run import CATCH_UP_SECONDS, RunReport, Shape, fault_run
 # Room after the last fault for recovery, the history check and a fresh rebuild.
 _CLOSING_SECONDS = 150.0
 _GAP_SECONDS = (2.0, 8.0)
+MAX_FAULTS = 10_000
 
 
 def random_faults(rng: random.Random, until: float) -> Iterator[Fault]:
@@ -34,7 +35,9 @@ def random_faults(rng: random.Random, until: float) -> Iterator[Fault]:
     kinds = list(FAULTS.values())
     rng.shuffle(kinds)
     yield from kinds
-    while time.monotonic() < until:
+    for _ in range(MAX_FAULTS):
+        if time.monotonic() >= until:
+            return
         yield rng.choice(kinds)
 
 

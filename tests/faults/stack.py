@@ -31,6 +31,7 @@ class Stack:
     def __init__(self, directory: Path, lifetime: float) -> None:
         """`lifetime`: how long any process of the stack may live, whatever becomes of the run."""
         self.directory = directory
+        self.lifetime = lifetime
         self.started_at = time.monotonic()
         self.wall_started = time.time()
         self.postgres = ThrowawayPostgres(lifetime)
@@ -91,7 +92,7 @@ class Stack:
         return self.world
 
     async def _supervise(self) -> None:
-        while True:
+        while self.clock() < self.lifetime:
             self.api.supervise()
             self.worker.supervise()
             await asyncio.sleep(_SUPERVISE_EVERY)
