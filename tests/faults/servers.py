@@ -16,7 +16,8 @@ import redis
 
 from tests.faults.processes import ProcessGroup, children_of, free_port, run_as
 
-POSTGRES_USER = "postgres"  # initdb and postgres refuse to run as root
+# initdb and postgres refuse to run as root: as root, the server runs as the postgres user.
+POSTGRES_USER = "postgres" if os.geteuid() == 0 else None
 _START_SECONDS = 30.0
 
 
@@ -44,7 +45,8 @@ class ThrowawayPostgres:
         self._bin = postgres_bin()
         # Outside the run's own directory, which the postgres user may not be able to enter.
         self.directory = Path(tempfile.mkdtemp(prefix="goals-faults-postgres-"))
-        shutil.chown(self.directory, POSTGRES_USER, POSTGRES_USER)
+        if POSTGRES_USER is not None:
+            shutil.chown(self.directory, POSTGRES_USER, POSTGRES_USER)
         self.log_path = self.directory / "postgres.log"
         self._data = self.directory / "data"
         self._lifetime = lifetime
