@@ -56,7 +56,8 @@ def table(results: list[FaultResult]) -> str:
         findings = sorted({finding for result in failed for finding in result.findings})
         verdict = f"pass ({len(runs)}/{len(runs)})"
         if failed:
-            verdict = f"FAIL ({len(failed)}/{len(runs)}): " + " / ".join(findings[:4])
+            more = f" / and {len(findings) - 4} more" if len(findings) > 4 else ""
+            verdict = f"FAIL ({len(failed)}/{len(runs)}): " + " / ".join(findings[:4]) + more
         rows.append(
             f"| {fault.what} | {len(runs)} | {seen} | {_spread(runs, 'writes_back')} "
             f"| {_spread(runs, 'recovered')} | {verdict.replace('|', '/')} |"
