@@ -17,6 +17,7 @@ from tests.faults.processes import free_port, run_as
 from tests.faults.servers import ThrowawayPostgres, ThrowawayRedis
 from tests.faults.services import SupervisedService, api_workers, worker_ready
 from tests.faults.world import World, admin_token_from, build_world
+from tests.servers import service_url
 
 API_WORKERS = 2
 WORKER_PROCESSES = 2
@@ -41,7 +42,9 @@ class Stack:
         self.base_url = f"http://127.0.0.1:{self.api_port}"
         self.env = {
             **os.environ,
-            "DATABASE_URL": self.database_url,
+            # The service runs as its own restricted login, and migrates as the superuser.
+            "DATABASE_URL": service_url(self.database_url),
+            "MIGRATION_DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis.url,
             "BROKER_NAMESPACE": "goals_faults",
             "API_HOST": "127.0.0.1",
