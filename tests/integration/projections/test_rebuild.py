@@ -233,18 +233,18 @@ async def _example(
             history = _History(pool, slots, goal_ids)
             for taken in steps:
                 match taken:
-                    case Begin(slot):
-                        await history.begin(slots[slot])
-                    case End(slot, commit):
-                        await history.end(slots[slot], commit)
+                    case Begin(index):
+                        await history.begin(slots[index])
+                    case End(index, commit):
+                        await history.end(slots[index], commit)
                     case Write():
                         await history.write(taken)
-                    case Overtaken(slot, goal, first, then, delivered):
-                        await history.begin(slots[slot])
-                        await history.write(Write(None, goal, first, 0, delivered))
-                        await history.write(Write(slot, goal, then, 1, delivered))
-            for slot in slots:
-                await history.end(slot, commit=True)
+                    case Overtaken(index, goal, before, after, delivered):
+                        await history.begin(slots[index])
+                        await history.write(Write(None, goal, before, 0, delivered))
+                        await history.write(Write(index, goal, after, 1, delivered))
+            for open_slot in slots:
+                await history.end(open_slot, commit=True)
         async with pool.acquire() as conn:
             # The reconciler's part: whatever the broker lost is found and projected.
             for goal_id in await lagging_goals(conn, timedelta(0)):
