@@ -75,7 +75,9 @@ async def lagging_goals(
     tables: ProjectionTables = LIVE,
 ) -> list[UUID]:
     """Goals whose oldest event not yet in their summary is older than `older_than`; stalled
-    goals wait for an operator and are left out."""
+    goals wait for an operator and are left out. Ages count from when the query runs, not from
+    when its transaction began: a rebuild's switch asks in a transaction older than the events
+    it must catch up."""
     rows = await conn.fetch(
         f"""
         SELECT g.goal_id FROM (
@@ -87,7 +89,7 @@ async def lagging_goals(
             AND e.stream_version = coalesce(p.version, 0) + 1
         WHERE g.version > coalesce(p.version, 0)
           AND p.stalled_at_version IS NULL
-          AND e.recorded_at <= now() - $1::interval
+          AND e.recorded_at <= statement_timestamp() - $1::interval
           AND NOT EXISTS (SELECT FROM {tables.dead_letters} d WHERE d.goal_id = g.goal_id)
         LIMIT $2
         """,  # noqa: S608 - constant names
