@@ -68,8 +68,8 @@ async def test_what_is_written_while_the_rebuild_runs_is_in_the_tables_it_switch
             "SELECT version FROM goal_summaries WHERE goal_id = $1", goal_id
         )
 
-    assert rebuilt.stalled == []
     assert version == 4
+    assert rebuilt.stalled == []
 
 
 async def test_a_goal_that_cannot_be_folded_fails_the_command_by_name_after_the_switch(
