@@ -39,18 +39,15 @@ class SummaryRead(msgspec.Struct, frozen=True):
 _BEHIND = """(p.stalled_at_version IS NOT NULL OR EXISTS (
     SELECT FROM streams s WHERE s.stream_id = 'goal-' || p.goal_id::text AND s.version > p.version
 ))"""
-_BEHIND_COLUMN = 13
 
 
 async def _summaries(conn: Connection, where: str, *arguments: object) -> SummaryRead:
     rows = await conn.fetch(
-        f"SELECT {SELECTED_COLUMNS}, {_BEHIND} FROM goal_summaries p WHERE {where} "  # noqa: S608
+        f"SELECT {SELECTED_COLUMNS}, {_BEHIND} AS behind FROM goal_summaries p WHERE {where} "  # noqa: S608
         "ORDER BY set_at, goal_id",
         *arguments,
     )
-    return SummaryRead(
-        [summary_from(row) for row in rows], any(row[_BEHIND_COLUMN] for row in rows)
-    )
+    return SummaryRead([summary_from(row) for row in rows], any(row["behind"] for row in rows))
 
 
 async def summaries_of_clients(conn: Connection, client_ids: list[UUID]) -> SummaryRead:
@@ -95,12 +92,12 @@ async def counted_check_ins(
 # highest applied position never goes backwards: a rebuild switches in tables caught up at
 # least as far as the live ones (rebuild.py).
 _PROGRESS = """
-SELECT (SELECT coalesce(max(last_position), 0) FROM goal_summaries),
-       (SELECT coalesce(max(position), 0) FROM events),
+SELECT (SELECT coalesce(max(last_position), 0) FROM goal_summaries) AS applied,
+       (SELECT coalesce(max(position), 0) FROM events) AS head,
        (SELECT e.stream_id LIKE 'goal-%' AND NOT EXISTS (
             SELECT FROM goal_summaries p
             WHERE p.goal_id = substr(e.stream_id, 6)::uuid AND p.version >= e.stream_version
-        ) FROM events e WHERE e.position = $1)
+        ) FROM events e WHERE e.position = $1) AS pending
 """
 
 
@@ -113,13 +110,13 @@ async def wait_for(
     deadline = time.monotonic() + wait_seconds
     while True:
         (row,) = await conn.fetch(_PROGRESS, min_position)
-        reached, head, pending = row[0], row[1], row[2]
+        applied, head, pending = row["applied"], row["head"], row["pending"]
         if min_position is None or pending is False:
-            return Watermark(reached)
+            return Watermark(applied)
         if pending is None and min_position <= head:
-            return Watermark(reached)  # a position no committed write holds: nothing to wait for
+            return Watermark(applied)  # a position no committed write holds: nothing to wait for
         if time.monotonic() >= deadline or min_position > head:
-            return Watermark(reached, stale=True)
+            return Watermark(applied, stale=True)
         await asyncio.sleep(0.05)
 
 

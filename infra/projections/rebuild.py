@@ -176,7 +176,7 @@ async def _stalled(conn: Connection, tables: ProjectionTables) -> list[StalledGo
         f"SELECT d.goal_id, e.stream_version, d.error FROM {tables.dead_letters} d "  # noqa: S608
         "JOIN events e ON e.event_id = d.event_id ORDER BY d.goal_id, e.stream_version"
     )
-    return [StalledGoal(row[0], row[1], row[2]) for row in rows]
+    return [StalledGoal(row["goal_id"], row["stream_version"], row["error"]) for row in rows]
 
 
 async def _switch(conn: Connection) -> list[StalledGoal]:
