@@ -17,7 +17,7 @@ from infra.db.connection import Connection
 from infra.db.migrate import MigrationError
 from infra.db.roles import RoleSetupError
 from infra.logging import configure_logging
-from infra.projections.rebuild import GOAL_SUMMARIES, rebuild_goal_summaries
+from infra.projections.rebuild import GOAL_SUMMARIES, Rebuilt, rebuild_goal_summaries
 from services.cli.demo import DemoUser, seed_demo
 from services.cli.migrations import connect_as_projections, run_migrations
 from services.cli.progress import ProgressBar
@@ -94,16 +94,29 @@ def _rebuild(settings: Settings, arguments: argparse.Namespace) -> int:
         return 2
     bar = ProgressBar(f"rebuilding {arguments.name}")
 
-    async def work() -> int:
+    async def work() -> Rebuilt:
         conn = await connect_as_projections(settings)
         try:
             return await rebuild_goal_summaries(conn, bar)
         finally:
             await conn.close()
 
-    goals = asyncio.run(work())
+    try:
+        rebuilt = asyncio.run(work())
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"{arguments.name}: rebuild interrupted; the live tables are as they were")
+        return 130
     bar.close()
-    print(f"{arguments.name} rebuilt: {goals} goals")
+    print(f"{arguments.name} rebuilt: {rebuilt.goals} goals")
+    for goal in rebuilt.stalled:
+        print(f"goal {goal.goal_id} stalled at version {goal.version}: {goal.error}")
+    if rebuilt.stalled:
+        print(
+            f"{len(rebuilt.stalled)} goals could not be folded; they wait in "
+            "projection_dead_letters for a fix to the projection's code"
+        )
+        return 1
     return 0
 
 
