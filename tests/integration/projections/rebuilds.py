@@ -13,7 +13,9 @@ import asyncpg
 
 from infra.db.connection import Connection
 from infra.db.pool import clone_database, drop_database, url_for_database
+from infra.db.roles import PROJECTIONS
 from tests.conftest import RUN_PREFIX
+from tests.servers import service_url
 
 # The rows a rebuild must reproduce, in an order that does not depend on how they were written.
 _SUMMARIES = """
@@ -45,11 +47,18 @@ async def next_tables(conn: Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
-def start_rebuild_command(database_url: str) -> subprocess.Popen[str]:
-    """`goals projections rebuild` against the test's database, as an operator runs it."""
+def start_rebuild_command(admin_database_url: str) -> subprocess.Popen[str]:
+    """`goals projections rebuild` against the test's database, as an operator runs it: with the
+    migration login, acting as the projection tables' owner."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": service_url(admin_database_url),
+        "MIGRATION_DATABASE_URL": admin_database_url,
+        "LOG_FORMAT": "json",
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "services.cli", "projections", "rebuild"],
-        env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "json"},
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -113,3 +122,13 @@ async def fresh_database(postgres_url: str, template: str) -> AsyncIterator[str]
         yield url
     finally:
         await drop_database(url)
+
+
+@asynccontextmanager
+async def rebuilding_connection(admin_database_url: str) -> AsyncIterator[Connection]:
+    """A connection as a rebuild runs: acting as the owner of the projection's tables."""
+    conn = await asyncpg.connect(admin_database_url, server_settings={"role": PROJECTIONS})
+    try:
+        yield conn
+    finally:
+        await conn.close()

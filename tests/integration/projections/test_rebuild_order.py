@@ -13,7 +13,12 @@ from infra.projections.feed import lagging_goals
 from infra.projections.goal_summaries import project_goal
 from infra.projections.rebuild import rebuild_goal_summaries
 from tests.integration.projections.goals import check_in, goal_with_check_ins, take_transaction_id
-from tests.integration.projections.rebuilds import finished, projection_rows, start_rebuild_command
+from tests.integration.projections.rebuilds import (
+    finished,
+    projection_rows,
+    rebuilding_connection,
+    start_rebuild_command,
+)
 
 
 async def _inverted_goal(pool: asyncpg.Pool) -> str:
@@ -42,21 +47,21 @@ async def test_the_feed_may_give_a_goals_versions_out_of_order(pool: asyncpg.Poo
 
 
 async def test_the_rebuild_equals_the_incremental_projection_when_the_feed_is_out_of_order(
-    pool: asyncpg.Pool, database_url: str
+    pool: asyncpg.Pool, admin_database_url: str
 ) -> None:
     await _inverted_goal(pool)
     async with pool.acquire() as conn:
         for goal_id in await lagging_goals(conn, older_than=timedelta(0)):
             await project_goal(conn, goal_id)
         incremental = await projection_rows(conn)
-
-        rebuilt = await rebuild_goal_summaries(conn, lambda done, total: None)
+        async with rebuilding_connection(admin_database_url) as rebuilder:
+            rebuilt = await rebuild_goal_summaries(rebuilder, lambda done, total: None)
 
         assert await projection_rows(conn) == incremental
         assert incremental[0][0][4] == 3  # the summary is at version 3, nothing stalled
         assert rebuilt.stalled == []
 
-    code, output = await finished(start_rebuild_command(database_url))
+    code, output = await finished(start_rebuild_command(admin_database_url))
     assert code == 0, output
     async with pool.acquire() as conn:
         assert await projection_rows(conn) == incremental

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from infra.db.connection import Connection
 from infra.eventstore.envelope import Metadata, NewEvent
 from infra.eventstore.store import append, stream_version
 from infra.goals.streams import goal_stream
@@ -22,6 +23,7 @@ from tests.integration.projections.rebuilds import (
     live_tables_held,
     next_tables,
     projection_rows,
+    rebuilding_connection,
     start_rebuild_command,
     wait_until_switch_waits,
 )
@@ -54,10 +56,10 @@ async def _undecodable_goal(pool: asyncpg.Pool) -> UUID:
 
 
 async def test_what_is_written_while_the_rebuild_runs_is_in_the_tables_it_switches_in(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, admin_database_url: str
 ) -> None:
     goal_id = await _projected_goal(pool, 2)
-    async with pool.acquire() as rebuilder, pool.acquire() as writer:
+    async with rebuilding_connection(admin_database_url) as rebuilder, pool.acquire() as writer:
         async with live_tables_held(pool):
             rebuild = asyncio.create_task(rebuild_goal_summaries(rebuilder, _ignore))
             await wait_until_switch_waits(writer)
@@ -73,7 +75,7 @@ async def test_what_is_written_while_the_rebuild_runs_is_in_the_tables_it_switch
 
 
 async def test_a_goal_that_cannot_be_folded_fails_the_command_by_name_after_the_switch(
-    pool: asyncpg.Pool, database_url: str
+    pool: asyncpg.Pool, admin_database_url: str
 ) -> None:
     healthy = await _projected_goal(pool, 1)
     broken = await _undecodable_goal(pool)
@@ -81,7 +83,7 @@ async def test_a_goal_that_cannot_be_folded_fails_the_command_by_name_after_the_
         before = await projection_rows(conn)
 
     async with live_tables_held(pool) as live, pool.acquire() as watcher:
-        command = start_rebuild_command(database_url)
+        command = start_rebuild_command(admin_database_url)
         await wait_until_switch_waits(watcher)
         # Folded and ready, dead letter included, but not one row of it in the live tables.
         during = await projection_rows(live)
@@ -99,7 +101,7 @@ async def test_a_goal_that_cannot_be_folded_fails_the_command_by_name_after_the_
 
 
 async def test_an_interrupted_rebuild_command_leaves_nothing_behind(
-    pool: asyncpg.Pool, database_url: str
+    pool: asyncpg.Pool, admin_database_url: str
 ) -> None:
     await _projected_goal(pool, 2)
     await _undecodable_goal(pool)
@@ -107,7 +109,7 @@ async def test_an_interrupted_rebuild_command_leaves_nothing_behind(
         before = await projection_rows(conn)
 
     async with live_tables_held(pool), pool.acquire() as watcher:
-        command = start_rebuild_command(database_url)
+        command = start_rebuild_command(admin_database_url)
         await wait_until_switch_waits(watcher)
         command.send_signal(signal.SIGINT)  # Ctrl-C
         code, output = await finished(command)
@@ -121,14 +123,14 @@ async def test_an_interrupted_rebuild_command_leaves_nothing_behind(
 
 
 async def test_a_rebuild_cancelled_before_its_switch_leaves_nothing_behind(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, admin_database_url: str
 ) -> None:
     await _projected_goal(pool, 2)
     await _undecodable_goal(pool)
     async with pool.acquire() as conn:
         before = await projection_rows(conn)
 
-    async with pool.acquire() as rebuilder, pool.acquire() as watcher:
+    async with rebuilding_connection(admin_database_url) as rebuilder, pool.acquire() as watcher:
         async with live_tables_held(pool):
             rebuild = asyncio.create_task(rebuild_goal_summaries(rebuilder, _ignore))
             await wait_until_switch_waits(watcher)
@@ -142,13 +144,14 @@ async def test_a_rebuild_cancelled_before_its_switch_leaves_nothing_behind(
     assert after == before
 
 
-async def test_a_rebuild_drops_the_fresh_tables_a_killed_one_left(pool: asyncpg.Pool) -> None:
+async def test_a_rebuild_drops_the_fresh_tables_a_killed_one_left(
+    pool: asyncpg.Pool, rebuild_conn: Connection
+) -> None:
     await _projected_goal(pool, 1)
-    async with pool.acquire() as conn:
-        await conn.execute("CREATE TABLE projection_dead_letters_next (leftover integer)")
-        await conn.execute("CREATE TABLE goal_summaries_next (leftover integer)")
+    await rebuild_conn.execute("CREATE TABLE projection_dead_letters_next (leftover integer)")
+    await rebuild_conn.execute("CREATE TABLE goal_summaries_next (leftover integer)")
 
-        rebuilt = await rebuild_goal_summaries(conn, _ignore)
+    rebuilt = await rebuild_goal_summaries(rebuild_conn, _ignore)
 
-        assert (rebuilt.goals, rebuilt.stalled) == (1, [])
-        assert await next_tables(conn) == []
+    assert (rebuilt.goals, rebuilt.stalled) == (1, [])
+    assert await next_tables(rebuild_conn) == []
