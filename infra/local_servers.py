@@ -172,9 +172,9 @@ def local_servers(
                 chosen["postgres"] = f"local {_address(settings.database_url)}"
             else:
                 superuser = servers.enter_context(embedded_postgres_server(data / "postgres"))
-                owner = _with_database(superuser, settings.database_url)
-                urls["MIGRATION_DATABASE_URL"] = owner
-                urls["DATABASE_URL"] = _with_login(owner, APP)
+                migrator = _with_database(superuser, settings.database_url)
+                urls["MIGRATION_DATABASE_URL"] = migrator
+                urls["DATABASE_URL"] = _with_login(migrator, APP)
                 chosen["postgres"] = f"embedded {data / 'postgres'}"
         if redis and "REDIS_URL" not in environ:
             if not embedded_only and answers(settings.redis_url):

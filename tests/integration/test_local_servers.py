@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,7 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
+from infra.config import Settings
+from infra.local_servers import local_servers
 from tests.integration.api.world import goal_body
 from tests.integration.worker.processes import PROJECT_ROOT, GroupProcess, free_port
 
@@ -219,3 +223,21 @@ async def test_make_run_works_on_embedded_servers_and_leaves_nothing_behind(
         assert (data / "postgres" / "PG_VERSION").exists()  # the data stays for the next run
     finally:
         service.kill()
+
+
+def test_a_url_wins_and_a_server_on_the_default_address_comes_next(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        port = listening.getsockname()[1]
+        settings = Settings(
+            database_url=f"postgresql://goals_app@127.0.0.1:{port}/therapy_goals",
+            redis_url=f"redis://127.0.0.1:{free_port()}/0",
+            local_data_dir=str(tmp_path),
+        )
+        named = {"REDIS_URL": "redis://redis.internal:6379/0"}
+        with capture_logs() as logs, local_servers(settings, named, redis=True) as chosen:
+            assert chosen == settings
+
+    assert [(log["event"], log.get("postgres"), log.get("redis")) for log in logs] == [
+        ("servers_chosen", f"local 127.0.0.1:{port}", None)
+    ]
+    assert list(tmp_path.iterdir()) == []  # nothing embedded was started
