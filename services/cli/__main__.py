@@ -29,7 +29,7 @@ from services.worker.__main__ import run_worker_service
 T = TypeVar("T")
 PROJECTIONS = (GOAL_SUMMARIES,)
 # The commands that use Redis; every command uses PostgreSQL.
-USES_REDIS = ("serve", "worker", "api")
+USES_REDIS = ("serve", "worker")
 
 log = structlog.get_logger(__name__)
 
