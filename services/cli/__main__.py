@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -16,6 +17,7 @@ from infra.config import Settings, get_settings
 from infra.db.connection import Connection
 from infra.db.migrate import MigrationError
 from infra.db.roles import RoleSetupError
+from infra.local_servers import local_servers
 from infra.logging import configure_logging
 from infra.projections.rebuild import GOAL_SUMMARIES, Rebuilt, rebuild_goal_summaries
 from services.cli.demo import DemoUser, seed_demo
@@ -26,6 +28,8 @@ from services.worker.__main__ import run_worker_service
 
 T = TypeVar("T")
 PROJECTIONS = (GOAL_SUMMARIES,)
+# The commands that use Redis; every command uses PostgreSQL.
+USES_REDIS = ("serve", "worker")
 
 log = structlog.get_logger(__name__)
 
@@ -158,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings)
-    return int(arguments.run(settings, arguments))
+    redis = arguments.command in USES_REDIS
+    with local_servers(settings, os.environ, redis=redis) as servers_settings:
+        return int(arguments.run(servers_settings, arguments))
 
 
 if __name__ == "__main__":
