@@ -35,9 +35,9 @@ from infra.config import Settings
 from infra.db.connection import Connection
 from infra.db.migrate import migrate
 from infra.db.pool import create_database_if_missing, drop_database, url_for_database
-from infra.eventstore import codec
 from infra.eventstore.envelope import Metadata, NewEvent
 from infra.eventstore.store import append
+from infra.goals import codec
 from infra.logging import configure_logging
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

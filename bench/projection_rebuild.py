@@ -34,8 +34,8 @@ from domain.goals.events import (
 from domain.goals.terms import GoalTerms, Measure
 from infra.db.migrate import migrate
 from infra.db.pool import create_database_if_missing, drop_database, url_for_database
-from infra.eventstore import codec
 from infra.eventstore.envelope import Metadata
+from infra.goals import codec
 from infra.projections.rebuild import rebuild_goal_summaries
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

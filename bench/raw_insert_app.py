@@ -24,8 +24,8 @@ from litestar.datastructures import State
 from domain.goals.events import ProgressRecorded
 from infra.config import get_settings
 from infra.db.pool import open_pool
-from infra.eventstore import codec
 from infra.eventstore.envelope import Metadata
+from infra.goals import codec
 from infra.logging import configure_logging
 from services.api.app import tune_garbage_collection
 from services.cli.serve import serve_api

@@ -15,9 +15,9 @@ from domain.goals.events import GoalEvent
 from domain.goals.state import Goal, fold
 from domain.goals.view import GoalDetail, advance, goal_detail
 from infra.db.connection import Connection
-from infra.eventstore import codec
 from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import read_stream
+from infra.goals import codec
 from infra.goals.streams import goal_stream
 
 

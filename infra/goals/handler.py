@@ -1,4 +1,9 @@
-"""The one path every goal command takes: load the stream, decide, append."""
+"""Deciding a goal command and appending what it decides: load the goal, decide, append.
+
+Every goal command comes through here: the goal writer (infra/goals/writer.py), which is the one
+way in, hands `attempt` a batched append, or `handle` a connection, and the one-trip check-in
+decides with `new_events` the same way.
+"""
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,9 +18,9 @@ from domain.goals.decider import decide
 from domain.goals.events import GoalEvent
 from domain.goals.state import GoalState, NoGoal, fold
 from infra.db.connection import Connection, atomic
-from infra.eventstore import codec
 from infra.eventstore.envelope import AppendResult, Metadata, NewEvent
 from infra.eventstore.store import WrongExpectedVersion, append, read_stream
+from infra.goals import codec
 from infra.goals.folds import GoalFolds
 from infra.goals.streams import goal_stream
 

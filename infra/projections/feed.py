@@ -12,12 +12,12 @@ from uuid import UUID
 from infra.db.connection import Connection
 from infra.eventstore.envelope import FeedCheckpoint
 from infra.eventstore.store import checkpoint_of, read_all
+from infra.goals.streams import goal_id_sql, goal_of_stream, is_goal_stream_sql
 from infra.projections.goal_summaries import LIVE, ProjectionTables
 
 RELAY = "relay"
 # Any constant works; it only keeps two relays from moving the same checkpoint at once.
 _RELAY_LOCK = 7_140_002
-_GOAL_PREFIX = "goal-"
 
 Enqueue = Callable[[list[UUID]], Awaitable[None]]
 
@@ -26,7 +26,9 @@ async def read_checkpoint(conn: Connection, consumer: str) -> FeedCheckpoint:
     row = await conn.fetchrow(
         "SELECT transaction_id, position FROM consumer_checkpoints WHERE consumer = $1", consumer
     )
-    return FeedCheckpoint() if row is None else FeedCheckpoint(row[0], row[1])
+    return (
+        FeedCheckpoint() if row is None else FeedCheckpoint(row["transaction_id"], row["position"])
+    )
 
 
 async def _save_checkpoint(conn: Connection, consumer: str, checkpoint: FeedCheckpoint) -> None:
@@ -57,9 +59,9 @@ async def relay_batch(conn: Connection, enqueue: Enqueue, limit: int = 1000) -> 
             return 0
         goal_ids = list(
             dict.fromkeys(
-                UUID(event.stream_id.removeprefix(_GOAL_PREFIX))
+                goal_id
                 for event in events
-                if event.stream_id.startswith(_GOAL_PREFIX)
+                if (goal_id := goal_of_stream(event.stream_id)) is not None
             )
         )
         if goal_ids:
@@ -81,8 +83,8 @@ async def lagging_goals(
     rows = await conn.fetch(
         f"""
         SELECT g.goal_id FROM (
-            SELECT substr(s.stream_id, 6)::uuid AS goal_id, s.stream_id, s.version
-            FROM streams s WHERE s.stream_id LIKE 'goal-%'
+            SELECT {goal_id_sql("s.stream_id")} AS goal_id, s.stream_id, s.version
+            FROM streams s WHERE {is_goal_stream_sql("s.stream_id")}
         ) g
         LEFT JOIN {tables.summaries} p ON p.goal_id = g.goal_id
         JOIN events e ON e.stream_id = g.stream_id
@@ -96,4 +98,4 @@ async def lagging_goals(
         older_than,
         limit,
     )
-    return [row[0] for row in rows]
+    return [row["goal_id"] for row in rows]

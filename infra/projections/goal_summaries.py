@@ -13,9 +13,9 @@ import structlog
 from domain.goals.summary import CheckInChange, EventFacts, GoalSummary, check_in_change, summarize
 from domain.goals.terms import GoalTerms
 from infra.db.connection import Connection
-from infra.eventstore import codec
 from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import read_stream
+from infra.goals import codec
 from infra.goals.streams import goal_stream
 
 log = structlog.get_logger(__name__)
@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder().encode
 _decode_terms = msgspec.json.Decoder(GoalTerms).decode
 
-# What `summary_from` reads, in its order; `stalled_at_version` comes last, for the applier.
+# What `summary_from` reads, by name; `stalled_at_version` is for the applier.
 SELECTED_COLUMNS = """goal_id, clinic_id, client_id, terms::text, status, set_at, version,
 last_position, ended_at, last_check_in_at, attainment_rating, supporters, stalled_at_version"""
 
@@ -35,18 +35,18 @@ class Progressed(msgspec.Struct, frozen=True):
 
 def summary_from(row: asyncpg.Record) -> GoalSummary:
     return GoalSummary(
-        goal_id=row[0],
-        clinic_id=row[1],
-        client_id=row[2],
-        terms=_decode_terms(row[3]),
-        status=row[4],
-        set_at=row[5],
-        version=row[6],
-        last_position=row[7],
-        ended_at=row[8],
-        last_check_in_at=row[9],
-        attainment_rating=row[10],
-        supporters=tuple(row[11]),
+        goal_id=row["goal_id"],
+        clinic_id=row["clinic_id"],
+        client_id=row["client_id"],
+        terms=_decode_terms(row["terms"]),
+        status=row["status"],
+        set_at=row["set_at"],
+        version=row["version"],
+        last_position=row["last_position"],
+        ended_at=row["ended_at"],
+        last_check_in_at=row["last_check_in_at"],
+        attainment_rating=row["attainment_rating"],
+        supporters=tuple(row["supporters"]),
     )
 
 

@@ -18,9 +18,10 @@ import structlog
 
 from domain.goals.summary import CheckInChange, EventFacts, GoalSummary, check_in_change, summarize
 from infra.db.connection import Connection
-from infra.eventstore import codec
 from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import EVENT_COLUMNS, recorded_event
+from infra.goals import codec
+from infra.goals.streams import goal_of_stream, is_goal_stream_sql
 from infra.projections.feed import lagging_goals
 from infra.projections.goal_summaries import (
     LIVE,
@@ -50,8 +51,11 @@ _REBUILD_LOCK = 7_140_003
 
 # Ordered as the unique index on (stream_id, stream_version) is, so the server reads it in order.
 _GOAL_EVENTS = f"""
-SELECT {EVENT_COLUMNS} FROM events WHERE stream_id LIKE 'goal-%'
+SELECT {EVENT_COLUMNS} FROM events WHERE {is_goal_stream_sql("stream_id")}
 ORDER BY stream_id, stream_version
+"""  # noqa: S608 - constant fragments
+_GOAL_EVENT_COUNT = f"""
+SELECT count(*) FROM events WHERE {is_goal_stream_sql("stream_id")}
 """  # noqa: S608 - constant fragments
 
 Progress = Callable[[int, int], None]
@@ -79,7 +83,9 @@ class _Fold:
         self.stalled: dict[UUID, tuple[RecordedEvent, Exception]] = {}
 
     def apply(self, recorded: RecordedEvent) -> None:
-        goal_id = UUID(recorded.stream_id.removeprefix("goal-"))
+        goal_id = goal_of_stream(recorded.stream_id)
+        if goal_id is None:
+            raise ValueError(f"{recorded.stream_id} is not a goal's stream")
         if goal_id in self.stalled:
             return
         try:
@@ -113,9 +119,7 @@ async def _fold_snapshot(conn: Connection, progress: Progress) -> _Fold:
     whole up to some version. The server streams the rows; only the fold is kept."""
     fold = _Fold()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        total = int(
-            await conn.fetchval("SELECT count(*) FROM events WHERE stream_id LIKE 'goal-%'")
-        )
+        total = int(await conn.fetchval(_GOAL_EVENT_COUNT))
         done = 0
         async for row in conn.cursor(_GOAL_EVENTS, prefetch=_PREFETCH):
             fold.apply(recorded_event(row))

@@ -16,6 +16,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from infra.config import DEVELOPMENT_TOKEN_KEY, Settings, get_settings
 from infra.db.pool import close_pool, open_pool
 from infra.eventstore.signal import AppendSignal
+from infra.goals.store import GoalStore
+from infra.goals.writer import GoalWriter
 from infra.logging import configure_logging
 from services.api import health, metrics
 from services.api.admission import admission
@@ -31,7 +33,6 @@ from services.api.errors import EXCEPTION_HANDLERS
 from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
-from services.api.goals.store import GoalStore
 from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
@@ -40,7 +41,7 @@ from services.api.users import routes as user_routes
 log = structlog.get_logger(__name__)
 
 # Two batches of reads, two of appends and one of check-ins in flight at once
-# (services/api/goals/store.py).
+# (infra/goals/store.py).
 BATCH_CONNECTIONS = 5
 GC_YOUNG_THRESHOLD = 10_000
 
@@ -91,8 +92,8 @@ def create_app(
         app.state.database_watch = watch
         signal = AppendSignal(app.state.pool)
         app.state.append_signal = signal
-        app.state.goal_store = GoalStore(
-            app.state.pool, batch_pool, signal, settings.database_acquire_timeout_seconds
+        app.state.goal_writer = GoalWriter(
+            GoalStore(app.state.pool, batch_pool, signal, settings.database_acquire_timeout_seconds)
         )
         sending = asyncio.create_task(signal.run())
         try:
@@ -110,7 +111,7 @@ def create_app(
             *health.ROUTES,
             metrics.metrics,
             *user_routes.ROUTES,
-            # Every goal write is one append (see infra/goals/handler.py).
+            # Every goal write is one append (see infra/goals/writer.py).
             Router("/", route_handlers=goal_routes.ROUTES, opt={ONE_STATEMENT_WRITES: True}),
             Router("/", route_handlers=goal_actions.ROUTES, opt={ONE_STATEMENT_WRITES: True}),
             *goal_lists.ROUTES,

@@ -1,7 +1,6 @@
 """Who is calling. Authentication sits behind one small interface, so that a clinic's own
 identity provider (OIDC JWTs) can take the place of opaque tokens."""
 
-from collections import OrderedDict
 from typing import Protocol
 
 from litestar import Request
@@ -37,25 +36,6 @@ class OpaqueTokenAuthenticator:
 
     def token_hash(self, credentials: str) -> bytes:
         return hash_token(credentials, self._hash_key)
-
-
-class RecentCallers:
-    """The caller each token hash last proved in this process, as a guess to act on, never as
-    proof: whatever acts on a guess must confirm the token in the same statement
-    (infra/goals/check_ins_at_once.py). A user's clinic and role never change."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._callers: OrderedDict[bytes, Caller] = OrderedDict()
-
-    def remember(self, token_hash: bytes, caller: Caller) -> None:
-        self._callers[token_hash] = caller
-        self._callers.move_to_end(token_hash)
-        if len(self._callers) > self._capacity:
-            self._callers.popitem(last=False)
-
-    def guess(self, token_hash: bytes) -> Caller | None:
-        return self._callers.get(token_hash)
 
 
 def _unauthenticated(detail: str) -> Problem:

@@ -11,7 +11,8 @@ from infra.access import identity
 from infra.access.clinics import start_clinic, system_metadata
 from infra.access.queries import User
 from infra.db.connection import Connection
-from infra.goals.handler import CommandContext, handle
+from infra.goals.handler import CommandContext
+from infra.goals.writer import write_command
 
 _PEOPLE = (
     ("therapist", "Dr. Rowan Ellis", "rowan.ellis"),
@@ -39,12 +40,12 @@ async def _goal(
     def context() -> CommandContext:
         return CommandContext(uuid.uuid4(), therapist.clinic_id, f"demo-{goal_id}")
 
-    await handle(conn, SetGoal(goal_id, client.id, terms, actor, now), context())
+    await write_command(conn, SetGoal(goal_id, client.id, terms, actor, now), context())
     client_actor = Actor(client.id, "client")
     for day in range(walks):
         occurred = now - timedelta(days=2 * day + 1)
         check_in = RecordProgress(goal_id, uuid.uuid4(), 1, occurred, client_actor, now)
-        await handle(conn, check_in, context())
+        await write_command(conn, check_in, context())
     return goal_id
 
 
@@ -108,5 +109,5 @@ async def seed_demo(conn: Connection, hash_key: str) -> list[DemoUser]:
     share = AddSupporter(
         walk_goal, users["jordan.rivera"].id, Actor(sam.id, "client"), datetime.now(UTC)
     )
-    await handle(conn, share, CommandContext(uuid.uuid4(), sam.clinic_id, f"demo-{suffix}"))
+    await write_command(conn, share, CommandContext(uuid.uuid4(), sam.clinic_id, f"demo-{suffix}"))
     return shown

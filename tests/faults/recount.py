@@ -10,8 +10,8 @@ import msgspec
 
 from domain.goals.summary import CheckInChange, EventFacts, GoalSummary, check_in_change, summarize
 from infra.db.connection import Connection
-from infra.eventstore import codec
 from infra.eventstore.store import read_streams
+from infra.goals import codec
 from infra.projections.goal_summaries import SUMMARY_COLUMNS, summary_row
 
 

@@ -2,37 +2,23 @@
 
 from uuid import UUID
 
-import msgspec
 from litestar import Request
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, View, may, view_of
-from domain.goals.events import GoalEvent
-from domain.goals.state import Goal, GoalState, fold
-from domain.goals.view import GoalDetail, advance, goal_detail
 from infra.access import queries
 from infra.db.connection import Connection
-from infra.eventstore import codec
-from infra.eventstore.envelope import RecordedEvent
-from infra.goals.folds import GoalFolds
-from infra.goals.handler import Handled
-from infra.goals.request_read import RequestKey
-from services.api.auth import Authenticator, RecentCallers, authenticated, bearer_credentials
+from infra.goals.loaded import LoadedGoal
+from infra.goals.writer import GoalWriter
+from services.api.auth import Authenticator, authenticated, bearer_credentials
 from services.api.errors import forbidden, not_found
 from services.api.goals.schemas import GoalOut, SharedGoalOut
-from services.api.goals.store import goal_store
 
 RECENT_CHECK_INS = 10
 
-# Per process: see infra/goals/folds.py for why a cached fold is never stale.
-folds = GoalFolds()
-recent_callers = RecentCallers()
 
-
-class LoadedGoal(msgspec.Struct, frozen=True):
-    state: GoalState
-    detail: GoalDetail
-    access: GoalAccess
-    version: int
+def goal_writer(request: Request) -> GoalWriter:
+    writer: GoalWriter = request.app.state.goal_writer
+    return writer
 
 
 async def client_access(conn: Connection, caller: Caller, client_id: UUID) -> GoalAccess | None:
@@ -53,34 +39,20 @@ async def readable_client(conn: Connection, caller: Caller, client_id: UUID) -> 
     return access
 
 
-def loaded_from(recorded: list[RecordedEvent], client: GoalAccess) -> LoadedGoal:
-    events: list[GoalEvent] = [codec.decode_event(item) for item in recorded]
-    state = fold(events)
-    detail = goal_detail(events)
-    if detail is None or not isinstance(state, Goal):
-        raise ValueError("an empty stream has no goal")
-    access = msgspec.structs.replace(client, supporters=state.supporters)
-    return LoadedGoal(state, detail, access, recorded[-1].stream_version)
-
-
 async def load_for(
     request: Request, goal_id: UUID, *actions: GoalAction
 ) -> tuple[Caller, LoadedGoal]:
     """The caller, and the goal if they may do one of `actions`: 404 if they may not see it,
     403 if they may see it but not do any of these."""
     authenticator: Authenticator = request.app.state.authenticator
-    base = folds.cached(goal_id)
     token_hash = authenticator.token_hash(bearer_credentials(request))
-    read = await goal_store(request).read(
-        RequestKey(token_hash, goal_id, base.version if base else 0)
-    )
+    read = await goal_writer(request).read(token_hash, goal_id)
     caller = authenticated(request, read.caller)
-    recent_callers.remember(token_hash, caller)
-    folded = None if read.client is None else folds.advanced(goal_id, base, read.newer)
-    if folded is None or read.client is None:
+    folded, client = read.folded, read.client
+    if folded is None or client is None:
         raise not_found("goal")
     access = GoalAccess(
-        caller.clinic_id, read.client.client_id, folded.state.supporters, read.client.therapists
+        caller.clinic_id, client.client_id, folded.state.supporters, client.therapists
     )
     if view_of(caller, access) is None:
         raise not_found("goal")
@@ -128,20 +100,4 @@ def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
         recent_check_ins=list(detail.check_ins[-RECENT_CHECK_INS:]),
         supporters=list(detail.supporters),
         attainment_rating=detail.attainment_rating,
-    )
-
-
-def after_write(before: LoadedGoal | None, access: GoalAccess, handled: Handled) -> LoadedGoal:
-    """The goal as a write left it; `before` is None for a goal the write set."""
-    state = handled.state
-    detail = (
-        goal_detail(handled.events) if before is None else advance(before.detail, handled.events)
-    )
-    if detail is None or not isinstance(state, Goal):
-        raise ValueError("a write leaves a goal behind")
-    return LoadedGoal(
-        state=state,
-        detail=detail,
-        access=msgspec.structs.replace(access, supporters=state.supporters),
-        version=handled.appended.version,
     )

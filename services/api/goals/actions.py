@@ -1,8 +1,7 @@
-"""Everything that changes a goal once it is set: each a command through the one handler."""
+"""Everything that changes a goal once it is set: each a command through the goal writer."""
 
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -10,7 +9,7 @@ from litestar import Request, Response, delete, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from domain.access.policy import Caller, GoalAccess, GoalAction, may_unshare
+from domain.access.policy import Caller, GoalAction, may_unshare
 from domain.goals.commands import (
     Actor,
     AddSupporter,
@@ -28,78 +27,26 @@ from domain.goals.commands import (
 )
 from domain.goals.errors import GoalRuleViolation
 from domain.goals.events import TermsChange
-from domain.goals.state import GoalState, NoGoal
 from infra.access import queries
 from infra.db.connection import Connection
-from infra.eventstore.store import WrongExpectedVersion
-from infra.goals.handler import CommandContext, Handled, attempt, handle
+from infra.goals.loaded import LoadedGoal
+from infra.goals.writer import CommandMaker, Load, Subject
 from services.api.deps import Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
-from services.api.goals.access import LoadedGoal, after_write, folds, load_for
-from services.api.goals.check_ins import check_in_at_once, replayed_check_in
+from services.api.goals.access import goal_writer, load_for
+from services.api.goals.check_ins import replayed_check_in
 from services.api.goals.schemas import (
     Achievement,
     Adjustment,
     Correction,
-    GoalWarning,
     Miss,
     NewCheckIn,
     Rating,
     Reason,
     WriteResult,
 )
-from services.api.goals.store import goal_store
-from services.api.goals.written import actor_of, command_context, written_reply
+from services.api.goals.written import requested, written_reply
 from services.api.writes import Reply, as_response, expected_version, idempotent
-
-
-async def run_command(
-    request: Request,
-    caller: Caller,
-    command: GoalCommand,
-    *,
-    before: LoadedGoal | None,
-    access: GoalAccess,
-    conn: Connection | None,
-    reason: str | None = None,
-    warnings: list[GoalWarning] | None = None,
-) -> Reply:
-    """Runs the command on the goal as the caller loaded it (`before`; None for a new goal).
-
-    On `conn`, when the write belongs to the request's transaction; without one it shares its
-    round trip with other requests' writes.
-    """
-    context = command_context(request, caller, reason)
-    if before is None:
-        loaded: tuple[GoalState, int] = (NoGoal(), 0)
-        expected: int | None = 0
-    else:
-        loaded, expected = (before.state, before.version), expected_version(request)
-    if conn is not None:
-        handled = await handle(conn, command, context, expected, loaded, folds=folds)
-    else:
-        handled = await _shared_round_trips(request, command, context, loaded, expected)
-    after = after_write(before, access, handled)
-    return written_reply(caller, after, handled, created=before is None, warnings=warnings)
-
-
-async def _shared_round_trips(
-    request: Request,
-    command: GoalCommand,
-    context: CommandContext,
-    loaded: tuple[GoalState, int],
-    expected: int | None,
-) -> Handled:
-    store = goal_store(request)
-    try:
-        return await attempt(store.append, command, context, loaded, expected)
-    except WrongExpectedVersion:
-        if expected is not None:
-            raise
-    # Someone wrote first: the handler reads the goal again and, if need be, queues.
-    async with store.connection() as conn:
-        return await handle(conn, command, context, folds=folds)
-
 
 _AFTER_WRITE = ResponseSpec(
     data_container=WriteResult,
@@ -109,8 +56,14 @@ _AFTER_WRITE = ResponseSpec(
 # What every goal action may answer; the handlers build their responses themselves.
 WRITE_RESPONSES = {200: _AFTER_WRITE, **problem_responses(400, 401, 403, 404, 409, 413, 422)}
 
-CommandMaker = Callable[[Actor, datetime], GoalCommand]
-"""Builds the command once the actor and the moment are known."""
+
+def subject_of(caller: Caller, loaded: LoadedGoal) -> Load:
+    """A `Load` for a goal the route has loaded already."""
+
+    async def load() -> Subject:
+        return Subject(caller, loaded.access, loaded)
+
+    return load
 
 
 async def _write(
@@ -121,18 +74,31 @@ async def _write(
     reason: str | None = None,
     action: GoalAction = GoalAction.WRITE,
 ) -> Response[bytes]:
-    caller, loaded = await load_for(request, goal_id, action)
+    writer = goal_writer(request)
+    expected = expected_version(request)
 
-    async def produce(conn: Connection | None) -> Reply:
-        command = make(actor_of(caller), datetime.now(UTC))
-        return await run_command(
-            request, caller, command, before=loaded, access=loaded.access, conn=conn, reason=reason
-        )
+    async def load() -> Subject:
+        caller, loaded = await load_for(request, goal_id, action)
+        return Subject(caller, loaded.access, loaded)
 
     if request.headers.get("idempotency-key") is None:
-        return as_response(await produce(None))
+        written = await writer.write(goal_id, make, requested(request, reason), expected, load=load)
+        return as_response(written_reply(request, written))
     # The key, the write and the reply kept for retries: one transaction, on one connection.
-    async with goal_store(request).connection() as conn:
+    caller, loaded = await load_for(request, goal_id, action)
+
+    async def produce(conn: Connection) -> Reply:
+        written = await writer.write(
+            goal_id,
+            make,
+            requested(request, reason),
+            expected,
+            load=subject_of(caller, loaded),
+            conn=conn,
+        )
+        return written_reply(request, written)
+
+    async with writer.store.connection() as conn:
         return await idempotent(request, conn, caller, lambda: produce(conn))
 
 
@@ -177,12 +143,7 @@ async def check_in(
         occurred_at = data.occurred_at or now
         return RecordProgress(goal_id, check_in_id, data.amount, occurred_at, actor, now, data.note)
 
-    headers = request.headers
     try:
-        if headers.get("if-match") is None and headers.get("idempotency-key") is None:
-            written = await check_in_at_once(request, goal_id, make)
-            if written is not None:
-                return as_response(written)
         return await _write(request, goal_id, make)
     except GoalRuleViolation as refused:
         if refused.code != "check_in_exists":
@@ -329,10 +290,19 @@ async def add_supporter(
 
     async def produce() -> Reply:
         await _supporter(conn, caller, user_id)
-        command = AddSupporter(goal_id, user_id, actor_of(caller), datetime.now(UTC))
-        return await run_command(
-            request, caller, command, before=loaded, access=loaded.access, conn=conn
+
+        def make(actor: Actor, now: datetime) -> GoalCommand:
+            return AddSupporter(goal_id, user_id, actor, now)
+
+        written = await goal_writer(request).write(
+            goal_id,
+            make,
+            requested(request),
+            expected_version(request),
+            load=subject_of(caller, loaded),
+            conn=conn,
         )
+        return written_reply(request, written)
 
     return await idempotent(request, conn, caller, produce)
 
@@ -352,10 +322,19 @@ async def remove_supporter(
     caller, loaded = await load_for(request, goal_id, GoalAction.UNSHARE)
     if not may_unshare(caller, loaded.access, user_id):
         raise forbidden()
-    command = RemoveSupporter(goal_id, user_id, actor_of(caller), datetime.now(UTC))
-    result = await run_command(
-        request, caller, command, before=loaded, access=loaded.access, conn=conn
+
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return RemoveSupporter(goal_id, user_id, actor, now)
+
+    written = await goal_writer(request).write(
+        goal_id,
+        make,
+        requested(request),
+        expected_version(request),
+        load=subject_of(caller, loaded),
+        conn=conn,
     )
+    result = written_reply(request, written)
     return Response(result.body, status_code=200, media_type="application/json")
 
 

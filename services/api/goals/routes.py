@@ -10,25 +10,20 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, may_set_goal_for, view_of
-from domain.goals.commands import SetGoal
+from domain.goals.commands import Actor, SetGoal
 from domain.goals.decider import check_replacement
 from domain.goals.errors import GoalRuleViolation
 from domain.goals.terms import GoalTerms
 from infra.access import queries
 from infra.db.connection import Connection
 from infra.eventstore.store import read_stream
+from infra.goals.loaded import LoadedGoal, loaded_from
 from infra.goals.queries import goal_ids_of_client, read_goal_streams
 from infra.goals.streams import goal_stream
+from infra.goals.writer import Subject, actor_of
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
-from services.api.goals.access import (
-    LoadedGoal,
-    client_access,
-    load_for,
-    loaded_from,
-    render,
-)
-from services.api.goals.actions import run_command
+from services.api.goals.access import client_access, goal_writer, load_for, render
 from services.api.goals.history import history_entries
 from services.api.goals.schemas import (
     GoalOut,
@@ -38,7 +33,7 @@ from services.api.goals.schemas import (
     SharedGoalOut,
     WriteResult,
 )
-from services.api.goals.written import actor_of
+from services.api.goals.written import requested, written_reply
 from services.api.writes import Reply, idempotent
 
 
@@ -111,29 +106,29 @@ async def set_goal(
             client.time_zone,
         )
         goal_id = uuid.uuid4()
-        command = SetGoal(
-            goal_id, access.client_id, terms, actor_of(caller), datetime.now(UTC), data.replaces
-        )
+
+        def make(actor: Actor, now: datetime) -> SetGoal:
+            return SetGoal(goal_id, access.client_id, terms, actor, now, data.replaces)
+
         goals = await _clients_goals(conn, access)
         if data.replaces is not None:
             replaced = next((g for g in goals if g.detail.goal_id == data.replaces), None)
             if replaced is None:
                 raise not_found("goal to replace")
-            check_replacement(replaced.state, command)
+            check_replacement(replaced.state, make(actor_of(caller), datetime.now(UTC)))
         active = sum(1 for goal in goals if goal.detail.status == "active")
         limit = await queries.active_goal_limit(conn, caller.clinic_id)
+
+        async def load() -> Subject:
+            return Subject(caller, access, None)
+
         try:
-            return await run_command(
-                request,
-                caller,
-                command,
-                before=None,
-                access=access,
-                conn=conn,
-                warnings=_overload_warning(active, limit),
+            written = await goal_writer(request).write(
+                goal_id, make, requested(request), load=load, conn=conn
             )
         except GoalRuleViolation as violation:
             raise _as_body_field(violation) from None
+        return written_reply(request, written, _overload_warning(active, limit))
 
     return await idempotent(request, conn, caller, produce)
 

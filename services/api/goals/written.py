@@ -1,44 +1,34 @@
-"""What every goal write shares: the context its command runs in, and the reply it gives."""
-
-import uuid
+"""What every goal write shares: what the request tells the writer, and the reply it gives."""
 
 from litestar import Request
 
-from domain.access.policy import Caller
-from domain.goals.commands import Actor
-from infra.goals.handler import CommandContext, Handled
-from services.api.goals.access import LoadedGoal, render
+from infra.goals.writer import Requested, Written
+from services.api.auth import Authenticator, authenticated, bearer_credentials
+from services.api.goals.access import render
 from services.api.goals.schemas import GoalWarning, WriteResult
 from services.api.writes import Reply, reply
 
 
-def actor_of(caller: Caller) -> Actor:
-    return Actor(caller.user_id, caller.role)
-
-
-def command_context(request: Request, caller: Caller, reason: str | None) -> CommandContext:
-    return CommandContext(
-        command_id=uuid.uuid4(),
-        clinic_id=caller.clinic_id,
+def requested(request: Request, reason: str | None = None) -> Requested:
+    authenticator: Authenticator = request.app.state.authenticator
+    return Requested(
+        token_hash=authenticator.token_hash(bearer_credentials(request)),
         correlation_id=str(request.state.correlation_id),
         reason=reason,
     )
 
 
 def written_reply(
-    caller: Caller,
-    after: LoadedGoal,
-    handled: Handled,
-    *,
-    created: bool = False,
-    warnings: list[GoalWarning] | None = None,
+    request: Request, written: Written, warnings: list[GoalWarning] | None = None
 ) -> Reply:
-    """The reply to a write that left the goal `after`; 201 when it set the goal."""
+    """The reply to a write; 201 when it set the goal."""
+    caller = authenticated(request, written.caller)
+    appended = written.handled.appended
     result = WriteResult(
-        goal_id=after.detail.goal_id,
-        version=handled.appended.version,
-        position=handled.appended.last_position,
-        goal=render(after, caller),
+        goal_id=written.after.detail.goal_id,
+        version=appended.version,
+        position=appended.last_position,
+        goal=render(written.after, caller),
         warnings=warnings or [],
     )
-    return reply(201 if created else 200, result, handled.appended.version)
+    return reply(201 if written.created else 200, result, appended.version)

@@ -18,7 +18,8 @@ from litestar.testing import AsyncTestClient
 from domain.goals.commands import Actor, PauseGoal
 from infra.goals.check_ins_at_once import AttemptOutcome, CheckInAttempt
 from infra.goals.handler import CommandContext, handle
-from services.api.goals.store import GoalStore
+from infra.goals.store import GoalStore
+from infra.goals.writer import GoalWriter
 from tests.integration.api.support import assert_problem, event_count, goal_events, set_goal
 from tests.integration.api.world import Clinic
 
@@ -26,7 +27,8 @@ from tests.integration.api.world import Clinic
 @contextmanager
 def _recorded(app: Litestar) -> Iterator[list[AttemptOutcome]]:
     """The outcomes of the app's one-trip check-ins while the block runs."""
-    store: GoalStore = app.state.goal_store
+    writer: GoalWriter = app.state.goal_writer
+    store: GoalStore = writer.store
     outcomes: list[AttemptOutcome] = []
     original = store.check_in_at_once
 

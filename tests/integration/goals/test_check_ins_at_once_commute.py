@@ -33,9 +33,9 @@ from domain.goals.events import (
     TermsChange,
 )
 from infra.db.connection import Connection
-from infra.eventstore import codec
 from infra.eventstore.envelope import NewEvent
 from infra.eventstore.store import append
+from infra.goals import codec
 from infra.goals.check_ins_at_once import CheckInAttempt, read_and_append
 from infra.goals.handler import CommandContext, load_goal, new_events
 from infra.goals.request_read import RequestKey

@@ -6,8 +6,8 @@ import asyncpg
 
 from domain.goals.commands import RecordProgress
 from domain.goals.state import fold
-from infra.eventstore import codec
 from infra.eventstore.store import read_stream
+from infra.goals import codec
 from infra.goals.folds import GoalFolds
 from infra.goals.streams import goal_stream
 from tests.integration.projections.goals import NOW, THERAPIST, goal_with_check_ins, run

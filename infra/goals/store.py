@@ -1,11 +1,10 @@
-"""How goal requests reach PostgreSQL. Concurrent requests share round trips: their reads, and
-their appends made outside a transaction, go in batches (infra/db/batches.py)."""
+"""How goal writes and reads reach PostgreSQL. Concurrent requests share round trips: their reads,
+and their appends made outside a transaction, go in batches (infra/db/batches.py)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-from litestar import Request
 
 from infra.db.batches import Batcher
 from infra.db.connection import Connection
@@ -35,9 +34,9 @@ class GoalStore:
         self._appends: Batcher[PendingAppend, AppendResult] = Batcher(
             batch_pool, append_batch, acquire_timeout=acquire_timeout
         )
-        # One batch in flight, not two: at half the peak rate, check-ins that arrive while it is
-        # on its way then share the next one, where with a slot free each would go alone (their
-        # PostgreSQL time fell from 0.18 to 0.15 ms each; the peak did not move).
+        # One batch in flight, not two: check-ins that arrive while it is on its way share the
+        # next one, where with a slot free each would go alone; fewer, fuller statements cost
+        # PostgreSQL less per check-in at the same peak (docs/benchmarks.md).
         self._check_ins: Batcher[CheckInAttempt, AttemptOutcome] = Batcher(
             batch_pool, read_and_append, max_in_flight=1, acquire_timeout=acquire_timeout
         )
@@ -68,8 +67,3 @@ class GoalStore:
         async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
             yield conn
         self._signal.appended()
-
-
-def goal_store(request: Request) -> GoalStore:
-    store: GoalStore = request.app.state.goal_store
-    return store

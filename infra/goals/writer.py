@@ -1,0 +1,230 @@
+"""The one way a goal command reaches the log: a route, the command line or the demo hands the
+writer a command, and the writer chooses how it goes in.
+
+- A check-in on a goal this process has folded, by a caller it has seen, with no version named
+  and no transaction to join, goes in with its read in one round trip
+  (infra/goals/check_ins_at_once.py), batched with the others in flight.
+- Any other write without a transaction of its own shares an append batch with the requests in
+  flight (infra/db/batches.py), still held to its own expected version.
+- A write inside a transaction (an idempotency key, a supporter added), and any write that lost
+  a race without naming a version, goes through the handler on one connection, which reads the
+  goal again and queues behind its other writers (infra/goals/handler.py).
+
+The writer owns what the process keeps between requests: the goals it has folded and the caller
+each token proved last. One is made per process, when the API starts.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from uuid import UUID
+
+import msgspec
+
+from domain.access.policy import Caller, GoalAccess, GoalAction, may
+from domain.goals.commands import Actor, GoalCommand, RecordProgress
+from domain.goals.decider import decide
+from domain.goals.errors import GoalRuleViolation
+from domain.goals.state import Goal, GoalState, NoGoal, fold
+from infra.db.connection import Connection
+from infra.eventstore.store import WrongExpectedVersion
+from infra.goals.callers import RecentCallers
+from infra.goals.check_ins_at_once import CheckInAttempt
+from infra.goals.folds import FoldedGoal, GoalFolds
+from infra.goals.handler import CommandContext, Handled, attempt, handle, new_events
+from infra.goals.loaded import LoadedGoal, after_write
+from infra.goals.request_read import GoalClient, RequestKey
+from infra.goals.store import GoalStore
+
+CommandMaker = Callable[[Actor, datetime], GoalCommand]
+"""Builds the command once the actor and the moment are known."""
+
+
+class Requested(msgspec.Struct, frozen=True):
+    """What the request knows of a write beyond its command."""
+
+    token_hash: bytes
+    correlation_id: str
+    reason: str | None = None
+
+
+class Subject(msgspec.Struct, frozen=True):
+    """Who writes, what they may do to the goal, and the goal as loaded (None: a new goal)."""
+
+    caller: Caller
+    access: GoalAccess
+    goal: LoadedGoal | None
+
+
+Load = Callable[[], Awaitable[Subject]]
+"""Loads the caller and the goal, refusing what the caller may not do."""
+
+
+class Written(msgspec.Struct, frozen=True):
+    caller: Caller
+    after: LoadedGoal
+    handled: Handled
+    created: bool
+
+
+class GoalRead(msgspec.Struct, frozen=True):
+    caller: Caller | None
+    """None: the token is unknown, expired or revoked."""
+    client: GoalClient | None
+    """None: no such goal, or its client is not of the caller's clinic."""
+    folded: FoldedGoal | None
+
+
+def actor_of(caller: Caller) -> Actor:
+    return Actor(caller.user_id, caller.role)
+
+
+class GoalWriter:
+    def __init__(
+        self,
+        store: GoalStore,
+        folds: GoalFolds | None = None,
+        callers: RecentCallers | None = None,
+    ) -> None:
+        self.store = store
+        self.folds = folds or GoalFolds()
+        """Per process: see infra/goals/folds.py for why a cached fold is never stale."""
+        self.callers = callers or RecentCallers()
+
+    async def read(self, token_hash: bytes, goal_id: UUID) -> GoalRead:
+        """The token's holder and the goal, folded on from what this process holds, in one
+        shared round trip."""
+        base = self.folds.cached(goal_id)
+        read = await self.store.read(RequestKey(token_hash, goal_id, base.version if base else 0))
+        if read.caller is not None:
+            self.callers.remember(token_hash, read.caller)
+        folded = None if read.client is None else self.folds.advanced(goal_id, base, read.newer)
+        return GoalRead(read.caller, read.client, folded)
+
+    async def write(
+        self,
+        goal_id: UUID,
+        make: CommandMaker,
+        requested: Requested,
+        expected_version: int | None = None,
+        *,
+        load: Load,
+        conn: Connection | None = None,
+    ) -> Written:
+        """Writes the command `make` builds for the caller, on the goal as it is now (or at
+        `expected_version`). On `conn`, when the write belongs to the caller's transaction.
+
+        `load` gives the caller and the goal, refusing what the caller may not do; it is not
+        called when the check-in went in with its read. Raises `GoalRuleViolation` when a rule
+        forbids the command and `WrongExpectedVersion` when `expected_version` is stale.
+        """
+        if expected_version is None and conn is None:
+            written = await self._check_in_at_once(goal_id, make, requested)
+            if written is not None:
+                return written
+        subject = await load()
+        goal = subject.goal
+        command = make(actor_of(subject.caller), datetime.now(UTC))
+        context = _context(subject.caller, requested)
+        if goal is None:
+            loaded: tuple[GoalState, int] = (NoGoal(), 0)
+            expected_version = 0
+        else:
+            loaded = (goal.state, goal.version)
+        if conn is not None:
+            handled = await handle(
+                conn, command, context, expected_version, loaded, folds=self.folds
+            )
+        else:
+            handled = await self._shared(command, context, loaded, expected_version)
+        after = after_write(goal, subject.access, handled)
+        return Written(subject.caller, after, handled, created=goal is None)
+
+    async def _shared(
+        self,
+        command: GoalCommand,
+        context: CommandContext,
+        loaded: tuple[GoalState, int],
+        expected: int | None,
+    ) -> Handled:
+        try:
+            return await attempt(self.store.append, command, context, loaded, expected)
+        except WrongExpectedVersion:
+            if expected is not None:
+                raise
+        # Someone wrote first: the handler reads the goal again and, if need be, queues.
+        async with self.store.connection() as conn:
+            return await handle(conn, command, context, folds=self.folds)
+
+    async def _check_in_at_once(
+        self, goal_id: UUID, make: CommandMaker, requested: Requested
+    ) -> Written | None:
+        """The check-in as written with its read; None when it must take another way (nothing
+        was written then)."""
+        guessed = self.callers.guess(requested.token_hash)
+        base = self.folds.cached(goal_id)
+        if guessed is None or base is None:
+            return None
+        assumed = _assumed_access(guessed, base.state)
+        if not may(guessed, GoalAction.WRITE, assumed):
+            return None
+        command = make(actor_of(guessed), datetime.now(UTC))
+        if not isinstance(command, RecordProgress):
+            return None
+        try:
+            events = decide(command, base.state)
+        except GoalRuleViolation:
+            return None  # perhaps only on this fold: the other ways decide on the newest
+        (event,) = new_events(events, command, _context(guessed, requested))
+        outcome = await self.store.check_in_at_once(
+            CheckInAttempt(
+                RequestKey(requested.token_hash, goal_id, base.version),
+                assumed_holder=guessed.user_id,
+                via_care_team=bool(assumed.therapists),
+                check_in_id=command.check_in_id,
+                event=event,
+            )
+        )
+        read = outcome.read
+        if outcome.appended is None:
+            return None
+        if read.client is None or read.caller is None:
+            raise RuntimeError(f"a check-in went in on goal {goal_id}, which its read did not find")
+        folded = self.folds.advanced(goal_id, base, read.newer)
+        if folded is None:
+            raise RuntimeError(f"goal {goal_id} took a check-in but folds to no goal")
+        access = GoalAccess(
+            read.caller.clinic_id,
+            read.client.client_id,
+            folded.state.supporters,
+            read.client.therapists,
+        )
+        before = LoadedGoal(folded.state, folded.detail, access, folded.version)
+        handled = Handled(events, fold(events, folded.state), outcome.appended)
+        after = after_write(before, access, handled)
+        if after.version == folded.version + 1 and isinstance(after.state, Goal):
+            # Committed by the statement (no transaction is open on it), and right after the
+            # events read with it: the next check-in here need not read it back.
+            self.folds.keep(goal_id, FoldedGoal(after.version, after.state, after.detail))
+        return Written(read.caller, after, handled, created=False)
+
+
+def _assumed_access(caller: Caller, goal: Goal) -> GoalAccess:
+    """The facts that would let the caller write to the goal; the statement confirms them."""
+    as_therapist = frozenset({caller.user_id}) if caller.role == "therapist" else frozenset()
+    return GoalAccess(caller.clinic_id, goal.client_id, goal.supporters, as_therapist)
+
+
+def _context(caller: Caller, requested: Requested) -> CommandContext:
+    return CommandContext(
+        command_id=uuid.uuid4(),
+        clinic_id=caller.clinic_id,
+        correlation_id=requested.correlation_id,
+        reason=requested.reason,
+    )
+
+
+async def write_command(conn: Connection, command: GoalCommand, context: CommandContext) -> Handled:
+    """A command outside any request (the demo, scripts): decided on the goal as it is now and
+    appended on `conn`, queued behind the goal's other writers if it loses a race."""
+    return await handle(conn, command, context)
