@@ -4,6 +4,7 @@ from datetime import datetime
 from uuid import UUID
 
 import msgspec
+from asyncpg import Record
 
 from domain.access.policy import Caller
 from domain.goals.terms import Role
@@ -29,6 +30,10 @@ class IssuedToken(msgspec.Struct, frozen=True):
 _USER_COLUMNS = "id, clinic_id, role, display_name, email, time_zone, created_at"
 
 
+def _user(row: Record) -> User:
+    return User(**{field: row[field] for field in User.__struct_fields__})
+
+
 def live_token_holder(secret_hash: str) -> str:
     """A query for the user whose live (not revoked, not expired) token hashes to the value of
     the SQL expression `secret_hash`, as (id, clinic_id, role)."""
@@ -44,7 +49,7 @@ _CALLER_FOR_TOKEN = live_token_holder("$1")
 async def caller_for_token(conn: Connection, secret_hash: bytes) -> Caller | None:
     """The user a live token belongs to: not revoked, not expired."""
     row = await conn.fetchrow(_CALLER_FOR_TOKEN, secret_hash)
-    return None if row is None else Caller(row[0], row[1], row[2])
+    return None if row is None else Caller(row["id"], row["clinic_id"], row["role"])
 
 
 async def insert_clinic(conn: Connection, clinic_id: UUID, name: str, goal_limit: int) -> None:
@@ -86,7 +91,7 @@ async def user_in_clinic(conn: Connection, clinic_id: UUID, user_id: UUID) -> Us
         user_id,
         clinic_id,
     )
-    return None if row is None else User(*row)
+    return None if row is None else _user(row)
 
 
 async def users_by_id(conn: Connection, user_ids: list[UUID]) -> dict[UUID, User]:
@@ -94,7 +99,7 @@ async def users_by_id(conn: Connection, user_ids: list[UUID]) -> dict[UUID, User
         f"SELECT {_USER_COLUMNS} FROM users WHERE id = ANY($1::uuid[])",  # noqa: S608
         user_ids,
     )
-    return {row[0]: User(*row) for row in rows}
+    return {row["id"]: _user(row) for row in rows}
 
 
 async def care_team_of_client(
@@ -103,13 +108,13 @@ async def care_team_of_client(
     """The therapists of a client of the clinic; None if the clinic has no such client."""
     row = await conn.fetchrow(
         """
-        SELECT array(SELECT therapist_id FROM care_team WHERE client_id = u.id)
+        SELECT array(SELECT therapist_id FROM care_team WHERE client_id = u.id) AS therapists
         FROM users u WHERE u.id = $1 AND u.clinic_id = $2 AND u.role = 'client'
         """,
         client_id,
         clinic_id,
     )
-    return None if row is None else frozenset(row[0])
+    return None if row is None else frozenset(row["therapists"])
 
 
 async def assign_therapist(conn: Connection, client_id: UUID, therapist_id: UUID) -> bool:
@@ -175,4 +180,4 @@ async def clients_of(conn: Connection, therapist_id: UUID) -> list[UUID]:
         "SELECT client_id FROM care_team WHERE therapist_id = $1 ORDER BY assigned_at",
         therapist_id,
     )
-    return [row[0] for row in rows]
+    return [row["client_id"] for row in rows]

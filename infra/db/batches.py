@@ -10,7 +10,7 @@ the commit falls as the load rises.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 import asyncpg
@@ -19,6 +19,8 @@ from infra.db.connection import Connection
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+Key = TypeVar("Key", bound=Hashable)
 
 RunBatch = Callable[[Connection, list[Item]], Awaitable[Sequence[Result | Exception]]]
 """Runs a batch on a connection: one result, or the exception to raise, per item, in order."""
@@ -94,3 +96,23 @@ class Batcher(Generic[Item, Result]):
             broken = RuntimeError(f"a batch of {len(items)} gave {len(outcomes)} outcomes")
             return [broken] * len(items)
         return outcomes
+
+
+async def one_per_key(
+    items: list[Item],
+    key: Callable[[Item], Key],
+    run: Callable[[list[Item]], Awaitable[Sequence[Result]]],
+) -> list[Result]:
+    """`run`'s result for each item, in order, with no two items of one key in the same run: a
+    key's second item goes in a later run, after the first one's (a statement cannot see its own
+    writes, so the second append to a stream must follow the first)."""
+    now: list[Item] = []
+    later: list[Item] = []
+    keys: set[Key] = set()
+    for item in items:
+        (later if key(item) in keys else now).append(item)
+        keys.add(key(item))
+    results = dict(zip(map(id, now), await run(now), strict=True))
+    if later:
+        results.update(zip(map(id, later), await one_per_key(later, key, run), strict=True))
+    return [results[id(item)] for item in items]

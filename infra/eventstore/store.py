@@ -1,11 +1,13 @@
 """Append to and read from the PostgreSQL event log (migration 0001)."""
 
 from collections.abc import Sequence
+from functools import partial
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
+from infra.db.batches import one_per_key
 from infra.db.connection import Connection
 from infra.eventstore.envelope import (
     AppendResult,
@@ -33,36 +35,55 @@ class EventIdConflict(Exception):
     """Some of the event ids are already stored, but not as this exact append."""
 
 
-# One statement: the conditional upsert of the stream's head admits exactly one writer per
-# expected version (a concurrent writer waits for the row lock, then sees the new version and
-# inserts nothing), and the events go in only if it did.
-_APPEND = """
-WITH head AS (
-    INSERT INTO streams AS s (stream_id, version) VALUES ($1, $2 + cardinality($3::uuid[]))
+INSERT_EVENTS = (
+    "INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)"
+)
+"""The head of every statement that appends: the columns a writer gives."""
+
+
+def heads_locked_in_order(streams: str) -> str:
+    """A CTE, `locked`: the existing heads of the streams that `streams` (a query) names, locked
+    in the order of their stream ids before any of them moves, so that two statements naming the
+    same streams in other orders queue one behind the other instead of deadlocking."""
+    return f"""locked AS MATERIALIZED (
+    SELECT stream_id FROM streams WHERE stream_id IN ({streams})
+    ORDER BY stream_id
+    FOR NO KEY UPDATE
+)"""  # noqa: S608 - constant fragments
+
+
+def _head_moved(added: str) -> str:
+    """A CTE, `head`: stream $1's head, moved by `added` events from version $2 (or created,
+    from 0), or no row if it is not at $2. The conditional upsert admits exactly one writer per
+    expected version: a concurrent writer waits for the row lock, then sees the new version and
+    moves nothing."""
+    return f"""head AS (
+    INSERT INTO streams AS s (stream_id, version) VALUES ($1, $2 + {added})
     ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version WHERE s.version = $2
     RETURNING version
-)
-INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+)"""  # noqa: S608 - constant fragments
+
+
+# One statement: the events go in only if the head moved.
+_APPEND = f"""
+WITH {_head_moved("cardinality($3::uuid[])")}
+{INSERT_EVENTS}
 SELECT $1, $2 + n.ordinality, n.event_id, n.event_type, n.data::jsonb, n.metadata::jsonb
 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[])
     WITH ORDINALITY AS n (event_id, event_type, data, metadata, ordinality)
 WHERE EXISTS (SELECT FROM head)
 RETURNING position, stream_version
-"""
+"""  # noqa: S608 - constant fragments
 
 # The same for the common single event, with scalar parameters: unnest and its arrays cost
 # about a third of the statement's time when there is only one row.
-_APPEND_ONE = """
-WITH head AS (
-    INSERT INTO streams AS s (stream_id, version) VALUES ($1, $2 + 1)
-    ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version WHERE s.version = $2
-    RETURNING version
-)
-INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+_APPEND_ONE = f"""
+WITH {_head_moved("1")}
+{INSERT_EVENTS}
 SELECT $1, $2 + 1, $3, $4, $5::jsonb, $6::jsonb
 WHERE EXISTS (SELECT FROM head)
 RETURNING position, stream_version
-"""
+"""  # noqa: S608 - constant fragments
 
 _ALREADY_STORED = """
 SELECT event_id, stream_id, position, stream_version FROM events WHERE event_id = ANY($1::uuid[])
@@ -119,17 +140,15 @@ async def append(
         # a retry. Inside a transaction that transaction is now aborted.
         raise EventIdConflict(f"an event id is already stored: {error.detail}") from error
     if rows:
-        return AppendResult(tuple(StoredPosition(row[0], row[1]) for row in rows))
+        return AppendResult(tuple(_stored(row) for row in rows))
     return await _replay_or_conflict(conn, stream_id, expected_version, event_ids)
 
 
 # Many appends, to distinct streams, in one statement and so one transaction: each stream's head
 # moves only from the version its writer expects (an existing head by a conditional update, a new
 # one by an insert that yields to a concurrent creator), and each append's events go in only if
-# its head moved. Positions follow the order the appends came in. Existing heads are locked in the
-# order of their stream ids before any moves, so that batches naming the same streams in other
-# orders queue instead of deadlocking.
-_APPEND_BATCH = """
+# its head moved. Positions follow the order the appends came in.
+_APPEND_BATCH = f"""
 WITH input AS (
     SELECT * FROM unnest(
         $1::text[], $2::integer[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::integer[]
@@ -138,11 +157,7 @@ WITH input AS (
 ), heads AS (
     SELECT stream_id, expected_version, max(ordinal) AS added FROM input
     GROUP BY stream_id, expected_version
-), locked AS MATERIALIZED (
-    SELECT stream_id FROM streams WHERE stream_id IN (SELECT stream_id FROM heads)
-    ORDER BY stream_id
-    FOR NO KEY UPDATE
-), moved AS (
+), {heads_locked_in_order("SELECT stream_id FROM heads")}, moved AS (
     UPDATE streams s SET version = h.expected_version + h.added
     FROM heads h JOIN locked USING (stream_id)
     WHERE s.stream_id = h.stream_id AND s.version = h.expected_version
@@ -153,14 +168,14 @@ WITH input AS (
     ON CONFLICT (stream_id) DO NOTHING
     RETURNING stream_id
 )
-INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+{INSERT_EVENTS}
 SELECT i.stream_id, i.expected_version + i.ordinal, i.event_id, i.event_type, i.data::jsonb,
     i.metadata::jsonb
 FROM input i
 WHERE i.stream_id IN (SELECT stream_id FROM moved UNION ALL SELECT stream_id FROM created)
 ORDER BY i.n
 RETURNING stream_id, position, stream_version
-"""
+"""  # noqa: S608 - constant fragments
 
 
 class PendingAppend(msgspec.Struct, frozen=True):
@@ -179,23 +194,22 @@ async def append_batch(
     nothing of it was written, and each append is made on its own, so that only the one at fault
     fails.
     """
-    now: list[PendingAppend] = []
-    later: list[PendingAppend] = []
-    streams: set[str] = set()
-    for pending in appends:
-        (later if pending.stream_id in streams else now).append(pending)
-        streams.add(pending.stream_id)
-    if len(now) == 1:
-        results = [await _append_alone(conn, now[0])]  # the single-stream statement is cheaper
-    else:
-        try:
-            results = await _append_together(conn, now)
-        except asyncpg.PostgresError:
-            results = [await _append_alone(conn, pending) for pending in now]
-    outcomes = dict(zip(map(id, now), results, strict=True))
-    if later:
-        outcomes.update(zip(map(id, later), await append_batch(conn, later), strict=True))
-    return [outcomes[id(pending)] for pending in appends]
+    return await one_per_key(appends, _stream_of, partial(_append_round, conn))
+
+
+def _stream_of(pending: PendingAppend) -> str:
+    return pending.stream_id
+
+
+async def _append_round(
+    conn: Connection, appends: list[PendingAppend]
+) -> list[AppendResult | Exception]:
+    if len(appends) == 1:
+        return [await _append_alone(conn, appends[0])]  # the single-stream statement is cheaper
+    try:
+        return await _append_together(conn, appends)
+    except asyncpg.PostgresError:
+        return [await _append_alone(conn, pending) for pending in appends]
 
 
 async def _append_together(
@@ -218,7 +232,7 @@ async def _append_together(
     )
     stored: dict[str, list[StoredPosition]] = {}
     for row in rows:
-        stored.setdefault(row[0], []).append(StoredPosition(row[1], row[2]))
+        stored.setdefault(row["stream_id"], []).append(_stored(row))
     results: list[AppendResult | Exception] = []
     for pending in appends:
         if pending.stream_id in stored:
@@ -255,10 +269,7 @@ async def _replay_or_conflict(
     )
     if not same_append:
         raise EventIdConflict(f"event ids already stored elsewhere in {stream_id} or another")
-    stored = [
-        StoredPosition(found[event_id]["position"], found[event_id]["stream_version"])
-        for event_id in event_ids
-    ]
+    stored = [_stored(found[event_id]) for event_id in event_ids]
     return AppendResult(tuple(stored), replayed=True)
 
 
@@ -272,18 +283,22 @@ data::text, metadata::text, recorded_at"""
 
 
 def recorded_event(row: asyncpg.Record) -> RecordedEvent:
-    """An event from a row whose first columns are `EVENT_COLUMNS`."""
+    """An event from a row that has `EVENT_COLUMNS`, by their names."""
     return RecordedEvent(
-        position=row[0],
-        transaction_id=row[1],
-        stream_id=row[2],
-        stream_version=row[3],
-        event_id=row[4],
-        event_type=row[5],
-        data=row[6],
-        metadata=_decode_metadata(row[7]),
-        recorded_at=row[8],
+        position=row["position"],
+        transaction_id=row["transaction_id"],
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        data=row["data"],
+        metadata=_decode_metadata(row["metadata"]),
+        recorded_at=row["recorded_at"],
     )
+
+
+def _stored(row: asyncpg.Record) -> StoredPosition:
+    return StoredPosition(row["position"], row["stream_version"])
 
 
 async def read_stream(
@@ -307,7 +322,7 @@ async def read_streams(conn: Connection, stream_ids: list[str]) -> dict[str, lis
     )
     found: dict[str, list[RecordedEvent]] = {}
     for row in rows:
-        found.setdefault(row[2], []).append(recorded_event(row))
+        found.setdefault(row["stream_id"], []).append(recorded_event(row))
     return found
 
 

@@ -19,6 +19,7 @@ The heads are locked in the order of their stream ids before any moves, so that 
 naming the same goals in other orders queue one behind the other instead of deadlocking.
 """
 
+from functools import partial
 from uuid import UUID
 
 import asyncpg
@@ -26,12 +27,17 @@ import msgspec
 
 from domain.goals.commutation import LEAVES_CHECK_IN_DECIDED
 from infra.access.queries import live_token_holder
+from infra.db.batches import one_per_key
 from infra.db.connection import Connection
 from infra.eventstore.envelope import AppendResult, NewEvent, StoredPosition
-from infra.eventstore.store import EVENT_COLUMNS, metadata_json
+from infra.eventstore.store import (
+    EVENT_COLUMNS,
+    INSERT_EVENTS,
+    heads_locked_in_order,
+    metadata_json,
+)
 from infra.goals.request_read import (
     CLIENT_OF_GOAL,
-    REQUEST_COLUMN,
     RequestKey,
     RequestRead,
     read_for_requests,
@@ -41,8 +47,9 @@ from infra.goals.streams import goal_stream
 
 _CHECK_IN_TYPE = str(LEAVES_CHECK_IN_DECIDED.__struct_config__.tag)
 
-# One attempt per input row; the result rows are `_READ`'s (request_read.py), then the appended
-# check-in's position and version, or nulls when it was not appended.
+# One attempt per input row; the result rows have `_READ`'s columns (request_read.py), and the
+# appended check-in's `appended_position` and `appended_version`, or nulls when it was not
+# appended.
 _READ_AND_APPEND = f"""
 WITH attempt AS (
     SELECT r.*, h.id AS holder, h.clinic_id, h.role, client.id AS client, client.therapists,
@@ -54,11 +61,7 @@ WITH attempt AS (
     CROSS JOIN LATERAL ({live_token_holder("r.secret_hash")}) h
     LEFT JOIN LATERAL ({CLIENT_OF_GOAL}) client ON true
     LEFT JOIN streams head ON head.stream_id = r.stream_id
-), locked AS MATERIALIZED (
-    SELECT stream_id FROM streams WHERE stream_id IN (SELECT stream_id FROM attempt)
-    ORDER BY stream_id
-    FOR NO KEY UPDATE
-), moved AS (
+), {heads_locked_in_order("SELECT stream_id FROM attempt")}, moved AS (
     UPDATE streams s SET version = s.version + 1 FROM attempt a JOIN locked USING (stream_id)
     WHERE s.stream_id = a.stream_id AND s.version = a.head_version
         AND a.holder = a.assumed_holder
@@ -73,14 +76,14 @@ WITH attempt AS (
         )
     RETURNING s.stream_id, s.version
 ), appended AS (
-    INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+    {INSERT_EVENTS}
     SELECT a.stream_id, m.version, a.event_id, $10, a.data::jsonb, a.metadata::jsonb
     FROM attempt a JOIN moved m USING (stream_id)
     ORDER BY a.n
     RETURNING stream_id, position, stream_version
 )
-SELECT e.*, a.holder, a.clinic_id, a.role, a.client, a.therapists, a.n, p.position,
-    p.stream_version
+SELECT e.*, a.holder, a.clinic_id, a.role, a.client, a.therapists, a.n AS request,
+    p.position AS appended_position, p.stream_version AS appended_version
 FROM attempt a
 LEFT JOIN LATERAL (
     SELECT {EVENT_COLUMNS} FROM events
@@ -89,7 +92,6 @@ LEFT JOIN LATERAL (
 LEFT JOIN appended p ON p.stream_id = a.stream_id
 ORDER BY a.n, e.stream_version
 """  # noqa: S608 - constant fragments
-_APPENDED = REQUEST_COLUMN + 1
 
 
 class CheckInAttempt(msgspec.Struct, frozen=True):
@@ -114,21 +116,19 @@ class AttemptOutcome(msgspec.Struct, frozen=True):
 async def read_and_append(conn: Connection, attempts: list[CheckInAttempt]) -> list[AttemptOutcome]:
     """Each attempt's outcome, in order. A goal's second attempt in the batch goes in a second
     statement, after the first one's append; if a statement fails, its attempts append nothing."""
-    now: list[CheckInAttempt] = []
-    later: list[CheckInAttempt] = []
-    goals: set[UUID] = set()
-    for attempt in attempts:
-        (later if attempt.key.goal_id in goals else now).append(attempt)
-        goals.add(attempt.key.goal_id)
+    return await one_per_key(attempts, _goal_of, partial(_round, conn))
+
+
+def _goal_of(attempt: CheckInAttempt) -> UUID:
+    return attempt.key.goal_id
+
+
+async def _round(conn: Connection, attempts: list[CheckInAttempt]) -> list[AttemptOutcome]:
     try:
-        outcomes = await _together(conn, now)
+        return await _together(conn, attempts)
     except asyncpg.PostgresError:  # an event id already taken, say: plain reads instead
-        reads = await read_for_requests(conn, [attempt.key for attempt in now])
-        outcomes = [AttemptOutcome(read, None) for read in reads]
-    by_attempt = dict(zip(map(id, now), outcomes, strict=True))
-    if later:
-        by_attempt.update(zip(map(id, later), await read_and_append(conn, later), strict=True))
-    return [by_attempt[id(attempt)] for attempt in attempts]
+        reads = await read_for_requests(conn, [attempt.key for attempt in attempts])
+        return [AttemptOutcome(read, None) for read in reads]
 
 
 async def _together(conn: Connection, attempts: list[CheckInAttempt]) -> list[AttemptOutcome]:
@@ -154,6 +154,6 @@ async def _together(conn: Connection, attempts: list[CheckInAttempt]) -> list[At
 
 
 def _appended(row: asyncpg.Record | None) -> AppendResult | None:
-    if row is None or row[_APPENDED] is None:
+    if row is None or row["appended_position"] is None:
         return None
-    return AppendResult((StoredPosition(row[_APPENDED], row[_APPENDED + 1]),))
+    return AppendResult((StoredPosition(row["appended_position"], row["appended_version"]),))

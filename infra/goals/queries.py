@@ -11,13 +11,13 @@ from infra.goals.streams import goal_stream
 async def goal_ids_of_client(conn: Connection, client_id: UUID) -> list[UUID]:
     rows = await conn.fetch(
         """
-        SELECT (data ->> 'goal_id')::uuid FROM events
+        SELECT (data ->> 'goal_id')::uuid AS goal_id FROM events
         WHERE event_type = 'goal_set' AND data ->> 'client_id' = $1::text
         ORDER BY position
         """,
         str(client_id),
     )
-    return [row[0] for row in rows]
+    return [row["goal_id"] for row in rows]
 
 
 async def read_goal_streams(

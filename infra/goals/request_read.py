@@ -30,10 +30,14 @@ CLIENT_OF_GOAL = """
 """
 
 # One request per input row ($1 hashes, $2 streams, $3 versions, in step). Its rows: one per event
-# after its version (event columns first), or one with no event; none when the token is not live.
-# Another clinic's goal, or none, leaves the client and the events empty.
+# after its version, or one with no event (null event columns); none when the token is not live.
+# Another clinic's goal, or none, leaves the client and the events empty. Besides `EVENT_COLUMNS`
+# each row names the token's `holder`, their `clinic_id` and `role`, the goal's `client` and its
+# `therapists`, and the input row it answers, `request` (from 1); a query that reads the same
+# way may add columns of other names.
 _READ = f"""
-SELECT e.*, h.id, h.clinic_id, h.role, client.id, client.therapists, r.n
+SELECT e.*, h.id AS holder, h.clinic_id, h.role, client.id AS client, client.therapists,
+    r.n AS request
 FROM unnest($1::bytea[], $2::text[], $3::integer[]) WITH ORDINALITY
     AS r (secret_hash, stream_id, after_version, n)
 CROSS JOIN LATERAL ({live_token_holder("r.secret_hash")}) h
@@ -44,9 +48,6 @@ LEFT JOIN LATERAL (
 ) e ON true
 ORDER BY r.n, e.stream_version
 """  # noqa: S608 - constant fragments
-_CALLER = 9  # the first column after the event's
-REQUEST_COLUMN = _CALLER + 5
-"""Which input row a result row answers (from 1); a query may add columns after it."""
 
 
 class GoalClient(msgspec.Struct, frozen=True):
@@ -88,10 +89,10 @@ async def read_for_requests(conn: Connection, keys: list[RequestKey]) -> list[Re
 def reads_by_request(
     rows: list[asyncpg.Record], requests: int
 ) -> list[tuple[RequestRead, asyncpg.Record | None]]:
-    """Each request's read from rows shaped as `_READ`'s, with its first row (None if none)."""
+    """Each request's read from rows with `_READ`'s columns, with its first row (None if none)."""
     by_request: dict[int, list[asyncpg.Record]] = {}
     for row in rows:
-        by_request.setdefault(row[REQUEST_COLUMN], []).append(row)
+        by_request.setdefault(row["request"], []).append(row)
     found = [by_request.get(n, []) for n in range(1, requests + 1)]
     return [(_request_read(answer), answer[0] if answer else None) for answer in found]
 
@@ -100,9 +101,9 @@ def _request_read(rows: list[asyncpg.Record]) -> RequestRead:
     if not rows:
         return RequestRead(None, None, [])
     first = rows[0]
-    caller = Caller(first[_CALLER], first[_CALLER + 1], first[_CALLER + 2])
-    if first[_CALLER + 3] is None:
+    caller = Caller(first["holder"], first["clinic_id"], first["role"])
+    if first["client"] is None:
         return RequestRead(caller, None, [])
-    client = GoalClient(first[_CALLER + 3], frozenset(first[_CALLER + 4]))
-    newer = [recorded_event(row) for row in rows if row[0] is not None]
+    client = GoalClient(first["client"], frozenset(first["therapists"]))
+    newer = [recorded_event(row) for row in rows if row["event_id"] is not None]
     return RequestRead(caller, client, newer)

@@ -6,10 +6,12 @@ from datetime import datetime
 from uuid import UUID
 
 import msgspec
+from asyncpg import Record
 
 from domain.goals.progress import CountedCheckIn
 from domain.goals.summary import GoalSummary
 from infra.db.connection import Connection
+from infra.goals.streams import goal_id_sql, goal_stream_sql, is_goal_stream_sql
 from infra.projections.goal_summaries import SELECTED_COLUMNS, summary_from
 
 
@@ -36,8 +38,9 @@ class SummaryRead(msgspec.Struct, frozen=True):
 
 # Per summary row, in the statement that reads it: whether its goal's log has gone on past it,
 # or its goal is stalled. Read in the same snapshot as the row, so it is true of that row.
-_BEHIND = """(p.stalled_at_version IS NOT NULL OR EXISTS (
-    SELECT FROM streams s WHERE s.stream_id = 'goal-' || p.goal_id::text AND s.version > p.version
+_BEHIND = f"""(p.stalled_at_version IS NOT NULL OR EXISTS (
+    SELECT FROM streams s
+    WHERE s.stream_id = {goal_stream_sql("p.goal_id")} AND s.version > p.version
 ))"""
 
 
@@ -82,7 +85,9 @@ async def counted_check_ins(
     )
     found: dict[UUID, list[CountedCheckIn]] = {}
     for row in rows:
-        found.setdefault(row[0], []).append(CountedCheckIn(row[1], row[2]))
+        found.setdefault(row["goal_id"], []).append(
+            CountedCheckIn(row["amount"], row["occurred_at"])
+        )
     return found
 
 
@@ -91,14 +96,14 @@ async def counted_check_ins(
 # once applied, null when no event has that position. Applied events stay applied, so the
 # highest applied position never goes backwards: a rebuild switches in tables caught up at
 # least as far as the live ones (rebuild.py).
-_PROGRESS = """
+_PROGRESS = f"""
 SELECT (SELECT coalesce(max(last_position), 0) FROM goal_summaries) AS applied,
        (SELECT coalesce(max(position), 0) FROM events) AS head,
-       (SELECT e.stream_id LIKE 'goal-%' AND NOT EXISTS (
+       (SELECT {is_goal_stream_sql("e.stream_id")} AND NOT EXISTS (
             SELECT FROM goal_summaries p
-            WHERE p.goal_id = substr(e.stream_id, 6)::uuid AND p.version >= e.stream_version
+            WHERE p.goal_id = {goal_id_sql("e.stream_id")} AND p.version >= e.stream_version
         ) FROM events e WHERE e.position = $1) AS pending
-"""
+"""  # noqa: S608 - constant fragments
 
 
 async def wait_for(
@@ -157,21 +162,30 @@ async def clinic_statistics(conn: Connection, clinic_id: UUID) -> list[MonthlySt
             FROM goal_summaries
             WHERE clinic_id = $1 AND status IN ('achieved', 'missed')
         )
-        SELECT month, life_area, sum(set_count)::int, sum(achieved)::int, sum(missed)::int,
+        SELECT month, life_area, sum(set_count)::int AS goals_set, sum(achieved)::int AS achieved,
+               sum(missed)::int AS missed,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE days IS NOT NULL)
+                   AS median_days
         FROM months GROUP BY month, life_area ORDER BY month, life_area
         """,
         clinic_id,
     )
     return [
         MonthlyStatistics(
-            month=row[0],
-            life_area=row[1],
-            goals_set=row[2],
-            achieved=row[3],
-            missed=row[4],
-            achievement_rate=round(row[3] / (row[3] + row[4]), 3) if row[3] + row[4] else None,
-            median_days_to_achieve=None if row[5] is None else round(row[5], 1),
+            month=row["month"],
+            life_area=row["life_area"],
+            goals_set=row["goals_set"],
+            achieved=row["achieved"],
+            missed=row["missed"],
+            achievement_rate=round(row["achieved"] / ended, 3) if (ended := _ended(row)) else None,
+            median_days_to_achieve=None
+            if row["median_days"] is None
+            else round(row["median_days"], 1),
         )
         for row in rows
     ]
+
+
+def _ended(row: Record) -> int:
+    """Goals of the row's month and life area that ended achieved or missed."""
+    return int(row["achieved"] + row["missed"])
