@@ -42,13 +42,3 @@ class TherapistAssigned(msgspec.Struct, frozen=True, gc=False, tag="therapist_as
 class TherapistUnassigned(msgspec.Struct, frozen=True, gc=False, tag="therapist_unassigned"):
     client_id: UUID
     therapist_id: UUID
-
-
-AccessEvent = (
-    ClinicCreated
-    | UserRegistered
-    | TokenIssued
-    | TokenRevoked
-    | TherapistAssigned
-    | TherapistUnassigned
-)

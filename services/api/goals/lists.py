@@ -18,7 +18,7 @@ from infra.projections.reads import SummaryRead, Watermark
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, problem_responses
 from services.api.goals.access import readable_client
-from services.api.progress.routes import MinPosition
+from services.api.params import MinPosition
 from services.api.progress.schemas import GoalList
 from services.api.progress.views import projected, summary_out
 

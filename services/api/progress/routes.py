@@ -25,6 +25,7 @@ from infra.projections.reads import Watermark
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, problem_responses
 from services.api.goals.access import load_for, readable_client
+from services.api.params import MinPosition
 from services.api.progress.schemas import (
     CaseloadEntry,
     CaseloadPage,
@@ -33,8 +34,6 @@ from services.api.progress.schemas import (
     ProgressOut,
 )
 from services.api.progress.views import projected
-
-MinPosition = Annotated[int | None, QueryParameter(ge=0, description="wait for this position")]
 
 
 @get(
