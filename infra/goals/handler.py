@@ -1,8 +1,9 @@
-"""Deciding a goal command and appending what it decides: load the goal, decide, append.
+"""Deciding a goal command on a goal's state and appending what it decides.
 
-Every goal command comes through here: the goal writer (infra/goals/writer.py), which is the one
-way in, hands `attempt` a batched append, or `handle` a connection, and the one-trip check-in
-decides with `new_events` the same way.
+The goal writer (infra/goals/writer.py) is the one way a goal command goes in. It appends through
+`attempt` into a shared batch, or through `handle` on a connection of its own, which loads the
+goal, decides, appends, and after a conflict queues behind the goal's other writers; every write's
+events, the one-trip check-in's too, are made by `new_events`.
 """
 
 import uuid
