@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from domain.access.people import InvalidDetail
+from domain.access.people import InvalidDetail, clinic_name, normal_email
 from infra.access.clinics import invite_by_email, start_clinic
 from infra.access.identity import NewToken
 from infra.access.invitations import NewInvitation
@@ -53,16 +53,16 @@ async def _in_transaction(settings: Settings, work: Callable[[Connection], Await
 
 
 def _create_clinic(settings: Settings, arguments: argparse.Namespace) -> int:
-    async def work(conn: Connection) -> tuple[User, NewToken]:
-        return await start_clinic(
-            conn, arguments.name, arguments.admin_email, settings.token_hash_key
-        )
-
-    try:
-        admin, token = asyncio.run(_in_transaction(settings, work))
+    try:  # before connecting: a name or email the API would refuse is refused here too
+        name, email = clinic_name(arguments.name), normal_email(arguments.admin_email)
     except InvalidDetail as error:
         print(f"goals create-clinic: {error}", file=sys.stderr)
         return 2
+
+    async def work(conn: Connection) -> tuple[User, NewToken]:
+        return await start_clinic(conn, name, email, settings.token_hash_key)
+
+    admin, token = asyncio.run(_in_transaction(settings, work))
     print(f"clinic {admin.clinic_id} created; its first admin is {admin.id}")
     print(f"admin token (shown once, expires {token.token.expires_at:%Y-%m-%d}): {token.secret}")
     return 0
