@@ -2,7 +2,8 @@
 
 import pytest
 
-from infra.config import get_settings
+from infra.config import Settings
+from services.cli import __main__ as command_line
 from services.cli.__main__ import main, parser
 
 
@@ -24,12 +25,10 @@ def test_a_clinic_the_api_would_refuse_is_refused_with_a_message(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Nothing listens at this address: a refusal must come before any connection.
-    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/nowhere")
-    get_settings.cache_clear()
-    try:
-        code = main(["create-clinic", name, "--admin-email", email])
-    finally:
-        get_settings.cache_clear()
+    unreachable = Settings(database_url="postgresql://nobody@127.0.0.1:9/nowhere")
+    monkeypatch.setattr(command_line, "get_settings", lambda: unreachable)
+
+    code = main(["create-clinic", name, "--admin-email", email])
 
     assert code == 2
     err = capsys.readouterr().err
