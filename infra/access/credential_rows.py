@@ -53,7 +53,7 @@ INSERT INTO access_tokens (
 SELECT $1, u.id, $3,
     least(now() + $4::interval, now() + make_interval(days => c.max_token_lifetime_days),
           p.expires_at),
-    p.id, $6, $7, coalesce(p.ancestors || p.id, '{}')
+    p.id, $6, $7, CASE WHEN p.id IS NULL THEN '{}' ELSE p.ancestors || p.id END
 FROM users u
 JOIN clinics c ON c.id = u.clinic_id
 LEFT JOIN access_tokens p ON p.id = $5

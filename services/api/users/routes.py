@@ -85,7 +85,7 @@ async def create_user(
 @get(
     "/v1/users",
     summary="The clinic's users, by name (admins)",
-    responses=problem_responses(400, 401, 403),
+    responses=problem_responses(400, 401, 403, 422),
 )
 async def list_users(
     conn: Db,

@@ -119,7 +119,7 @@ async def create_token(
 @get(
     "/v1/users/{user_id:uuid}/tokens",
     summary="A user's tokens, newest first, without secrets (admins, or the user)",
-    responses=problem_responses(400, 401, 404),
+    responses=problem_responses(400, 401, 404, 422),
 )
 async def list_tokens(
     user_id: FromPath[UUID],

@@ -11,6 +11,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from infra.access.credential_rows import MAX_GENERATIONS
+from tests.integration.api.access_matrix import footprint
 from tests.integration.api.support import assert_problem
 from tests.integration.api.world import Clinic, Person
 
@@ -198,3 +200,19 @@ async def test_401_answers_carry_a_bearer_challenge(api: Api, clinic: Clinic) ->
         assert_problem(response, 401, "not_authenticated")
         assert response.headers["www-authenticate"].startswith("Bearer ")
         assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+async def test_a_chain_of_tokens_minted_from_tokens_has_a_bounded_depth(
+    api: Api, clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    secret = clinic.client.token
+    for _ in range(MAX_GENERATIONS):
+        secret = (await _mint(api, clinic.client, secret))["token"]
+    before = await footprint(pool)
+
+    too_deep = await api.post(
+        f"/v1/users/{clinic.client.id}/tokens", json={}, headers=_bearer(secret)
+    )
+
+    assert_problem(too_deep, 422, "token_chain_too_deep")
+    assert await footprint(pool) == before
