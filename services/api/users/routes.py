@@ -94,7 +94,10 @@ async def list_users(
     search: Annotated[
         str | None,
         QueryParameter(
-            min_length=1, max_length=100, description="A part of a name or email, any case."
+            min_length=1,
+            max_length=100,
+            pattern=r"^[^\x00]*$",
+            description="A part of a name or email, any case.",
         ),
     ] = None,
     active: Annotated[

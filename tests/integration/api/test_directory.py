@@ -76,6 +76,7 @@ async def test_admins_page_through_the_directory_by_role_and_by_name_or_email(
     by_email = await api.get(users, params={"search": "YUSUF@"}, headers=clinic.admin.headers)
     by_name = await api.get(users, params={"search": "clar"}, headers=clinic.admin.headers)
     wildcard = await api.get(users, params={"search": "%"}, headers=clinic.admin.headers)
+    nul = await api.get(users, params={"search": "a\x00b"}, headers=clinic.admin.headers)
     elsewhere = await api.get(users, params={"search": "Zoe"}, headers=other_clinic.admin.headers)
 
     names = [user["display_name"] for user in seen]
@@ -85,6 +86,7 @@ async def test_admins_page_through_the_directory_by_role_and_by_name_or_email(
     assert [user["display_name"] for user in by_email.json()["users"]] == ["Yusuf Baker"]
     assert [user["display_name"] for user in by_name.json()["users"]] == ["Xena Clark"]
     assert wildcard.json()["users"] == []
+    assert_problem(nul, 422, "invalid_input")
     assert elsewhere.json()["users"] == []
     for caller in (clinic.therapist, clinic.client, clinic.auditor):
         assert_problem(await api.get(users, headers=caller.headers), 403, "forbidden")
