@@ -3,7 +3,9 @@ or the operator's command line)."""
 
 import re
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+NO_NUL_PATTERN = r"^[^\x00]*$"
+"""PostgreSQL keeps no NUL character in text: refused as input rather than failing on write."""
 MAX_EMAIL_LENGTH = 254
 MAX_CLINIC_NAME_LENGTH = 200
 

@@ -4,11 +4,11 @@ from uuid import UUID
 
 import msgspec
 
-from domain.access.people import EMAIL_PATTERN, MAX_EMAIL_LENGTH
+from domain.access.people import EMAIL_PATTERN, MAX_EMAIL_LENGTH, NO_NUL_PATTERN
 from domain.goals.terms import Role
 
 Email = Annotated[str, msgspec.Meta(pattern=EMAIL_PATTERN, max_length=MAX_EMAIL_LENGTH)]
-DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL_PATTERN)]
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 

@@ -133,6 +133,9 @@ async def test_an_admin_changes_a_users_details_as_an_event(
     assert taken.status_code == 200, taken.text
     assert_problem(clash, 409, "email_taken")
     assert_problem(unknown_zone, 422, "unknown_time_zone")
+    for nul in ({"display_name": "Ro\x00bin"}, {"email": "ro\x00bin@example.org"}):
+        refused = await api.patch(path, json=nul, headers=clinic.admin.headers)
+        assert_problem(refused, 422, "invalid_input")
     assert await _log(pool, f"user-{user_id}") == [
         ("user_registered", await _registered(pool, user_id)),
         (
