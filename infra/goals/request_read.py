@@ -32,12 +32,12 @@ CLIENT_OF_GOAL = """
 # One request per input row ($1 hashes, $2 streams, $3 versions, in step). Its rows: one per event
 # after its version, or one with no event (null event columns); none when the token is not live.
 # Another clinic's goal, or none, leaves the client and the events empty. Besides `EVENT_COLUMNS`
-# each row names the token's `holder`, their `clinic_id` and `role`, the goal's `client` and its
-# `therapists`, and the input row it answers, `request` (from 1); a query that reads the same
-# way may add columns of other names.
+# each row names the token's `holder`, their `clinic_id` and `role`, the `token_id`, the goal's
+# `client` and its `therapists`, and the input row it answers, `request` (from 1); a query that
+# reads the same way may add columns of other names.
 _READ = f"""
-SELECT e.*, h.id AS holder, h.clinic_id, h.role, client.id AS client, client.therapists,
-    r.n AS request
+SELECT e.*, h.id AS holder, h.clinic_id, h.role, h.token_id, client.id AS client,
+    client.therapists, r.n AS request
 FROM unnest($1::bytea[], $2::text[], $3::integer[]) WITH ORDINALITY
     AS r (secret_hash, stream_id, after_version, n)
 CROSS JOIN LATERAL ({live_token_holder("r.secret_hash")}) h
@@ -101,7 +101,7 @@ def _request_read(rows: list[asyncpg.Record]) -> RequestRead:
     if not rows:
         return RequestRead(None, None, [])
     first = rows[0]
-    caller = Caller(first["holder"], first["clinic_id"], first["role"])
+    caller = Caller(first["holder"], first["clinic_id"], first["role"], first["token_id"])
     if first["client"] is None:
         return RequestRead(caller, None, [])
     client = GoalClient(first["client"], frozenset(first["therapists"]))

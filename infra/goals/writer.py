@@ -221,6 +221,7 @@ def _context(caller: Caller, requested: Requested) -> CommandContext:
         clinic_id=caller.clinic_id,
         correlation_id=requested.correlation_id,
         reason=requested.reason,
+        token_id=caller.token_id,
     )
 
 
