@@ -4,6 +4,7 @@ Import this module before any actor: actors bind to the broker that is current w
 declared.
 """
 
+import multiprocessing
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ from dramatiq.middleware import AsyncIO, Middleware
 
 from infra.config import Settings, get_settings
 from infra.db.pool import open_pool
+from infra.lifeline import die_with_parent
 from infra.logging import configure_logging
 
 
@@ -31,6 +33,16 @@ class DaemonAsyncIO(AsyncIO):
         thread.daemon = True
         thread.start(timeout=1.0)
         set_event_loop_thread(thread)
+
+
+class StopsWithParent(Middleware):
+    """Each Dramatiq worker process stops, as on a SIGTERM, when the Dramatiq main process
+    that forked it ends, even by SIGKILL: none is left consuming with no one to watch it."""
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        parent = multiprocessing.parent_process()
+        if parent is not None and parent.pid is not None:
+            die_with_parent(parent.pid)
 
 
 class DatabasePool(Middleware):
@@ -60,6 +72,7 @@ def build_broker(settings: Settings) -> tuple[RedisBroker, DatabasePool]:
         settings.redis_url, socket_timeout=10, socket_connect_timeout=5
     )
     broker = RedisBroker(connection_pool=connections, namespace=settings.broker_namespace)
+    broker.add_middleware(StopsWithParent())
     broker.add_middleware(DaemonAsyncIO())
     database = DatabasePool(settings)
     broker.add_middleware(database)
