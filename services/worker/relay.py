@@ -14,6 +14,7 @@ from infra.db.pool import open_pool
 from infra.eventstore.signal import CHANNEL
 from infra.projections.feed import lagging_goals, relay_batch
 from infra.projections.rebuild import rebuild_if_outdated
+from infra.projections.relay_health import RelayHealthRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -55,11 +56,12 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     listener = await _listen(settings, wake)
     reconciled_at = 0.0
     older_than = timedelta(seconds=settings.reconcile_after_seconds)
+    health = RelayHealthRecorder(pool)
     try:
         while not stop.is_set():
             wake.clear()
             try:
-                async with pool.acquire() as conn:
+                async with health.recording_pass(), pool.acquire() as conn:
                     while await relay_batch(conn, _enqueue):
                         pass
                     if time.monotonic() - reconciled_at > RECONCILE_EVERY_SECONDS:
