@@ -59,7 +59,9 @@ class DatabasePool(Middleware):
             raise RuntimeError("the AsyncIO middleware must come before DatabasePool")
         self.pool = loop.run_coroutine(open_pool(self.settings))
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # After the worker threads finished their messages: closing the pool before them would
+        # wait for their connections, then fail the messages still queued in the process.
         loop = get_event_loop_thread()
         if self.pool is not None and loop is not None:
             loop.run_coroutine(self.pool.close())

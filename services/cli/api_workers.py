@@ -14,6 +14,7 @@ its slot's queue for the next worker on that slot. That is what lets a rolling r
 the workers while no connection is refused.
 """
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -31,6 +32,8 @@ from infra.lifeline import die_with_parent
 # again would fail the same way.
 STARTUP_FAILURE = 3
 BACKLOG = 2048
+# Time for a client that has just connected to send its request, when its worker stops.
+ACCEPTED_GRACE_S = 1.0
 # A fresh interpreter per worker: a replacement runs the code on disk now, not the supervisor's.
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -127,6 +130,16 @@ class _ReadyServer(uvicorn.Server):
         await super().startup(sockets)
         if not self.should_exit:
             self._ready.set()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stops accepting, then gives the connections accepted a moment ago time to send
+        their request before uvicorn's own shutdown: that closes at once every connection that
+        has not sent one yet, and its client, which connected to a port that accepted it, would
+        see it closed with no answer."""
+        for server in self.servers:
+            server.close()
+        await asyncio.sleep(ACCEPTED_GRACE_S)
+        await super().shutdown(sockets)
 
 
 def _serve(app_factory: str, sock: socket.socket, supervisor_pid: int, ready: Event) -> None:

@@ -88,8 +88,8 @@ async def test_a_stop_sent_to_the_whole_group_stops_cleanly_and_loses_nothing(
             return await locks.waiting_projections() >= WORKER_PROCESSES * WORKER_THREADS
 
         async def every_worker_process_stopping() -> bool:
-            stopping = service.log_path.read_text(errors="replace").count("Stopping worker process")
-            return stopping >= WORKER_PROCESSES
+            """Each Dramatiq worker process has begun its shutdown: it takes no new message."""
+            return len(service.logged("Shutting down...")) >= WORKER_PROCESSES
 
         # Workers wait inside their projections while the other goals' messages queue up.
         await locks.hold(goal_ids)
