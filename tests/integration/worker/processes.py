@@ -121,10 +121,12 @@ class GroupProcess:
     def kill(self) -> None:
         """Kills the process and every process it started, and reaps it."""
         self._watchdog.cancel()
-        self.signal_group(signal.SIGKILL)
+        # All at once: a child left alive for a moment would be told its parent died, and
+        # begin a stop of its own.
         for pid in self.processes():
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        self.signal_group(signal.SIGKILL)
         with suppress(subprocess.TimeoutExpired):  # stuck in the kernel; init will reap it
             self.process.wait(_EXIT_WAIT_SECONDS)
 

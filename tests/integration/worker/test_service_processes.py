@@ -47,25 +47,48 @@ async def test_no_dramatiq_process_outlives_a_killed_worker_service(
     assert left, described(service.processes())
 
 
+def start_serve(worker_services: WorkerServices, log_path: Path) -> GroupProcess:
+    env = worker_services.environment(
+        API_HOST="127.0.0.1", API_PORT=str(free_port()), API_WORKERS="2"
+    )
+    return GroupProcess([sys.executable, "-m", "services.cli", "serve"], env, log_path)
+
+
+async def wait_for_serve(serve: GroupProcess) -> bool:
+    async def all_started() -> bool:
+        # serve, the API's supervisor and its two workers, the worker service, Dramatiq's main
+        # process and its worker processes (a multiprocessing helper may come and go).
+        return len(serve.processes()) >= 6 + WORKER_PROCESSES
+
+    return await wait_until(all_started, BOOT_SECONDS)
+
+
 async def test_no_process_outlives_a_killed_serve(
     worker_services: WorkerServices, tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = worker_services.environment(API_HOST="127.0.0.1", API_PORT=str(port), API_WORKERS="2")
-    serve = GroupProcess(
-        [sys.executable, "-m", "services.cli", "serve"], env, tmp_path / "serve.log"
-    )
+    serve = start_serve(worker_services, tmp_path / "serve.log")
     try:
-        # serve, the API's supervisor and its two workers, the worker service, Dramatiq's main
-        # process and its worker processes (a multiprocessing helper may come and go).
-        async def all_started() -> bool:
-            return len(serve.processes()) >= 6 + WORKER_PROCESSES
-
-        assert await wait_until(all_started, BOOT_SECONDS), serve.log_tail()
+        assert await wait_for_serve(serve), serve.log_tail()
 
         os.kill(serve.pid, signal.SIGKILL)
 
         assert await serve.wait_for_exit(EXIT_SECONDS) == -signal.SIGKILL
+        left = await wait_until(lambda: no_process_left(serve), EXIT_SECONDS)
+        assert left, described(serve.processes())
+    finally:
+        serve.kill()
+
+
+async def test_a_stop_sent_to_the_whole_group_of_serve_stops_it_cleanly(
+    worker_services: WorkerServices, tmp_path: Path
+) -> None:
+    serve = start_serve(worker_services, tmp_path / "serve.log")
+    try:
+        assert await wait_for_serve(serve), serve.log_tail()
+
+        serve.signal_group(signal.SIGTERM)
+
+        assert await serve.wait_for_exit(EXIT_SECONDS) == 0, serve.log_tail()
         left = await wait_until(lambda: no_process_left(serve), EXIT_SECONDS)
         assert left, described(serve.processes())
     finally:
