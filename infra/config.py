@@ -13,9 +13,15 @@ DEVELOPMENT_TOKEN_KEY = "development-only-token-hash-key"  # noqa: S105 - known,
 
 
 class Settings(msgspec.Struct, frozen=True):
-    database_url: str = "postgresql://postgres@127.0.0.1:5432/therapy_goals"
+    database_url: str = "postgresql://goals_app@127.0.0.1:5432/therapy_goals"
     """`DATABASE_URL`: the PostgreSQL database that holds the event log and every consumer's
-    state. `goals migrate` creates it if it is missing."""
+    state, as the API and the workers connect to it: as `goals_app`, or a login of the
+    operator's that `goals migrate` makes a member of it. Not the owner, not a superuser."""
+
+    migration_database_url: str = "postgresql://postgres@127.0.0.1:5432/therapy_goals"
+    """`MIGRATION_DATABASE_URL`: the same database, as `goals migrate` and `goals projections
+    rebuild` connect to it: a login that may create the database and the service's roles, or one
+    that acts as `goals_owner` once they exist."""
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     """`REDIS_URL`: the Redis that Dramatiq distributes work through. It holds no state that

@@ -1,50 +1,71 @@
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
+from infra.config import Settings
 from infra.db.connection import Connection
-from infra.db.migrate import migrate
 from infra.db.pool import (
     clone_database,
-    create_database_if_missing,
     drop_database,
     url_for_database,
 )
+from infra.db.roles import PROJECTIONS
+from services.cli.migrations import run_migrations
 from tests.servers import postgres_server
 
 # One run's databases share a prefix, so a crashed run's leftovers are easy to spot and drop.
 RUN_PREFIX = f"goals_test_{uuid.uuid4().hex[:8]}"
+# The tests' service login: a member of goals_app, as an operator's own login would be, with a
+# password, so that the suite runs as well against a server that asks for one.
+SERVICE_LOGIN = "goals_test_app"
+SERVICE_PASSWORD = "goals-test-app"
+
+
+def service_url(admin_url: str) -> str:
+    """The database that `admin_url` names, as the service connects to it."""
+    parts = urlsplit(admin_url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{SERVICE_LOGIN}:{SERVICE_PASSWORD}@{host}"))
+
+
+def migration_settings(admin_url: str) -> Settings:
+    """What `goals migrate` reads, for the database that `admin_url` names."""
+    return Settings(database_url=service_url(admin_url), migration_database_url=admin_url)
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
+    """A login that may create databases and roles: the tests' migration login."""
     with postgres_server() as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 async def migrated_template(postgres_url: str) -> AsyncIterator[str]:
-    """A database migrated once per run; each test gets a fresh copy of it."""
+    """A database migrated once per run, as `goals migrate` does; each test gets a fresh copy."""
     name = f"{RUN_PREFIX}_template"
     url = url_for_database(postgres_url, name)
-    await create_database_if_missing(url)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
+    await run_migrations(migration_settings(url))
     yield name
     await drop_database(url)
 
 
 @pytest.fixture
-async def database_url(postgres_url: str, migrated_template: str) -> AsyncIterator[str]:
+async def admin_database_url(postgres_url: str, migrated_template: str) -> AsyncIterator[str]:
+    """The test's own database, as the migration login: for tests that tamper on purpose."""
     url = url_for_database(postgres_url, f"{RUN_PREFIX}_{uuid.uuid4().hex[:12]}")
     await clone_database(url, migrated_template)
     yield url
     await drop_database(url)
+
+
+@pytest.fixture
+def database_url(admin_database_url: str) -> str:
+    """The test's own database, as the API and the workers connect to it."""
+    return service_url(admin_database_url)
 
 
 @pytest.fixture
@@ -57,3 +78,23 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 async def conn(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
     async with pool.acquire() as acquired:
         yield acquired
+
+
+@pytest.fixture
+async def admin_conn(admin_database_url: str) -> AsyncIterator[Connection]:
+    """A connection that may do anything: to set up what the service could not do itself."""
+    connection = await asyncpg.connect(admin_database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def rebuild_conn(admin_database_url: str) -> AsyncIterator[Connection]:
+    """A connection as `goals projections rebuild` opens it."""
+    connection = await asyncpg.connect(admin_database_url, server_settings={"role": PROJECTIONS})
+    try:
+        yield connection
+    finally:
+        await connection.close()

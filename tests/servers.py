@@ -34,7 +34,7 @@ LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
 @contextmanager
 def postgres_server() -> Iterator[str]:
-    """A PostgreSQL URL whose user may create and drop databases."""
+    """A PostgreSQL URL whose user may create and drop databases, and create roles."""
     url = _from_environment("TEST_DATABASE_URL", "DATABASE_URL")
     if url:
         yield url

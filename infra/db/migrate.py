@@ -1,7 +1,8 @@
 """Versioned SQL migrations: each file once, in its own transaction, with its checksum kept.
 
 Files are named `NNNN_description.sql` and applied in order. A file that was applied and then
-edited is refused, since the database no longer matches what the file says.
+edited is refused, since the database no longer matches what the file says. They run as the
+owner role (see `infra/db/roles.py`), so whatever they create belongs to it.
 """
 
 import hashlib
@@ -13,6 +14,7 @@ import asyncpg
 import structlog
 
 from infra.db.connection import Connection
+from infra.db.roles import APP, OWNER, hand_schema_to_owner, prepare_roles
 
 log = structlog.get_logger(__name__)
 
@@ -83,11 +85,22 @@ async def pending(conn: Connection, migrations: list[Migration]) -> list[Migrati
     return [migration for migration in migrations if migration.version not in applied]
 
 
-async def migrate(conn: Connection, migrations: list[Migration] | None = None) -> int:
-    """Applies every pending migration; returns how many ran. Safe to run concurrently."""
+async def migrate(
+    conn: Connection,
+    migrations: list[Migration] | None = None,
+    *,
+    app_login: str = APP,
+    app_password: str | None = None,
+) -> int:
+    """Makes the roles ready and applies every pending migration as the owner; returns how many
+    ran. `conn` is the migration login; `app_login` the role the service connects as (made with
+    `app_password` if this creates it). Safe to run concurrently, on one database or several."""
     todo_from = bundled_migrations() if migrations is None else migrations
     await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
     try:
+        await prepare_roles(conn, app_login, app_password)
+        await hand_schema_to_owner(conn)
+        await conn.execute(f"SET ROLE {OWNER}")
         await conn.execute(_LEDGER)
         todo = await pending(conn, todo_from)
         for migration in todo:
@@ -102,6 +115,7 @@ async def migrate(conn: Connection, migrations: list[Migration] | None = None) -
             log.info("migration_applied", migration=migration.name)
         return len(todo)
     finally:
+        await conn.execute("RESET ROLE")
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
 
 

@@ -1,6 +1,6 @@
 """asyncpg pools and the one-off connections that administration needs."""
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -40,6 +40,14 @@ def database_name(url: str) -> str:
     if not name:
         raise SystemExit(f"DATABASE_URL names no database: {url}")
     return name
+
+
+def login_of(url: str) -> tuple[str, str | None]:
+    """The user name a URL connects as, and its password if the URL carries one."""
+    parts = urlsplit(url)
+    if not parts.username:
+        raise SystemExit(f"a database URL names no user: {parts.hostname}{parts.path}")
+    return unquote(parts.username), unquote(parts.password) if parts.password else None
 
 
 async def create_database_if_missing(url: str) -> bool:

@@ -14,11 +14,12 @@ from infra.access.identity import NewToken
 from infra.access.queries import User
 from infra.config import Settings, get_settings
 from infra.db.connection import Connection
-from infra.db.migrate import MigrationError, migrate
-from infra.db.pool import create_database_if_missing
+from infra.db.migrate import MigrationError
+from infra.db.roles import RoleSetupError
 from infra.logging import configure_logging
 from infra.projections.rebuild import GOAL_SUMMARIES, rebuild_goal_summaries
 from services.cli.demo import DemoUser, seed_demo
+from services.cli.migrations import connect_as_projections, run_migrations
 from services.cli.progress import ProgressBar
 from services.cli.serve import serve_all, serve_api
 from services.worker.__main__ import run_worker_service
@@ -29,20 +30,10 @@ PROJECTIONS = (GOAL_SUMMARIES,)
 log = structlog.get_logger(__name__)
 
 
-async def run_migrations(settings: Settings) -> int:
-    if await create_database_if_missing(settings.database_url):
-        log.info("database_created")
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        return await migrate(conn)
-    finally:
-        await conn.close()
-
-
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     try:
         applied = asyncio.run(run_migrations(settings))
-    except MigrationError as error:
+    except (MigrationError, RoleSetupError) as error:
         log.error("migration_refused", error=str(error))
         return 1
     log.info("migrations_current", applied=applied)
@@ -104,7 +95,7 @@ def _rebuild(settings: Settings, arguments: argparse.Namespace) -> int:
     bar = ProgressBar(f"rebuilding {arguments.name}")
 
     async def work() -> int:
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await connect_as_projections(settings)
         try:
             return await rebuild_goal_summaries(conn, bar)
         finally:

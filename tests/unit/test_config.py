@@ -6,7 +6,8 @@ from infra.config import Settings, settings_from
 def test_defaults_point_at_the_local_servers() -> None:
     settings = settings_from({})
 
-    assert settings.database_url == "postgresql://postgres@127.0.0.1:5432/therapy_goals"
+    assert settings.database_url == "postgresql://goals_app@127.0.0.1:5432/therapy_goals"
+    assert settings.migration_database_url == "postgresql://postgres@127.0.0.1:5432/therapy_goals"
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
 
 

@@ -14,3 +14,6 @@ CREATE TABLE relay_health (
 );
 
 INSERT INTO relay_health (relay) VALUES ('relay');
+
+-- The relay updates its row; readiness and metrics read it.
+GRANT SELECT, UPDATE ON relay_health TO goals_app;

@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from infra.config import Settings
 from infra.db.pool import clone_database, drop_database, url_for_database
 from services.api.app import create_app
-from tests.conftest import RUN_PREFIX
+from tests.conftest import RUN_PREFIX, service_url
 from tests.integration.api.access_matrix import (
     ERROR_CODES,
     NOTHING_WRITTEN,
@@ -156,9 +156,10 @@ class World:
 
 @pytest.fixture(scope="module")
 async def world_database(postgres_url: str, migrated_template: str) -> AsyncIterator[str]:
+    """The module's database, as the service connects to it."""
     url = url_for_database(postgres_url, f"{RUN_PREFIX}_access_{uuid.uuid4().hex[:8]}")
     await clone_database(url, migrated_template)
-    yield url
+    yield service_url(url)
     await drop_database(url)
 
 

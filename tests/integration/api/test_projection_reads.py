@@ -6,6 +6,7 @@ import asyncpg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from infra.db.connection import Connection
 from tests.integration.api.support import project_everything
 from tests.integration.api.world import Clinic, goal_body
 
@@ -138,14 +139,14 @@ async def test_metrics_and_readiness_report_projection_lag(
 
 
 async def test_readiness_reports_a_projection_stuck_for_minutes(
-    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+    api: AsyncTestClient[Litestar], clinic: Clinic, admin_conn: Connection
 ) -> None:
     await _set_goal(api, clinic)
-    async with pool.acquire() as conn:
-        # Age the event: only a test may lift the append-only trigger, and only for a moment.
-        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
-        await conn.execute("UPDATE events SET recorded_at = now() - interval '5 minutes'")
-        await conn.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
+    # Age the event: only a test, as a superuser, may lift the append-only trigger, and only
+    # for a moment.
+    await admin_conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+    await admin_conn.execute("UPDATE events SET recorded_at = now() - interval '5 minutes'")
+    await admin_conn.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
 
     ready = await api.get("/health/ready")
 
