@@ -46,3 +46,16 @@ def dies_with_this_process(signum: int = signal.SIGTERM) -> Callable[[], None]:
     """
     parent_pid = os.getpid()
     return lambda: die_with_parent(parent_pid, signum)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def ignore_late_stops() -> None:
+    """For a process whose stop is done and which is about to exit: a stop that arrives now
+    (a supervisor's second SIGTERM, or the same one sent both to its group and by its parent)
+    has nothing left to do. Python puts back the default action, which is to die, for signals
+    it handled as the interpreter shuts down, and asyncio does as its loop closes: the process
+    would end killed by that signal rather than with its own exit status."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)

@@ -12,7 +12,7 @@ from multiprocessing.connection import wait
 import structlog
 
 from infra.config import Settings
-from infra.lifeline import dies_with_this_process
+from infra.lifeline import dies_with_this_process, ignore_late_stops
 from services.cli.api_workers import (
     STARTUP_FAILURE,
     ApiWorker,
@@ -25,6 +25,7 @@ STOP_TIMEOUT_S = 30.0
 # Importing the app and opening its pools; a successor not ready by then ends a rolling restart.
 READY_TIMEOUT_S = 60.0
 API_APP = "services.api.app:create_served_app"
+COMMANDS = ("api", "worker")
 
 log = structlog.get_logger("api.serve")
 
@@ -75,6 +76,7 @@ def serve_api(settings: Settings, app_factory: str = API_APP) -> int:
             log.warning("an api worker did not stop in time; killed it", pid=worker.pid)
     for sock in sockets:
         sock.close()
+    ignore_late_stops()
     return 1 if failed else 0
 
 
@@ -127,12 +129,19 @@ def serve_all() -> int:
             [sys.executable, "-m", "services.cli", command],
             preexec_fn=dies_with_this_process(),  # noqa: PLW1509 - no thread runs yet
         )
-        for command in ("api", "worker")
+        for command in COMMANDS
     ]
 
     api = children[0]
+    stopping = False
 
     def stop(*_: object) -> None:
+        # Once: a child whose stop is done may have put back the default action for SIGTERM
+        # (asyncio does, as its loop closes), and a second one would kill it on its way out.
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -147,4 +156,7 @@ def serve_all() -> int:
     while all(child.poll() is None for child in children):
         time.sleep(0.5)
     stop()
-    return max(abs(child.wait()) for child in children)
+    ignore_late_stops()
+    statuses = {command: child.wait() for command, child in zip(COMMANDS, children, strict=True)}
+    log.info("serve stopped", **statuses)
+    return max(abs(status) for status in statuses.values())

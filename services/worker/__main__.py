@@ -7,7 +7,7 @@ import sys
 import structlog
 
 from infra.config import Settings
-from infra.lifeline import dies_with_this_process
+from infra.lifeline import dies_with_this_process, ignore_late_stops
 from services.worker.relay import run_relay
 
 log = structlog.get_logger(__name__)
@@ -78,6 +78,9 @@ async def run_worker_service(settings: Settings) -> int:
         stop.set()
         await asyncio.gather(relay, return_exceptions=True)
         await stop_dramatiq(workers)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        ignore_late_stops()
     if relay.done() and not relay.cancelled() and relay.exception():
         log.error("relay_failed", exc_info=relay.exception())
         return 1
