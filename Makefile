@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run migrate api worker test lint typecheck unit bench clean
+.PHONY: help setup run migrate api worker test lint typecheck unit bench soak clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ bench: setup ## run every benchmark (see docs/benchmarks.md)
 	$(RUN) python -m bench.append_throughput
 	$(RUN) python -m bench.api_checkins
 	$(RUN) python -m bench.projection_lag
+
+MINUTES ?= 10
+soak: setup ## faults at random under load for MINUTES (10), on throwaway servers; see docs/reliability.md
+	$(RUN) python -m tests.faults.soak --minutes $(MINUTES)
 
 clean: ## remove the virtualenvs and caches
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis

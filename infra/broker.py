@@ -15,7 +15,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, Middleware
 
 from infra.config import Settings, get_settings
-from infra.db.pool import open_pool
+from infra.db.outages import Outage
+from infra.db.pool import close_pool, open_pool
 from infra.lifeline import die_with_parent
 from infra.logging import configure_logging
 
@@ -46,11 +47,13 @@ class StopsWithParent(Middleware):
 
 
 class DatabasePool(Middleware):
-    """Opens the asyncpg pool on the worker's event loop when the worker boots."""
+    """Opens the asyncpg pool on the worker's event loop when the worker boots; it opens even
+    while the database is down (infra/db/pool.py), so that a worker always boots."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pool: asyncpg.Pool | None = None
+        self.outage = Outage("database")
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         configure_logging(self.settings)
@@ -64,7 +67,8 @@ class DatabasePool(Middleware):
         # wait for their connections, then fail the messages still queued in the process.
         loop = get_event_loop_thread()
         if self.pool is not None and loop is not None:
-            loop.run_coroutine(self.pool.close())
+            closing = self.settings.database_command_timeout_seconds
+            loop.run_coroutine(close_pool(self.pool, closing))
 
 
 def build_broker(settings: Settings) -> tuple[RedisBroker, DatabasePool]:
@@ -83,6 +87,10 @@ def build_broker(settings: Settings) -> tuple[RedisBroker, DatabasePool]:
 
 broker, database = build_broker(get_settings())
 dramatiq.set_broker(broker)
+
+
+def outage() -> Outage:
+    return database.outage
 
 
 def pool() -> asyncpg.Pool:

@@ -51,6 +51,27 @@ class Settings(msgspec.Struct, frozen=True):
     database_pool_max: int = 10
     """`DATABASE_POOL_MAX`: connections each process opens at most."""
 
+    database_acquire_timeout_seconds: float = 5
+    """`DATABASE_ACQUIRE_TIMEOUT_SECONDS`: how long a request or job waits to take a pool
+    connection, and to open a new one, before it gives up (the API then answers 503)."""
+
+    database_command_timeout_seconds: float = 10
+    """`DATABASE_COMMAND_TIMEOUT_SECONDS`: how long the client waits for any one statement's
+    answer before it gives up on the connection: what bounds a wait on a frozen server."""
+
+    database_statement_timeout_seconds: float = 5
+    """`DATABASE_STATEMENT_TIMEOUT_SECONDS`: PostgreSQL's `statement_timeout` for the API's and
+    the workers' connections: the server cancels a statement (or a lock wait) that runs longer."""
+
+    database_idle_in_transaction_timeout_seconds: float = 30
+    """`DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS`: PostgreSQL's
+    `idle_in_transaction_session_timeout`: the server ends a session whose transaction has been
+    idle this long (a client that hangs or was frozen), releasing the locks it held."""
+
+    api_max_concurrent_requests: int = 256
+    """`API_MAX_CONCURRENT_REQUESTS`: requests each API process serves at once; past it, a
+    request answers 503 with `Retry-After` at once rather than queueing."""
+
     log_level: str = "info"
     """`LOG_LEVEL`: debug, info, warning or error."""
 

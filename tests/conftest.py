@@ -1,6 +1,5 @@
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -14,21 +13,10 @@ from infra.db.pool import (
 )
 from infra.db.roles import PROJECTIONS
 from services.cli.migrations import run_migrations
-from tests.servers import postgres_server
+from tests.servers import postgres_server, service_url
 
 # One run's databases share a prefix, so a crashed run's leftovers are easy to spot and drop.
 RUN_PREFIX = f"goals_test_{uuid.uuid4().hex[:8]}"
-# The tests' service login: a member of goals_app, as an operator's own login would be, with a
-# password, so that the suite runs as well against a server that asks for one.
-SERVICE_LOGIN = "goals_test_app"
-SERVICE_PASSWORD = "goals-test-app"
-
-
-def service_url(admin_url: str) -> str:
-    """The database that `admin_url` names, as the service connects to it."""
-    parts = urlsplit(admin_url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{SERVICE_LOGIN}:{SERVICE_PASSWORD}@{host}"))
 
 
 def migration_settings(admin_url: str) -> Settings:

@@ -9,6 +9,7 @@ prefixes, so they never touch the service's own data.
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 
 def _from_environment(*names: str) -> str | None:
@@ -62,3 +63,16 @@ def redis_server() -> Iterator[str]:
     with RedisContainer("redis:7-alpine") as container:
         host = container.get_container_host_ip()
         yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
+
+
+# The tests' service login: a member of goals_app, as an operator's own login would be, with a
+# password, so that the suite runs as well against a server that asks for one.
+SERVICE_LOGIN = "goals_test_app"
+SERVICE_PASSWORD = "goals-test-app"
+
+
+def service_url(admin_url: str) -> str:
+    """The database that `admin_url` names, as the service connects to it."""
+    parts = urlsplit(admin_url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{SERVICE_LOGIN}:{SERVICE_PASSWORD}@{host}"))

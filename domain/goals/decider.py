@@ -101,9 +101,12 @@ def _adjust(command: AdjustGoal, goal: Goal) -> list[GoalEvent]:
 
 
 def _record_progress(command: RecordProgress, goal: Goal) -> list[GoalEvent]:
-    _require_status(goal, _ACTIVE, "checked in on")
+    # Before any other rule: a check-in id already recorded is most often a client's retry of a
+    # request whose answer it never got, and is answered with the first result whatever has
+    # happened to the goal since (services/api/goals/check_ins.py).
     if command.check_in_id in goal.check_ins:
         raise GoalRuleViolation("check_in_exists", "This check-in has already been recorded.")
+    _require_status(goal, _ACTIVE, "checked in on")
     rules.check_amount(goal.terms.measure, command.amount)
     rules.check_occurred_at(
         command.occurred_at, command.now, goal.terms.start_date, goal.terms.time_zone

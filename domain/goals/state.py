@@ -3,6 +3,7 @@
 The state holds only what decisions need; screens read projections.
 """
 
+from typing import assert_never
 from uuid import UUID
 
 import msgspec
@@ -23,6 +24,7 @@ from domain.goals.events import (
     SupporterRemoved,
     TermsChange,
 )
+from domain.goals.fold_errors import EventOutOfOrder, IncompleteEvent
 from domain.goals.terms import GoalStatus, GoalTerms
 
 
@@ -54,6 +56,15 @@ def apply_change(terms: GoalTerms, change: TermsChange) -> GoalTerms:
     return msgspec.structs.replace(terms, **present)
 
 
+def _corrected(goal: Goal, event: CorrectionRecorded) -> Goal:
+    replace = msgspec.structs.replace
+    if event.scope == "goal":
+        return replace(goal, status="entered_in_error")
+    if event.check_in_id is None:
+        raise IncompleteEvent("a check-in correction names no check-in")
+    return replace(goal, corrected_check_ins=goal.corrected_check_ins | {event.check_in_id})
+
+
 def _evolve_goal(goal: Goal, event: GoalEvent) -> Goal:
     replace = msgspec.structs.replace
     match event:
@@ -71,23 +82,25 @@ def _evolve_goal(goal: Goal, event: GoalEvent) -> Goal:
             return replace(goal, status="active")
         case GoalCancelled():
             return replace(goal, status="cancelled")
-        case CorrectionRecorded(scope="goal"):
-            return replace(goal, status="entered_in_error")
-        case CorrectionRecorded(check_in_id=check_in_id) if check_in_id is not None:
-            return replace(goal, corrected_check_ins=goal.corrected_check_ins | {check_in_id})
+        case CorrectionRecorded():
+            return _corrected(goal, event)
         case SupporterAdded(supporter_id=supporter_id):
             return replace(goal, supporters=goal.supporters | {supporter_id})
         case SupporterRemoved(supporter_id=supporter_id):
             return replace(goal, supporters=goal.supporters - {supporter_id})
         case GoalRated():
             return goal
-    raise ValueError(f"{type(event).__name__} cannot follow a goal that is already set")
+        case GoalSet():
+            raise EventOutOfOrder("GoalSet cannot apply to Goal: a goal is set once")
+    assert_never(event)
 
 
 def evolve(state: GoalState, event: GoalEvent) -> GoalState:
     """The state after `event`. Events are facts: this never refuses one that was decided."""
-    match state, event:
-        case NoGoal(), GoalSet():
+    match state:
+        case NoGoal():
+            if not isinstance(event, GoalSet):
+                raise EventOutOfOrder(f"{type(event).__name__} cannot apply to NoGoal")
             return Goal(
                 goal_id=event.goal_id,
                 client_id=event.client_id,
@@ -95,9 +108,9 @@ def evolve(state: GoalState, event: GoalEvent) -> GoalState:
                 status="active",
                 replaces=event.replaces,
             )
-        case Goal(), _ if not isinstance(event, GoalSet):
+        case Goal():
             return _evolve_goal(state, event)
-    raise ValueError(f"{type(event).__name__} cannot apply to {type(state).__name__}")
+    assert_never(state)
 
 
 def fold(events: list[GoalEvent], state: GoalState | None = None) -> GoalState:

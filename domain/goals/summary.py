@@ -5,6 +5,7 @@ worked out when it is read, from these facts and the check-ins, not stored here.
 """
 
 from datetime import date, datetime
+from typing import assert_never
 from uuid import UUID
 
 import msgspec
@@ -24,6 +25,7 @@ from domain.goals.events import (
     SupporterAdded,
     SupporterRemoved,
 )
+from domain.goals.fold_errors import EventOutOfOrder, VersionGap
 from domain.goals.state import apply_change
 from domain.goals.terms import GoalStatus, GoalTerms
 
@@ -73,7 +75,7 @@ def summarize(summary: GoalSummary | None, event: GoalEvent, facts: EventFacts) 
     """The summary after `event`; `summary` is None before the goal's first event."""
     if summary is None:
         if not isinstance(event, GoalSet):
-            raise ValueError(f"a goal's first event is goal_set, not {type(event).__name__}")
+            raise EventOutOfOrder(f"a goal's first event is goal_set, not {type(event).__name__}")
         return GoalSummary(
             event.goal_id,
             facts.clinic_id,
@@ -85,7 +87,7 @@ def summarize(summary: GoalSummary | None, event: GoalEvent, facts: EventFacts) 
             facts.position,
         )
     if facts.version != summary.version + 1:
-        raise ValueError(f"version {facts.version} does not follow {summary.version}")
+        raise VersionGap(f"version {facts.version} does not follow {summary.version}")
     moved = msgspec.structs.replace(summary, version=facts.version, last_position=facts.position)
     return _changed(moved, event, facts.recorded_at)
 
@@ -116,16 +118,31 @@ def _changed(summary: GoalSummary, event: GoalEvent, at: datetime) -> GoalSummar
         case CorrectionRecorded():
             return summary
         case GoalSet():
-            raise ValueError("a goal is set once")
+            raise EventOutOfOrder("a goal is set once")
+    assert_never(event)
 
 
 def check_in_change(event: GoalEvent) -> CheckInChange | None:
     match event:
         case ProgressRecorded():
             return CheckInChange(event.check_in_id, event.goal_id, event.amount, event.occurred_at)
-        case CorrectionRecorded(scope="check_in", check_in_id=check_in_id) if check_in_id:
+        case CorrectionRecorded(scope="check_in", check_in_id=UUID() as check_in_id):
             return CheckInChange(check_in_id, event.goal_id, 0, None, entered_in_error=True)
-    return None
+        case (
+            CorrectionRecorded()
+            | GoalSet()
+            | GoalAdjusted()
+            | GoalAchieved()
+            | GoalMissed()
+            | GoalPaused()
+            | GoalResumed()
+            | GoalCancelled()
+            | SupporterAdded()
+            | SupporterRemoved()
+            | GoalRated()
+        ):
+            return None
+    assert_never(event)
 
 
 def days_to_due(summary: GoalSummary, today: date) -> int:

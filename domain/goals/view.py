@@ -1,6 +1,7 @@
 """A goal as people read it, folded from its events: terms, status, check-ins, sharing."""
 
 from datetime import datetime
+from typing import assert_never
 from uuid import UUID
 
 import msgspec
@@ -20,6 +21,7 @@ from domain.goals.events import (
     SupporterAdded,
     SupporterRemoved,
 )
+from domain.goals.fold_errors import EventOutOfOrder
 from domain.goals.state import apply_change
 from domain.goals.terms import GoalStatus, GoalTerms, MissCause
 
@@ -112,7 +114,9 @@ def _next(detail: GoalDetail, event: GoalEvent) -> GoalDetail:
         case SupporterRemoved(supporter_id=supporter):
             kept = tuple(item for item in detail.supporters if item != supporter)
             return replace(detail, supporters=kept)
-    raise ValueError(f"{type(event).__name__} cannot follow a goal that is already set")
+        case GoalSet():
+            raise EventOutOfOrder("GoalSet cannot follow a goal that is already set")
+    assert_never(event)
 
 
 def goal_detail(events: list[GoalEvent]) -> GoalDetail | None:
@@ -121,7 +125,7 @@ def goal_detail(events: list[GoalEvent]) -> GoalDetail | None:
         return None
     first = events[0]
     if not isinstance(first, GoalSet):
-        raise TypeError("a goal's stream starts with GoalSet")
+        raise EventOutOfOrder(f"a goal's first event is goal_set, not {type(first).__name__}")
     detail = GoalDetail(first.goal_id, first.client_id, first.terms, "active", first.replaces)
     return advance(detail, events[1:])
 

@@ -34,8 +34,10 @@ class Batcher(Generic[Item, Result]):
         *,
         max_in_flight: int = 2,
         max_items: int = 128,
+        acquire_timeout: float | None = None,
     ) -> None:
         self._pool = pool
+        self._acquire_timeout = acquire_timeout
         self._run = run
         self._max_in_flight = max_in_flight
         self._max_items = max_items
@@ -84,7 +86,7 @@ class Batcher(Generic[Item, Result]):
 
     async def _outcomes(self, items: list[Item]) -> Sequence[Result | Exception]:
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
                 outcomes = await self._run(conn, items)
         except Exception as error:  # each caller gets it, as if it ran alone
             return [error] * len(items)

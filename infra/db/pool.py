@@ -1,14 +1,35 @@
 """asyncpg pools and the one-off connections that administration needs."""
 
+import asyncio
+import logging
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
+import structlog
 
 from infra.config import Settings
+from infra.db.outages import describe, unreachable
+
+log = structlog.get_logger(__name__)
+
+# asyncpg logs a traceback each time it fails to restore a pool's floor of connections, with a
+# backoff, for as long as the server is down; the service says once that it is (see outages.py).
+logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
 
 
 async def _keep_session(_: asyncpg.Connection) -> None:
     """Skips asyncpg's reset of a released connection (a round trip per use)."""
+
+
+def time_limits(settings: Settings) -> dict[str, str]:
+    """The server's own limits for a session of the service, in milliseconds."""
+    return {
+        "statement_timeout": str(round(settings.database_statement_timeout_seconds * 1000)),
+        "idle_in_transaction_session_timeout": str(
+            round(settings.database_idle_in_transaction_timeout_seconds * 1000)
+        ),
+    }
 
 
 async def open_pool(
@@ -19,15 +40,41 @@ async def open_pool(
     stateless: bool = False,
     server_settings: dict[str, str] | None = None,
 ) -> asyncpg.Pool:
-    """A pool; `stateless` for users that never leave session state (settings, locks, LISTEN)
-    on a connection, which then need no reset when it goes back to the pool."""
-    return await asyncpg.create_pool(
-        settings.database_url,
-        min_size=settings.database_pool_min if min_size is None else min_size,
-        max_size=settings.database_pool_max if max_size is None else max_size,
-        reset=_keep_session if stateless else None,
-        server_settings=server_settings,
-    )
+    """A pool, with every time limit of the settings; `stateless` for users that never leave
+    session state (settings, locks, LISTEN) on a connection, which then need no reset when it
+    goes back to the pool.
+
+    It opens whether or not the database answers: a process must start, and then serve 503s,
+    during an outage, rather than fail its start (a supervisor would only start it again, or
+    give up). When the database cannot be reached, the pool opens empty and connects as it is
+    used; any other failure (a wrong password, a database that does not exist) is raised.
+    """
+    options: dict[str, Any] = {
+        "min_size": settings.database_pool_min if min_size is None else min_size,
+        "max_size": settings.database_pool_max if max_size is None else max_size,
+        "reset": _keep_session if stateless else None,
+        "server_settings": time_limits(settings) | (server_settings or {}),
+        "command_timeout": settings.database_command_timeout_seconds,
+        # Opening a connection: asyncpg's own default waits a minute on a frozen server.
+        "timeout": settings.database_acquire_timeout_seconds,
+    }
+    try:
+        return await asyncpg.create_pool(settings.database_url, **options)
+    except Exception as error:
+        if not unreachable(error):
+            raise
+        log.warning("database_unavailable_at_start", error=describe(error))
+    # asyncpg opens `min_size` connections before it hands a pool over: an empty pool keeps no
+    # floor, and opens connections as they are asked for.
+    return await asyncpg.create_pool(settings.database_url, **options | {"min_size": 0})
+
+
+async def close_pool(pool: asyncpg.Pool, within: float) -> None:
+    """Closes gracefully if the server answers in time, else drops the connections."""
+    try:
+        await asyncio.wait_for(pool.close(), within)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        pool.terminate()
 
 
 def _with_database(url: str, database: str) -> str:

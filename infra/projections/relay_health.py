@@ -17,13 +17,13 @@ import msgspec
 import structlog
 
 from infra.db.connection import Connection
+from infra.db.outages import describe, unreachable
 from infra.projections.feed import RELAY
 
 log = structlog.get_logger(__name__)
 
 # A good pass is written at most this often: the relay passes every second or more often.
 RECORD_PASS_EVERY_SECONDS = 1.0
-_RECORD_TIMEOUT_SECONDS = 2.0
 
 
 class RelayHealth(msgspec.Struct, frozen=True):
@@ -63,8 +63,9 @@ def _seconds(value: Decimal | None) -> float | None:
 class RelayHealthRecorder:
     """Records each pass of one relay loop: its failures always, its successes once a second."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, timeout_seconds: float) -> None:
         self._pool = pool
+        self._timeout_seconds = timeout_seconds
         self._recorded_pass_at = 0.0
         self._failing = False
 
@@ -86,10 +87,12 @@ class RelayHealthRecorder:
         """Whether it was recorded: with PostgreSQL away it cannot be, and the API, which
         cannot read it either, reports the database instead."""
         try:
-            async with asyncio.timeout(_RECORD_TIMEOUT_SECONDS), self._pool.acquire() as conn:
+            async with asyncio.timeout(self._timeout_seconds), self._pool.acquire() as conn:
                 await conn.execute(statement, RELAY, *arguments)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            log.debug("relay_health_not_recorded", error=str(error))
+        except Exception as error:
+            if not unreachable(error):
+                raise
+            log.debug("relay_health_not_recorded", error=describe(error))
             return False
         return True
 

@@ -14,10 +14,11 @@ from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from infra.config import DEVELOPMENT_TOKEN_KEY, Settings, get_settings
-from infra.db.pool import open_pool
+from infra.db.pool import close_pool, open_pool
 from infra.eventstore.signal import AppendSignal
 from infra.logging import configure_logging
 from services.api import health, metrics
+from services.api.admission import admission
 from services.api.auth import OpaqueTokenAuthenticator
 from services.api.deps import (
     ONE_STATEMENT_WRITES,
@@ -32,6 +33,7 @@ from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
 from services.api.goals.store import GoalStore
 from services.api.observability import request_logging
+from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
 from services.api.users import routes as user_routes
 
@@ -72,6 +74,8 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if settings.token_hash_key == DEVELOPMENT_TOKEN_KEY:
             log.warning("token_hash_key_is_the_development_default")
+        # Both pools open even while the database is down (infra/db/pool.py): the process
+        # starts, answers 503 meanwhile, and connects once the database is back.
         # The API keeps no session state on its connections: no SET, no locks, no LISTEN.
         app.state.pool = await open_pool(settings, stateless=True)
         batch_pool = await open_pool(
@@ -83,17 +87,23 @@ def create_app(
             # length costs more than it saves.
             server_settings={"plan_cache_mode": "force_generic_plan"},
         )
+        watch = DatabaseWatch(app.state.pool, settings.database_acquire_timeout_seconds)
+        app.state.database_watch = watch
         signal = AppendSignal(app.state.pool)
         app.state.append_signal = signal
-        app.state.goal_store = GoalStore(app.state.pool, batch_pool, signal)
+        app.state.goal_store = GoalStore(
+            app.state.pool, batch_pool, signal, settings.database_acquire_timeout_seconds
+        )
         sending = asyncio.create_task(signal.run())
         try:
             yield
         finally:
             sending.cancel()
             await asyncio.gather(sending, return_exceptions=True)
-            await batch_pool.close()
-            await app.state.pool.close()
+            await watch.close()
+            closing = settings.database_command_timeout_seconds
+            await close_pool(batch_pool, closing)
+            await close_pool(app.state.pool, closing)
 
     app = Litestar(
         route_handlers=[
@@ -141,6 +151,8 @@ def create_app(
         logging_config=None,
     )
     # Around the whole app, not as route middleware, so that requests no route answers (404,
-    # 405) are logged and get their X-Request-ID too.
-    app.asgi_handler = request_logging(app.asgi_handler)
+    # 405), and those refused for want of room (503), are logged and get their X-Request-ID too.
+    app.asgi_handler = request_logging(
+        admission(app.asgi_handler, settings.api_max_concurrent_requests)
+    )
     return app

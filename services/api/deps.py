@@ -26,7 +26,8 @@ async def provide_connection(request: Request, state: State) -> AsyncGenerator[C
     writes of one statement: for those the BEGIN and COMMIT would be two round trips for nothing.
     """
     pool: asyncpg.Pool = state.pool
-    async with pool.acquire() as conn:
+    settings: Settings = state.settings
+    async with pool.acquire(timeout=settings.database_acquire_timeout_seconds) as conn:
         if request.method == "GET" or request.route_handler.opt.get(ONE_STATEMENT_WRITES):
             yield conn
         else:

@@ -10,11 +10,14 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain.goals.errors import GoalRuleViolation
+from infra.db.outages import unreachable
 from infra.eventstore.store import WrongExpectedVersion
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# Long enough for a restarting PostgreSQL, short enough that a client's retry soon finds it back.
+RETRY_AFTER_SECONDS = 2
 
 
 class FieldError(msgspec.Struct, frozen=True):
@@ -72,6 +75,7 @@ _TITLES = {
     422: "Unprocessable content",
     428: "Precondition required",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -166,7 +170,30 @@ def on_http_exception(_: Request, error: HTTPException) -> Response[bytes]:
     return _response(_details(status, code, detail), headers=error.headers)
 
 
+def unavailable_body(code: str, detail: str) -> bytes:
+    """A 503's body: nothing could be done just now, and the same request may be sent again
+    after `Retry-After` seconds (docs/api.md says what a retry of each write answers)."""
+    return msgspec.json.encode(_details(503, code, detail))
+
+
+RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def database_unavailable() -> Response[bytes]:
+    body = unavailable_body(
+        "database_unavailable",
+        "The database cannot be reached just now; send the same request again shortly.",
+    )
+    return Response(body, status_code=503, media_type=PROBLEM_JSON, headers=dict(RETRY_AFTER))
+
+
 def on_unexpected(request: Request, error: Exception) -> Response[bytes]:
+    if unreachable(error):
+        # Said once per outage by the watch, not once per request.
+        watch = request.app.state.get("database_watch")
+        if watch is not None:
+            watch.failed(error)
+        return database_unavailable()
     log.error("unhandled_error", path=request.scope.get("path_template"), exc_info=error)
     return _response(
         _details(

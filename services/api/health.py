@@ -22,10 +22,13 @@ from litestar.response import Response
 
 from infra.config import Settings
 from infra.db.migrate import is_current
+from infra.db.outages import unreachable
 from infra.projections.lag import ConsumerLag, projection_lag, relay_lag
 from infra.projections.relay_health import RelayHealth, read_relay_health
+from services.api.outage import DatabaseWatch
 
 STUCK_AFTER_SECONDS = 60
+READY_BUDGET_SECONDS = 2.0
 BROKER_TIMEOUT_SECONDS = 0.5
 OK = "ok"
 
@@ -83,11 +86,13 @@ async def live() -> Health:
 async def ready(state: State) -> Response[Health]:
     settings: Settings = state.settings
     pool: asyncpg.Pool = state.pool
+    watch: DatabaseWatch = state.database_watch
     broker = asyncio.create_task(broker_check(settings.redis_url))
     checks: dict[str, str] = {}
     behind: dict[str, str] = {}
-    try:
-        async with asyncio.timeout(2), pool.acquire() as conn:
+
+    async def look() -> None:
+        async with pool.acquire() as conn:
             checks["database"] = OK
             checks["migrations"] = OK if await is_current(conn) else "pending"
             if checks["migrations"] == OK:
@@ -99,9 +104,17 @@ async def ready(state: State) -> Response[Health]:
                 lag = await projection_lag(conn)
                 if lag.seconds > STUCK_AFTER_SECONDS:
                     behind[lag.consumer] = f"stuck: {lag.events} events, {lag.seconds:.0f} s"
-    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-        checks["database"] = f"unreachable: {type(error).__name__}"
-    behind["broker"] = await broker
+
+    try:
+        # Within the budget even when the server is frozen (see DatabaseWatch.within).
+        await watch.within(READY_BUDGET_SECONDS, look())
+    except Exception as error:
+        if not unreachable(error):
+            raise
+        checks = {"database": f"unreachable: {type(error).__name__}"}
+        behind = {}
+    finally:
+        behind["broker"] = await broker
     healthy = _all_ok(checks)
     status = "unavailable" if not healthy else OK if _all_ok(behind) else "degraded"
     return Response(Health(status, checks | behind), status_code=200 if healthy else 503)

@@ -10,7 +10,8 @@ import redis
 import structlog
 
 from infra.config import Settings
-from infra.db.pool import open_pool
+from infra.db.outages import Outage, describe, unreachable
+from infra.db.pool import close_pool, open_pool
 from infra.eventstore.signal import CHANNEL
 from infra.projections.feed import lagging_goals, relay_batch
 from infra.projections.rebuild import rebuild_if_outdated
@@ -21,6 +22,113 @@ log = structlog.get_logger(__name__)
 # Polling is the fallback that guarantees progress when a notification is missed.
 POLL_SECONDS = 1.0
 RECONCILE_EVERY_SECONDS = 5.0
+# While the database or Redis is away, passes are tried less and less often, down to this.
+LONGEST_RETRY_SECONDS = 5.0
+
+
+class Relay:
+    """The relay's loop and what it knows of the servers it depends on.
+
+    Neither PostgreSQL nor Redis being away stops it: it starts without them, and a pass that
+    fails for want of either is tried again later, with a backoff. Each outage is logged once
+    when it starts and once when it ends. Nothing is lost meanwhile: a pass whose enqueue failed
+    rolls back with its checkpoint, and a pass cut by a lost connection never committed.
+    """
+
+    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+        self._settings = settings
+        self._pool = pool
+        self.database = Outage("database")
+        self.broker = Outage("broker")
+        self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._rebuild_checked = False
+        self._reconciled_at = 0.0
+        self._health = RelayHealthRecorder(pool, settings.database_acquire_timeout_seconds)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        wait = POLL_SECONDS
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    async with self._health.recording_pass():
+                        await self._pass()
+                # redis-py's errors derive from neither OSError nor ConnectionError.
+                except redis.RedisError as error:
+                    self.broker.failed(error)
+                    wait = min(wait * 2, LONGEST_RETRY_SECONDS)
+                except Exception as error:
+                    if not unreachable(error):
+                        raise
+                    self.database.failed(error)
+                    wait = min(wait * 2, LONGEST_RETRY_SECONDS)
+                else:
+                    self.database.recovered()
+                    wait = POLL_SECONDS
+                    await self._keep_listening()
+                await _first_of(self._wake, stop, at_most=wait)
+        finally:
+            if self._listener is not None:
+                self._listener.terminate()
+
+    async def _pass(self) -> None:
+        if not self._rebuild_checked:
+            await self._rebuild_if_outdated()
+            self._rebuild_checked = True
+        timeout = self._settings.database_acquire_timeout_seconds
+        async with self._pool.acquire(timeout=timeout) as conn:
+            while await relay_batch(conn, self._enqueue):
+                pass
+            if time.monotonic() - self._reconciled_at > RECONCILE_EVERY_SECONDS:
+                older_than = timedelta(seconds=self._settings.reconcile_after_seconds)
+                lagging = await lagging_goals(conn, older_than)
+                if lagging:
+                    log.warning("reconciler_requeued", goals=len(lagging))
+                    await self._enqueue(lagging)
+                self._reconciled_at = time.monotonic()
+
+    async def _rebuild_if_outdated(self) -> None:
+        """On a connection of its own, free of the pool's time limits: a rebuild takes as long
+        as the log is long."""
+        conn = await asyncpg.connect(
+            self._settings.database_url, timeout=self._settings.database_acquire_timeout_seconds
+        )
+        try:
+            if await rebuild_if_outdated(conn, _log_progress):
+                log.info("projection_rebuilt_at_start")
+        finally:
+            conn.terminate()
+
+    async def _enqueue(self, goal_ids: list[UUID]) -> None:
+        await _enqueue(goal_ids)
+        self.broker.recovered()
+
+    async def _keep_listening(self) -> None:
+        """Listens for appends again if the connection that did was lost."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            self._listener = await asyncpg.connect(
+                self._settings.database_url,
+                timeout=self._settings.database_acquire_timeout_seconds,
+            )
+            await self._listener.add_listener(CHANNEL, lambda *_: self._wake.set())
+        except Exception as error:
+            if not unreachable(error):
+                raise
+            # Polling goes on meanwhile; a lost wake-up only costs a moment.
+            log.warning("relay_listen_failed", error=describe(error))
+            if self._listener is not None:
+                self._listener.terminate()
+            self._listener = None
+
+
+async def _first_of(wake: asyncio.Event, stop: asyncio.Event, at_most: float) -> None:
+    waiters = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())}
+    _, pending = await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in pending:
+        waiter.cancel()
 
 
 async def _enqueue(goal_ids: list[UUID]) -> None:
@@ -37,52 +145,10 @@ def _log_progress(done: int, total: int) -> None:
     log.info("projection_rebuild_progress", done=done, total=total)
 
 
-async def _listen(settings: Settings, wake: asyncio.Event) -> asyncpg.Connection | None:
-    try:
-        listener = await asyncpg.connect(settings.database_url)
-        await listener.add_listener(CHANNEL, lambda *_: wake.set())
-    except (OSError, asyncpg.PostgresError) as error:
-        log.warning("relay_listen_failed", error=str(error))
-        return None
-    return listener
-
-
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
+    # Opens even while the database is down (infra/db/pool.py).
     pool = await open_pool(settings, min_size=1, max_size=2)
-    async with pool.acquire() as conn:
-        if await rebuild_if_outdated(conn, _log_progress):
-            log.info("projection_rebuilt_at_start")
-    wake = asyncio.Event()
-    listener = await _listen(settings, wake)
-    reconciled_at = 0.0
-    older_than = timedelta(seconds=settings.reconcile_after_seconds)
-    health = RelayHealthRecorder(pool)
     try:
-        while not stop.is_set():
-            wake.clear()
-            try:
-                async with health.recording_pass(), pool.acquire() as conn:
-                    while await relay_batch(conn, _enqueue):
-                        pass
-                    if time.monotonic() - reconciled_at > RECONCILE_EVERY_SECONDS:
-                        lagging = await lagging_goals(conn, older_than)
-                        if lagging:
-                            log.warning("reconciler_requeued", goals=len(lagging))
-                            await _enqueue(lagging)
-                        reconciled_at = time.monotonic()
-            # redis-py's errors derive from neither OSError nor ConnectionError. A failed enqueue
-            # rolls its batch back with the checkpoint, so the next pass sends it again.
-            except (OSError, asyncpg.PostgresError, ConnectionError, redis.RedisError) as error:
-                log.warning("relay_pass_failed", error=str(error))
-            if listener is None or listener.is_closed():
-                listener = await _listen(settings, wake)
-            waiters = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())}
-            _, pending = await asyncio.wait(
-                waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
-            )
-            for waiter in pending:
-                waiter.cancel()
+        await Relay(settings, pool).run(stop)
     finally:
-        if listener is not None:
-            await listener.close()
-        await pool.close()
+        await close_pool(pool, settings.database_command_timeout_seconds)

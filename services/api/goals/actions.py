@@ -26,6 +26,7 @@ from domain.goals.commands import (
     RemoveSupporter,
     ResumeGoal,
 )
+from domain.goals.errors import GoalRuleViolation
 from domain.goals.events import TermsChange
 from domain.goals.state import GoalState, NoGoal
 from infra.access import queries
@@ -35,7 +36,7 @@ from infra.goals.handler import CommandContext, Handled, attempt, handle
 from services.api.deps import Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.goals.access import LoadedGoal, after_write, folds, load_for
-from services.api.goals.check_ins import check_in_at_once
+from services.api.goals.check_ins import check_in_at_once, replayed_check_in
 from services.api.goals.schemas import (
     Achievement,
     Adjustment,
@@ -177,11 +178,18 @@ async def check_in(
         return RecordProgress(goal_id, check_in_id, data.amount, occurred_at, actor, now, data.note)
 
     headers = request.headers
-    if headers.get("if-match") is None and headers.get("idempotency-key") is None:
-        written = await check_in_at_once(request, goal_id, make)
-        if written is not None:
-            return as_response(written)
-    return await _write(request, goal_id, make)
+    try:
+        if headers.get("if-match") is None and headers.get("idempotency-key") is None:
+            written = await check_in_at_once(request, goal_id, make)
+            if written is not None:
+                return as_response(written)
+        return await _write(request, goal_id, make)
+    except GoalRuleViolation as refused:
+        if refused.code != "check_in_exists":
+            raise
+    # A retry, most often: see domain/goals/retries.py.
+    names_its_moment = data.occurred_at is not None
+    return await replayed_check_in(request, goal_id, make, names_its_moment=names_its_moment)
 
 
 @post(

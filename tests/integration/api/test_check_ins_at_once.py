@@ -161,7 +161,9 @@ async def test_a_check_in_id_sent_twice_is_recorded_once(
 
     again = await _check_in(api, goal_id, clinic.therapist.headers, check_in_id=check_in_id)
 
-    assert_problem(again, 422, "check_in_exists")
+    # Another person's check-in cannot be the same one (tests/integration/api/
+    # test_check_in_retries.py has the client's own retries).
+    assert_problem(again, 409, "check_in_conflict")
     assert await event_count(pool) == written
 
 

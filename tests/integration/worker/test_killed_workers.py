@@ -84,5 +84,6 @@ async def test_projection_converges_when_workers_are_killed_mid_batch(
 
     assert gaps == []
     assert checkpoint == head
-    assert replacement.logged("reconciler_requeued")
+    # The first service's relay may have sent them again itself, in the moments it took to stop.
+    assert service.logged("reconciler_requeued") or replacement.logged("reconciler_requeued")
     assert replacement.returncode is None

@@ -69,6 +69,6 @@ async def test_projection_converges_across_a_redis_restart(
     assert gaps == []
     assert checkpoint == head
     # The relay met the outage and carried on; the reconciler sent the lost goals again.
-    assert service.logged("relay_pass_failed")
+    assert service.logged("broker_unavailable")
     assert service.logged("reconciler_requeued")
     assert service.returncode is None

@@ -389,11 +389,13 @@ class GoalStreamsMachine(RuleBasedStateMachine):
         allowed: frozenset[GoalStatus],
         *refusals: str | None,
         event: GoalEvent,
+        before_status: str | None = None,
         **changes: Any,
     ) -> None:
-        """Decides a command on an existing goal: its status rule comes before all others."""
+        """Decides a command on an existing goal: its status rule comes before all others but
+        `before_status`."""
         goal = self.goals.get(command.goal_id)
-        refusal = _first(_status_refusal(goal, allowed), *refusals)
+        refusal = _first(before_status, _status_refusal(goal, allowed), *refusals)
         goal_after = None
         if refusal is None and goal is not None:
             goal_after = msgspec.structs.replace(goal, **changes)
@@ -510,11 +512,11 @@ class GoalStreamsMachine(RuleBasedStateMachine):
         self._on_goal(
             RecordProgress(goal_id, check_in_id, amount, occurred_at, CLIENT, NOW, note),
             _ACTIVE,
-            "check_in_exists" if check_in_id in check_ins else None,
             _amount_refusal(kind, amount),
             _time_refusal(occurred_at),
             _text_refusal(note, required=False) if note is not None else None,
             event=ProgressRecorded(goal_id, check_in_id, amount, occurred_at, note),
+            before_status="check_in_exists" if check_in_id in check_ins else None,
             check_ins=check_ins | {check_in_id},
         )
 

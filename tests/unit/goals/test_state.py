@@ -9,6 +9,7 @@ from domain.goals.events import (
     SupporterRemoved,
     TermsChange,
 )
+from domain.goals.fold_errors import EventOutOfOrder, IncompleteEvent
 from domain.goals.state import Goal, NoGoal, evolve, fold
 from tests.unit.goals.builders import (
     CHECK_IN_ID,
@@ -81,17 +82,17 @@ def test_an_adjustment_is_folded_from_its_after_values_only() -> None:
 
 
 def test_events_before_the_goal_is_set_cannot_be_applied() -> None:
-    with pytest.raises(ValueError, match="GoalPaused cannot apply to NoGoal"):
+    with pytest.raises(EventOutOfOrder, match="GoalPaused cannot apply to NoGoal"):
         evolve(NoGoal(), goal_paused())
 
 
 def test_a_goal_cannot_be_set_over_an_existing_one() -> None:
-    with pytest.raises(ValueError, match="GoalSet cannot apply to Goal"):
+    with pytest.raises(EventOutOfOrder, match="GoalSet cannot apply to Goal"):
         fold([goal_set(), goal_set()])
 
 
 def test_a_check_in_correction_without_a_check_in_cannot_be_applied() -> None:
     malformed = CorrectionRecorded(GOAL_ID, "check_in", "Typo")
 
-    with pytest.raises(ValueError, match="CorrectionRecorded cannot follow"):
+    with pytest.raises(IncompleteEvent, match="names no check-in"):
         fold([goal_set(), malformed])

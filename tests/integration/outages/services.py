@@ -1,0 +1,82 @@
+"""`goals api` as an operator starts it, on a test's own database, with the test's settings."""
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.integration.api.world import TOKEN_KEY
+from tests.integration.worker.processes import GroupProcess, children_of, command_line, free_port
+
+_READY_SECONDS = 30.0
+
+# Short limits, so that an outage shows within a test's few seconds.
+SHORT_TIME_LIMITS = {
+    "DATABASE_ACQUIRE_TIMEOUT_SECONDS": "1",
+    "DATABASE_COMMAND_TIMEOUT_SECONDS": "1",
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS": "1",
+}
+
+
+class ApiService(GroupProcess):
+    """`python -m services.cli api` with `workers` worker processes."""
+
+    def __init__(self, database_url: str, log_dir: Path, workers: int, **settings: str) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.worker_count = workers
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "API_HOST": "127.0.0.1",
+            "API_PORT": str(self.port),
+            "API_WORKERS": str(workers),
+            "LOG_FORMAT": "json",
+            "TOKEN_HASH_KEY": TOKEN_KEY,
+            "PYTHONUNBUFFERED": "1",
+            **SHORT_TIME_LIMITS,
+            **settings,
+        }
+        super().__init__([sys.executable, "-m", "services.cli", "api"], env, log_dir / "api.log")
+
+    def workers(self) -> list[int]:
+        return [
+            pid
+            for pid in children_of(self.pid)
+            if "multiprocessing.spawn" in (line := command_line(pid))
+            and "resource_tracker" not in line
+        ]
+
+    async def until_live(self, within: float = _READY_SECONDS) -> None:
+        """Until every worker runs and the API answers."""
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=2.0) as client:
+            while True:
+                assert self.returncode is None, self.log_tail()
+                try:
+                    live = (await client.get("/health/live")).status_code == 200
+                except httpx.TransportError:
+                    live = False
+                if live and len(self.workers()) == self.worker_count:
+                    return
+                assert time.monotonic() < deadline, self.log_tail()
+                await asyncio.sleep(0.1)
+
+    def log_records(self) -> list[dict[str, Any]]:
+        records = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line a library wrote without our formatter
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def logged(self, event: str) -> list[dict[str, Any]]:
+        return [record for record in self.log_records() if record.get("event") == event]
