@@ -15,6 +15,7 @@ RUN uv sync --frozen --no-dev
 
 RUN useradd --system --uid 10001 goals
 USER goals
-ENV PATH="/app/.venv/bin:$PATH" API_HOST=0.0.0.0
+# Servers are named by URLs here: none is ever looked for on this host, or run embedded.
+ENV PATH="/app/.venv/bin:$PATH" API_HOST=0.0.0.0 LOCAL_SERVERS=off
 EXPOSE 8000
 CMD ["goals", "serve"]

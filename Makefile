@@ -18,7 +18,7 @@ $(UV):
 setup: $(UV) ## install the locked dependencies into .venv
 	$(UV) sync --frozen
 
-run: setup ## set up, migrate, and run the API and the workers on the local PostgreSQL/Redis
+run: setup ## set up, migrate, and run the API and the workers (local or embedded PostgreSQL/Redis)
 	$(RUN) goals migrate
 	$(RUN) goals serve
 

@@ -128,7 +128,7 @@ async def main(arguments: argparse.Namespace) -> None:
                 f"in {time.perf_counter() - filled:.1f} s"
             )
             started = time.perf_counter()
-            goals = await rebuild_goal_summaries(conn, lambda done, total: None)
+            goals = (await rebuild_goal_summaries(conn, lambda done, total: None)).goals
             seconds = time.perf_counter() - started
         finally:
             await conn.close()

@@ -6,6 +6,7 @@ PostgreSQL and Redis on the local machine.
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 import msgspec
 
@@ -94,6 +95,16 @@ class Settings(msgspec.Struct, frozen=True):
 
     max_body_bytes: int = 64 * 1024
     """`MAX_BODY_BYTES`: the largest request body the API accepts; larger ones answer 413."""
+
+    local_servers: Literal["auto", "embedded", "off"] = "auto"
+    """`LOCAL_SERVERS`: where PostgreSQL and Redis come from when no URL names them (see
+    infra/local_servers.py): `auto` takes the servers on the default local ports, else runs
+    embedded ones; `embedded` always runs embedded ones; `off` uses the default URLs as they
+    are."""
+
+    local_data_dir: str = ".data"
+    """`LOCAL_DATA_DIR`: where embedded servers keep their data, relative to the working
+    directory (the checkout, with `make run`)."""
 
 
 _PREFIXLESS = {field.upper(): field for field in Settings.__struct_fields__}

@@ -1,15 +1,21 @@
 """Where the test PostgreSQL and Redis come from.
 
 In order: `TEST_DATABASE_URL`/`DATABASE_URL` and `TEST_REDIS_URL`/`REDIS_URL` name running
-servers; else, where a Docker engine answers, testcontainers starts throwaway ones; else the
-servers on this machine's default ports are used. Tests create their own databases and key
-prefixes, so they never touch the service's own data.
+servers; else the servers answering on this machine's default ports are used; else, where a
+Docker engine answers, testcontainers starts throwaway ones; else embedded ones run from the
+development packages (infra/local_servers.py), in a temporary directory deleted afterwards.
+`LOCAL_SERVERS=embedded` goes straight to the embedded ones. Tests create their own databases
+and key prefixes, so they never touch the service's own data.
 """
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from infra.local_servers import answers, embedded_postgres_server, embedded_redis_server
 
 
 def _from_environment(*names: str) -> str | None:
@@ -17,6 +23,10 @@ def _from_environment(*names: str) -> str | None:
         if value := os.environ.get(name):
             return value
     return None
+
+
+def _embedded_only() -> bool:
+    return os.environ.get("LOCAL_SERVERS") == "embedded"
 
 
 def _docker_engine_answers() -> bool:
@@ -40,13 +50,20 @@ def postgres_server() -> Iterator[str]:
     if url:
         yield url
         return
-    if not _docker_engine_answers():
+    if not _embedded_only() and answers(LOCAL_POSTGRES):
         yield LOCAL_POSTGRES
         return
-    from testcontainers.postgres import PostgresContainer  # noqa: PLC0415
+    if not _embedded_only() and _docker_engine_answers():
+        from testcontainers.postgres import PostgresContainer  # noqa: PLC0415
 
-    with PostgresContainer("postgres:16-alpine", driver=None) as container:
-        yield container.get_connection_url()
+        with PostgresContainer("postgres:16-alpine", driver=None) as container:
+            yield container.get_connection_url()
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="goals-test-") as directory,
+        embedded_postgres_server(Path(directory) / "postgres", throwaway=True) as url,
+    ):
+        yield url
 
 
 @contextmanager
@@ -55,14 +72,21 @@ def redis_server() -> Iterator[str]:
     if url:
         yield url
         return
-    if not _docker_engine_answers():
+    if not _embedded_only() and answers(LOCAL_REDIS):
         yield LOCAL_REDIS
         return
-    from testcontainers.redis import RedisContainer  # noqa: PLC0415
+    if not _embedded_only() and _docker_engine_answers():
+        from testcontainers.redis import RedisContainer  # noqa: PLC0415
 
-    with RedisContainer("redis:7-alpine") as container:
-        host = container.get_container_host_ip()
-        yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
+        with RedisContainer("redis:7-alpine") as container:
+            host = container.get_container_host_ip()
+            yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="goals-test-") as directory,
+        embedded_redis_server(Path(directory)) as url,
+    ):
+        yield url
 
 
 # The tests' service login: a member of goals_app, as an operator's own login would be, with a

@@ -67,11 +67,23 @@ async def ensure_member(conn: Connection, role: str, member: str) -> bool:
     if already:
         return False
     grant = await conn.fetchval("SELECT format('GRANT %I TO %I', $1::text, $2::text)", role, member)
+    # A concurrent migration of another database may grant it between our look and our grant.
+    # PostgreSQL 15 then refuses ours as a duplicate; 16 and later let it through as a no-op and
+    # say so in a notice, the only sign that this call granted nothing.
+    notices: list[asyncpg.PostgresLogMessage] = []
+
+    def heard(_: object, message: asyncpg.PostgresLogMessage) -> None:
+        notices.append(message)
+
+    conn.add_log_listener(heard)
     try:
         await conn.execute(grant)
     except asyncpg.UniqueViolationError:
-        return False  # granted by a concurrent migration of another database
-    return True
+        return False
+    finally:
+        conn.remove_log_listener(heard)
+    # asyncpg hands notices to listeners in the order they came, before the command's result.
+    return not notices
 
 
 async def prepare_roles(

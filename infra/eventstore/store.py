@@ -324,6 +324,13 @@ async def read_streams(conn: Connection, stream_ids: list[str]) -> dict[str, lis
 # transaction that ends later has an id at or above the fence, so it sorts after anything already
 # read. A reader therefore never passes over an event that commits later. The price: one long
 # open writing transaction holds the feed back until it ends, so writers keep transactions short.
+#
+# What the order is not: the order of commits, nor, within one stream, the order of versions. A
+# transaction takes its id at its first write, and some write something before they move a
+# stream's head (an idempotency key; a batch, another stream's head), so version 3 of a goal can
+# carry an older id than version 2 and come first. Consumers therefore use the feed only to learn
+# which streams moved, and read each stream from the version they have stored
+# (docs/event-log.md, "Consumers").
 _READ_ALL = f"""
 SELECT {EVENT_COLUMNS} FROM events
 WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
@@ -336,7 +343,8 @@ LIMIT $3
 async def read_all(
     conn: Connection, after: FeedCheckpoint, limit: int = 500
 ) -> list[RecordedEvent]:
-    """The next events of the global feed after `after`, in the order they became visible."""
+    """The next events of the global feed after `after`, in the order of their transactions'
+    ids: every committed event once, none passed over, in no stream's version order."""
     rows = await conn.fetch(_READ_ALL, after.transaction_id, after.position, limit)
     return [recorded_event(row) for row in rows]
 

@@ -24,6 +24,14 @@ from infra.goals.streams import goal_stream
 # first conflict the writer queues behind the goal's other contended writers (an advisory lock
 # held to the end of its transaction), so under contention it waits its turn instead of losing
 # race after race; the uncontended path pays nothing for it.
+#
+# One lock order for every transaction that writes to a goal: its idempotency key, then the
+# goal's queue lock, then the stream's head row. An append locks the head row even when it fails
+# (`INSERT ... ON CONFLICT ... WHERE` locks the row it conflicts with whatever the WHERE says), so
+# a transaction that appended first and queued after would hold the head while waiting for the
+# queue, whose holder waits for the head: a deadlock. Inside a transaction the queue lock
+# therefore comes before the first append. Statements on their own (the shared batches, the
+# one-trip check-ins) hold heads only while they run and never wait for the queue.
 _LATEST_ATTEMPTS = 10
 
 
@@ -39,6 +47,8 @@ class CommandContext(msgspec.Struct, frozen=True):
     correlation_id: str
     causation_id: str | None = None
     reason: str | None = None
+    token_id: UUID | None = None
+    """The credential the command was sent with."""
 
 
 class Handled(msgspec.Struct, frozen=True):
@@ -63,6 +73,7 @@ def new_events(
         correlation_id=context.correlation_id,
         causation_id=context.causation_id,
         reason=context.reason,
+        token_id=context.token_id,
     )
     return [
         NewEvent(
@@ -97,9 +108,12 @@ async def handle(
     the queue after a conflict opens one if the caller has none.
     """
     append_here = partial(append, conn)
-    loaded = loaded or await _load(conn, command.goal_id, folds)
     if expected_version is not None:
+        loaded = loaded or await _load(conn, command.goal_id, folds)
         return await attempt(append_here, command, context, loaded, expected_version)
+    if conn.is_in_transaction():
+        await _take_queue_lock(conn, command.goal_id)
+    loaded = loaded or await _load(conn, command.goal_id, folds)
     try:
         return await attempt(append_here, command, context, loaded)
     except WrongExpectedVersion:
@@ -145,7 +159,12 @@ async def _load(conn: Connection, goal_id: UUID, folds: GoalFolds | None) -> tup
 async def _queued(conn: Connection, goal_id: UUID) -> AsyncIterator[None]:
     """Holds the goal's queue lock to the end of a transaction: the caller's, or one opened here."""
     async with atomic(conn):
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 11))", goal_stream(goal_id)
-        )
+        await _take_queue_lock(conn, goal_id)
         yield
+
+
+async def _take_queue_lock(conn: Connection, goal_id: UUID) -> None:
+    """Held to the end of the transaction; taking it again in the same one costs nothing more."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 11))", goal_stream(goal_id)
+    )

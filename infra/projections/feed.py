@@ -12,6 +12,7 @@ from uuid import UUID
 from infra.db.connection import Connection
 from infra.eventstore.envelope import FeedCheckpoint
 from infra.eventstore.store import checkpoint_of, read_all
+from infra.projections.goal_summaries import LIVE, ProjectionTables
 
 RELAY = "relay"
 # Any constant works; it only keeps two relays from moving the same checkpoint at once.
@@ -67,23 +68,31 @@ async def relay_batch(conn: Connection, enqueue: Enqueue, limit: int = 1000) -> 
         return len(events)
 
 
-async def lagging_goals(conn: Connection, older_than: timedelta, limit: int = 1000) -> list[UUID]:
-    """Goals whose oldest event not yet in their summary is older than `older_than`."""
+async def lagging_goals(
+    conn: Connection,
+    older_than: timedelta,
+    limit: int | None = 1000,
+    tables: ProjectionTables = LIVE,
+) -> list[UUID]:
+    """Goals whose oldest event not yet in their summary is older than `older_than`; stalled
+    goals wait for an operator and are left out. Ages count from when the query runs, not from
+    when its transaction began: a rebuild's switch asks in a transaction older than the events
+    it must catch up."""
     rows = await conn.fetch(
-        """
+        f"""
         SELECT g.goal_id FROM (
             SELECT substr(s.stream_id, 6)::uuid AS goal_id, s.stream_id, s.version
             FROM streams s WHERE s.stream_id LIKE 'goal-%'
         ) g
-        LEFT JOIN goal_summaries p ON p.goal_id = g.goal_id
+        LEFT JOIN {tables.summaries} p ON p.goal_id = g.goal_id
         JOIN events e ON e.stream_id = g.stream_id
             AND e.stream_version = coalesce(p.version, 0) + 1
         WHERE g.version > coalesce(p.version, 0)
           AND p.stalled_at_version IS NULL
-          AND e.recorded_at <= now() - $1::interval
-          AND NOT EXISTS (SELECT FROM projection_dead_letters d WHERE d.goal_id = g.goal_id)
+          AND e.recorded_at <= statement_timestamp() - $1::interval
+          AND NOT EXISTS (SELECT FROM {tables.dead_letters} d WHERE d.goal_id = g.goal_id)
         LIMIT $2
-        """,
+        """,  # noqa: S608 - constant names
         older_than,
         limit,
     )

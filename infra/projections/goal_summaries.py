@@ -58,11 +58,25 @@ SUMMARY_COLUMNS = [
 ]  # fmt: skip
 _FIXED = {"goal_id", "clinic_id", "client_id", "set_at"}
 _UPSERT = (
-    f"INSERT INTO goal_summaries ({', '.join(SUMMARY_COLUMNS)}) "  # noqa: S608 - constant names
-    f"VALUES ({', '.join(f'${n}' for n in range(1, len(SUMMARY_COLUMNS) + 1))}) "
+    "INSERT INTO {summaries} ("  # noqa: S608 - constant names
+    + ", ".join(SUMMARY_COLUMNS)
+    + f") VALUES ({', '.join(f'${n}' for n in range(1, len(SUMMARY_COLUMNS) + 1))}) "
     "ON CONFLICT (goal_id) DO UPDATE SET "
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in SUMMARY_COLUMNS if name not in _FIXED)
 )
+
+
+class ProjectionTables(msgspec.Struct, frozen=True):
+    """The tables one copy of the projection lives in: the live ones, or a rebuild's fresh ones."""
+
+    summaries: str
+    check_ins: str
+    dead_letters: str
+    shared: bool
+    """Whether other appliers write these tables at the same time (then goals take turns)."""
+
+
+LIVE = ProjectionTables("goal_summaries", "goal_check_ins", "projection_dead_letters", shared=True)
 
 
 def summary_row(summary: GoalSummary, stalled_at_version: int | None = None) -> tuple[object, ...]:
@@ -95,11 +109,13 @@ def summary_row(summary: GoalSummary, stalled_at_version: int | None = None) -> 
     )
 
 
-async def _save(conn: Connection, summary: GoalSummary) -> None:
-    await conn.execute(_UPSERT, *summary_row(summary))
+async def _save(conn: Connection, tables: ProjectionTables, summary: GoalSummary) -> None:
+    await conn.execute(_UPSERT.format(summaries=tables.summaries), *summary_row(summary))
 
 
-async def _save_check_ins(conn: Connection, changes: list[CheckInChange]) -> None:
+async def _save_check_ins(
+    conn: Connection, tables: ProjectionTables, changes: list[CheckInChange]
+) -> None:
     recorded = [
         (item.check_in_id, item.goal_id, item.amount, item.occurred_at)
         for item in changes
@@ -107,32 +123,38 @@ async def _save_check_ins(conn: Connection, changes: list[CheckInChange]) -> Non
     ]
     if recorded:
         await conn.executemany(
-            """
-            INSERT INTO goal_check_ins (check_in_id, goal_id, amount, occurred_at)
-            VALUES ($1, $2, $3, $4) ON CONFLICT (check_in_id) DO NOTHING
-            """,
+            f"INSERT INTO {tables.check_ins} (check_in_id, goal_id, amount, occurred_at) "  # noqa: S608
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (check_in_id) DO NOTHING",
             recorded,
         )
     corrected = [(item.check_in_id,) for item in changes if item.entered_in_error]
     if corrected:
         await conn.executemany(
-            "UPDATE goal_check_ins SET entered_in_error = true WHERE check_in_id = $1", corrected
+            f"UPDATE {tables.check_ins} SET entered_in_error = true WHERE check_in_id = $1",  # noqa: S608
+            corrected,
         )
 
 
-async def record_dead_letter(
-    conn: Connection, goal_id: UUID, event: RecordedEvent, error: Exception
+async def _dead_letter(
+    conn: Connection,
+    tables: ProjectionTables,
+    goal_id: UUID,
+    event: RecordedEvent,
+    error: Exception,
 ) -> None:
-    """Keeps the event that could not be applied, with why, once."""
+    """Keeps the event that could not be applied, with why, once, and stalls its goal there."""
     await conn.execute(
-        """
-        INSERT INTO projection_dead_letters (event_id, goal_id, position, error)
-        VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING
-        """,
+        f"INSERT INTO {tables.dead_letters} (event_id, goal_id, position, error) "  # noqa: S608
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
         event.event_id,
         goal_id,
         event.position,
         f"{type(error).__name__}: {error}",
+    )
+    await conn.execute(
+        f"UPDATE {tables.summaries} SET stalled_at_version = $2 WHERE goal_id = $1",  # noqa: S608
+        goal_id,
+        event.stream_version,
     )
     log.error(
         "projection_event_failed",
@@ -142,24 +164,22 @@ async def record_dead_letter(
     )
 
 
-async def _dead_letter(
-    conn: Connection, goal_id: UUID, event: RecordedEvent, error: Exception
-) -> None:
-    await record_dead_letter(conn, goal_id, event, error)
-    await conn.execute(
-        "UPDATE goal_summaries SET stalled_at_version = $2 WHERE goal_id = $1",
-        goal_id,
-        event.stream_version,
-    )
+async def project_goal(
+    conn: Connection, goal_id: UUID, tables: ProjectionTables = LIVE
+) -> Progressed:
+    """Applies the goal's events not yet in its summary; safe to run twice or concurrently.
 
-
-async def project_goal(conn: Connection, goal_id: UUID) -> Progressed:
-    """Applies the goal's events not yet in its summary; safe to run twice or concurrently."""
+    The summary's version says where to go on from, so the events are read from the goal's own
+    stream in version order, whatever order the feed delivered the goal in.
+    """
     async with conn.transaction():
-        # One applier per goal at a time: the second waits, then finds nothing left to do.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", str(goal_id))
+        if tables.shared:
+            # One applier per goal at a time: the second waits, then finds nothing left to do.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", str(goal_id)
+            )
         row = await conn.fetchrow(
-            f"SELECT {SELECTED_COLUMNS} FROM goal_summaries WHERE goal_id = $1",  # noqa: S608
+            f"SELECT {SELECTED_COLUMNS} FROM {tables.summaries} WHERE goal_id = $1",  # noqa: S608
             goal_id,
         )
         if row is not None and row["stalled_at_version"] is not None:
@@ -180,15 +200,15 @@ async def project_goal(conn: Connection, goal_id: UUID) -> Progressed:
                 next_summary = summarize(summary, event, facts)
             except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as error:
                 if summary is not None:
-                    await _save(conn, summary)
-                    await _save_check_ins(conn, changes)
-                await _dead_letter(conn, goal_id, recorded, error)
+                    await _save(conn, tables, summary)
+                    await _save_check_ins(conn, tables, changes)
+                await _dead_letter(conn, tables, goal_id, recorded, error)
                 return Progressed(applied, stalled=True)
             summary = next_summary
             if change := check_in_change(event):
                 changes.append(change)
             applied += 1
         if summary is not None and applied:
-            await _save(conn, summary)
-            await _save_check_ins(conn, changes)
+            await _save(conn, tables, summary)
+            await _save_check_ins(conn, tables, changes)
         return Progressed(applied)

@@ -14,41 +14,56 @@ from infra.projections.goal_summaries import SELECTED_COLUMNS, summary_from
 
 
 class Watermark(msgspec.Struct, frozen=True):
-    """Every committed event at or below `position` is in the projection."""
+    """How far the projection is, as a read saw it."""
 
     position: int
+    """The highest log position the projection has applied. It never goes backwards; it is
+    not a promise about every lower position, since positions are not handed out in the order
+    writes commit (see docs/event-log.md)."""
     stale: bool = False
-    """True when the read asked for a later position and waiting for it timed out."""
+    """True when the write the read asked for (`min_position`) was not applied in time, or when
+    a goal the read covers is behind its log or stalled on an event it cannot apply."""
+
+    def covering(self, read: "SummaryRead") -> "Watermark":
+        return Watermark(self.position, self.stale or read.behind)
 
 
-async def summaries_of_clients(conn: Connection, client_ids: list[UUID]) -> list[GoalSummary]:
+class SummaryRead(msgspec.Struct, frozen=True):
+    goals: list[GoalSummary]
+    behind: bool
+    """Whether any of them is behind its log or stalled, as of the same statement."""
+
+
+# Per summary row, in the statement that reads it: whether its goal's log has gone on past it,
+# or its goal is stalled. Read in the same snapshot as the row, so it is true of that row.
+_BEHIND = """(p.stalled_at_version IS NOT NULL OR EXISTS (
+    SELECT FROM streams s WHERE s.stream_id = 'goal-' || p.goal_id::text AND s.version > p.version
+))"""
+
+
+async def _summaries(conn: Connection, where: str, *arguments: object) -> SummaryRead:
     rows = await conn.fetch(
-        f"SELECT {SELECTED_COLUMNS} FROM goal_summaries WHERE client_id = ANY($1::uuid[]) "  # noqa: S608
+        f"SELECT {SELECTED_COLUMNS}, {_BEHIND} AS behind FROM goal_summaries p WHERE {where} "  # noqa: S608
         "ORDER BY set_at, goal_id",
-        client_ids,
+        *arguments,
     )
-    return [summary_from(row) for row in rows]
+    return SummaryRead([summary_from(row) for row in rows], any(row["behind"] for row in rows))
+
+
+async def summaries_of_clients(conn: Connection, client_ids: list[UUID]) -> SummaryRead:
+    return await _summaries(conn, "client_id = ANY($1::uuid[])", client_ids)
 
 
 async def summaries_shared_with(
     conn: Connection, clinic_id: UUID, supporter_id: UUID
-) -> list[GoalSummary]:
-    rows = await conn.fetch(
-        f"SELECT {SELECTED_COLUMNS} FROM goal_summaries "  # noqa: S608
-        "WHERE supporters @> ARRAY[$1::uuid] AND clinic_id = $2 ORDER BY set_at, goal_id",
-        supporter_id,
-        clinic_id,
+) -> SummaryRead:
+    return await _summaries(
+        conn, "supporters @> ARRAY[$1::uuid] AND clinic_id = $2", supporter_id, clinic_id
     )
-    return [summary_from(row) for row in rows]
 
 
-async def summaries_by_id(conn: Connection, goal_ids: list[UUID]) -> list[GoalSummary]:
-    rows = await conn.fetch(
-        f"SELECT {SELECTED_COLUMNS} FROM goal_summaries WHERE goal_id = ANY($1::uuid[]) "  # noqa: S608
-        "ORDER BY set_at, goal_id",
-        goal_ids,
-    )
-    return [summary_from(row) for row in rows]
+async def summaries_by_id(conn: Connection, goal_ids: list[UUID]) -> SummaryRead:
+    return await _summaries(conn, "goal_id = ANY($1::uuid[])", goal_ids)
 
 
 async def counted_check_ins(
@@ -71,45 +86,49 @@ async def counted_check_ins(
     return found
 
 
-_FIRST_UNAPPLIED = """
-SELECT min(e.position) FROM streams s
-LEFT JOIN goal_summaries p ON p.goal_id = substr(s.stream_id, 6)::uuid
-JOIN events e ON e.stream_id = s.stream_id AND e.stream_version = coalesce(p.version, 0) + 1
-WHERE s.stream_id LIKE 'goal-%'
-  AND s.version > coalesce(p.version, 0)
-  AND p.stalled_at_version IS NULL
-  AND NOT EXISTS (
-      SELECT FROM projection_dead_letters d WHERE d.goal_id = substr(s.stream_id, 6)::uuid
-  )
+# How far the projection is, and whether the event at $1 (a write's position) is still to be
+# applied: true while its goal's summary is before it (a stalled goal's stays before it), false
+# once applied, null when no event has that position. Applied events stay applied, so the
+# highest applied position never goes backwards: a rebuild switches in tables caught up at
+# least as far as the live ones (rebuild.py).
+_PROGRESS = """
+SELECT (SELECT coalesce(max(last_position), 0) FROM goal_summaries) AS applied,
+       (SELECT coalesce(max(position), 0) FROM events) AS head,
+       (SELECT e.stream_id LIKE 'goal-%' AND NOT EXISTS (
+            SELECT FROM goal_summaries p
+            WHERE p.goal_id = substr(e.stream_id, 6)::uuid AND p.version >= e.stream_version
+        ) FROM events e WHERE e.position = $1) AS pending
 """
-
-
-async def _log_head(conn: Connection) -> int:
-    return int(await conn.fetchval("SELECT coalesce(max(position), 0) FROM events"))
-
-
-async def watermark(conn: Connection) -> int:
-    first_unapplied = await conn.fetchval(_FIRST_UNAPPLIED)
-    if first_unapplied is not None:
-        return int(first_unapplied) - 1
-    return await _log_head(conn)
 
 
 async def wait_for(
     conn: Connection, min_position: int | None, wait_seconds: float = 2.0
 ) -> Watermark:
-    """How far the projection is, after waiting up to `wait_seconds` for `min_position`.
-
-    A position past the end of the log was never handed out, so it is not waited for.
-    """
+    """How far the projection is, after waiting up to `wait_seconds` for the write at
+    `min_position` to be applied. A position past the end of the log was never handed out, so
+    it is not waited for."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        reached = await watermark(conn)
-        if min_position is None or reached >= min_position:
-            return Watermark(reached)
-        if time.monotonic() >= deadline or min_position > await _log_head(conn):
-            return Watermark(reached, stale=True)
+        (row,) = await conn.fetch(_PROGRESS, min_position)
+        applied, head, pending = row["applied"], row["head"], row["pending"]
+        if min_position is None or pending is False:
+            return Watermark(applied)
+        if pending is None and min_position <= head:
+            return Watermark(applied)  # a position no committed write holds: nothing to wait for
+        if time.monotonic() >= deadline or min_position > head:
+            return Watermark(applied, stale=True)
         await asyncio.sleep(0.05)
+
+
+async def clinic_goals_behind(conn: Connection, clinic_id: UUID) -> bool:
+    """Whether any goal of the clinic is behind its log or stalled; asked before reading the
+    statistics, so that a goal that falls behind after it is a later write's, not this read's."""
+    return bool(
+        await conn.fetchval(
+            f"SELECT EXISTS (SELECT FROM goal_summaries p WHERE clinic_id = $1 AND {_BEHIND})",  # noqa: S608
+            clinic_id,
+        )
+    )
 
 
 class MonthlyStatistics(msgspec.Struct, frozen=True):

@@ -2,22 +2,27 @@
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from uuid import UUID
 
 import asyncpg
 import structlog
 
-from infra.access.clinics import start_clinic
+from domain.access.people import InvalidDetail, clinic_name, normal_email
+from infra.access.clinics import invite_by_email, start_clinic
 from infra.access.identity import NewToken
+from infra.access.invitations import NewInvitation
 from infra.access.queries import User
 from infra.config import Settings, get_settings
 from infra.db.connection import Connection
 from infra.db.migrate import MigrationError
 from infra.db.roles import RoleSetupError
+from infra.local_servers import local_servers
 from infra.logging import configure_logging
-from infra.projections.rebuild import GOAL_SUMMARIES, rebuild_goal_summaries
+from infra.projections.rebuild import GOAL_SUMMARIES, Rebuilt, rebuild_goal_summaries
 from services.cli.demo import DemoUser, seed_demo
 from services.cli.migrations import connect_as_projections, run_migrations
 from services.cli.progress import ProgressBar
@@ -26,6 +31,8 @@ from services.worker.__main__ import run_worker_service
 
 T = TypeVar("T")
 PROJECTIONS = (GOAL_SUMMARIES,)
+# The commands that use Redis; every command uses PostgreSQL.
+USES_REDIS = ("serve", "worker")
 
 log = structlog.get_logger(__name__)
 
@@ -50,14 +57,38 @@ async def _in_transaction(settings: Settings, work: Callable[[Connection], Await
 
 
 def _create_clinic(settings: Settings, arguments: argparse.Namespace) -> int:
+    try:  # before connecting: a name or email the API would refuse is refused here too
+        name, email = clinic_name(arguments.name), normal_email(arguments.admin_email)
+    except InvalidDetail as error:
+        print(f"goals create-clinic: {error}", file=sys.stderr)
+        return 2
+
     async def work(conn: Connection) -> tuple[User, NewToken]:
-        return await start_clinic(
-            conn, arguments.name, arguments.admin_email, settings.token_hash_key
-        )
+        return await start_clinic(conn, name, email, settings.token_hash_key)
 
     admin, token = asyncio.run(_in_transaction(settings, work))
     print(f"clinic {admin.clinic_id} created; its first admin is {admin.id}")
     print(f"admin token (shown once, expires {token.token.expires_at:%Y-%m-%d}): {token.secret}")
+    return 0
+
+
+def _invite(settings: Settings, arguments: argparse.Namespace) -> int:
+    async def work(conn: Connection) -> NewInvitation:
+        return await invite_by_email(
+            conn, arguments.clinic, arguments.email, settings.token_hash_key
+        )
+
+    try:
+        made = asyncio.run(_in_transaction(settings, work))
+    except (InvalidDetail, LookupError) as error:
+        print(f"goals invite: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"invitation for {arguments.email.lower()}, single use, redeemable until "
+        f"{made.invitation.expires_at:%Y-%m-%d %H:%M} UTC; give the user this code:"
+    )
+    print(made.code)
+    print("which they redeem for their own token with POST /v1/invitations/redemption")
     return 0
 
 
@@ -94,16 +125,29 @@ def _rebuild(settings: Settings, arguments: argparse.Namespace) -> int:
         return 2
     bar = ProgressBar(f"rebuilding {arguments.name}")
 
-    async def work() -> int:
+    async def work() -> Rebuilt:
         conn = await connect_as_projections(settings)
         try:
             return await rebuild_goal_summaries(conn, bar)
         finally:
             await conn.close()
 
-    goals = asyncio.run(work())
+    try:
+        rebuilt = asyncio.run(work())
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"{arguments.name}: rebuild interrupted; the live tables are as they were")
+        return 130
     bar.close()
-    print(f"{arguments.name} rebuilt: {goals} goals")
+    print(f"{arguments.name} rebuilt: {rebuilt.goals} goals")
+    for goal in rebuilt.stalled:
+        print(f"goal {goal.goal_id} stalled at version {goal.version}: {goal.error}")
+    if rebuilt.stalled:
+        print(
+            f"{len(rebuilt.stalled)} goals could not be folded; they wait in "
+            "projection_dead_letters for a fix to the projection's code"
+        )
+        return 1
     return 0
 
 
@@ -117,10 +161,14 @@ def parser() -> argparse.ArgumentParser:
         "create-clinic", help="create a clinic and its first admin; prints the admin's token"
     )
     clinic.add_argument("name", help="the clinic's name")
-    clinic.add_argument(
-        "--admin-email", default="admin@clinic.example", help="the first admin's email"
-    )
+    clinic.add_argument("--admin-email", required=True, help="the first admin's email")
     clinic.set_defaults(run=_create_clinic)
+    invitation = commands.add_parser(
+        "invite", help="invite a user of a clinic; prints the code they redeem for a token"
+    )
+    invitation.add_argument("email", help="the user's email")
+    invitation.add_argument("--clinic", required=True, type=UUID, help="the clinic's id")
+    invitation.set_defaults(run=_invite)
     commands.add_parser(
         "demo", help="seed a demo clinic with goals and check-ins; prints a token per user"
     ).set_defaults(run=_demo)
@@ -145,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings)
-    return int(arguments.run(settings, arguments))
+    redis = arguments.command in USES_REDIS
+    with local_servers(settings, os.environ, redis=redis) as servers_settings:
+        return int(arguments.run(servers_settings, arguments))
 
 
 if __name__ == "__main__":

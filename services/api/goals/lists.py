@@ -1,7 +1,7 @@
 """Goal lists, served by the workers' goal summary projection.
 
-They say which log position they reflect; `min_position` (from a write's response) waits up to
-2 seconds for the projection to reach it.
+They say how far the projection is (see progress/routes.py); `min_position` (from a write's
+response) waits up to 2 seconds for that write to be applied.
 """
 
 from datetime import UTC, datetime
@@ -11,11 +11,10 @@ from litestar import get
 from litestar.params import FromPath
 
 from domain.access.policy import Caller
-from domain.goals.summary import GoalSummary
 from infra.access import queries
 from infra.db.connection import Connection
 from infra.projections import reads
-from infra.projections.reads import Watermark
+from infra.projections.reads import SummaryRead, Watermark
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, problem_responses
 from services.api.goals.access import readable_client
@@ -25,13 +24,13 @@ from services.api.progress.views import projected, summary_out
 
 
 async def _listed(
-    conn: Connection, summaries: list[GoalSummary], mark: Watermark, *, shared: bool
+    conn: Connection, found: SummaryRead, mark: Watermark, *, shared: bool
 ) -> GoalList:
-    check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in summaries])
+    check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in found.goals])
     now = datetime.now(UTC)
     return GoalList(
-        goals=[summary_out(item, check_ins, now, shared=shared) for item in summaries],
-        projected=projected(mark),
+        goals=[summary_out(item, check_ins, now, shared=shared) for item in found.goals],
+        projected=projected(mark.covering(found)),
     )
 
 
@@ -52,7 +51,7 @@ async def client_goals(
 _WITH_GOALS = frozenset({"client", "therapist", "supporter"})
 
 
-async def _my_summaries(conn: Connection, caller: Caller) -> list[GoalSummary]:
+async def _my_summaries(conn: Connection, caller: Caller) -> SummaryRead:
     if caller.role == "client":
         return await reads.summaries_of_clients(conn, [caller.user_id])
     if caller.role == "therapist":

@@ -1,7 +1,8 @@
 """Reads served by the workers' projection: progress, overviews, caseloads, clinic statistics.
 
-Each says which log position it reflects; `min_position` (from a write's response) makes it
-wait up to 2 seconds for the projection to get there, and say `stale` if it did not.
+Each says the highest log position the projection has applied; `min_position` (from a write's
+response) makes it wait up to 2 seconds for that write to be applied. `stale` says the write did
+not come in time, or a goal the read covers is behind its log or stalled.
 """
 
 import base64
@@ -20,6 +21,7 @@ from domain.goals.caseload import client_flags
 from domain.goals.progress import achievement_status, local_day, series, streak
 from infra.access import queries
 from infra.projections import reads
+from infra.projections.reads import Watermark
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, problem_responses
 from services.api.goals.access import load_for, readable_client
@@ -46,9 +48,9 @@ async def goal_progress(
     await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
     mark = await reads.wait_for(conn, min_position)
     found = await reads.summaries_by_id(conn, [goal_id])
-    if not found:
+    if not found.goals:
         raise Problem(404, "not_projected_yet", "This goal's progress is not ready yet.")
-    summary = found[0]
+    summary = found.goals[0]
     check_ins = await reads.counted_check_ins(conn, [goal_id])
     today = local_day(datetime.now(UTC), summary.terms.time_zone)
     periods = series(summary.terms, check_ins.get(goal_id, []), today)
@@ -59,7 +61,7 @@ async def goal_progress(
         periods=periods,
         streak=streak(periods, today),
         achievement_status=achievement_status(summary.status, periods, today),
-        projected=projected(mark),
+        projected=projected(mark.covering(found)),
     )
 
 
@@ -73,7 +75,8 @@ async def client_overview(
 ) -> OverviewOut:
     await readable_client(conn, caller, client_id)
     mark = await reads.wait_for(conn, min_position)
-    summaries = await reads.summaries_of_clients(conn, [client_id])
+    found = await reads.summaries_of_clients(conn, [client_id])
+    summaries = found.goals
     counts = dict.fromkeys(("active", "paused", "achieved", "missed", "cancelled"), 0)
     for summary in summaries:
         if summary.status in counts:
@@ -90,7 +93,7 @@ async def client_overview(
         overloaded=counts["active"] > limit,
         rated_goals=len(ratings),
         attainment_t_score=None if not ratings else round(t_score(ratings) or 0, 1),
-        projected=projected(mark),
+        projected=projected(mark.covering(found)),
     )
 
 
@@ -142,7 +145,8 @@ async def caseload(
     mark = await reads.wait_for(conn, min_position)
     client_ids = await queries.clients_of(conn, caller.user_id)
     people = await queries.users_by_id(conn, client_ids)
-    summaries = await reads.summaries_of_clients(conn, client_ids)
+    found = await reads.summaries_of_clients(conn, client_ids)
+    summaries = found.goals
     check_ins = await reads.counted_check_ins(
         conn, [summary.goal_id for summary in summaries if summary.status == "active"]
     )
@@ -172,7 +176,7 @@ async def caseload(
     return CaseloadPage(
         clients=page,
         next_cursor=_encode_cursor(page[-1]) if more else None,
-        projected=projected(mark),
+        projected=projected(mark.covering(found)),
     )
 
 
@@ -187,8 +191,11 @@ async def clinic_stats(
     if caller.role != "admin":
         raise forbidden()
     mark = await reads.wait_for(conn, min_position)
+    behind = await reads.clinic_goals_behind(conn, caller.clinic_id)
     months = await reads.clinic_statistics(conn, caller.clinic_id)
-    return ClinicStatistics(months=months, projected=projected(mark))
+    return ClinicStatistics(
+        months=months, projected=projected(Watermark(mark.position, mark.stale or behind))
+    )
 
 
 ROUTES = [goal_progress, client_overview, caseload, clinic_stats]

@@ -1,4 +1,6 @@
-"""The global feed under concurrent writers that commit out of position order."""
+"""The global feed under concurrent writers that commit out of position order: what it promises
+(every committed event once, never passing over one still to commit) and what it does not (an
+order of commits, or of a stream's versions)."""
 
 import asyncio
 import random
@@ -11,7 +13,7 @@ import asyncpg
 from infra.db.connection import Connection
 from infra.eventstore.envelope import FeedCheckpoint
 from infra.eventstore.store import append, checkpoint_of, read_all, stream_version
-from tests.integration.eventstore.events import new_event
+from tests.integration.eventstore.events import new_event, take_transaction_id
 
 
 class Reader(Protocol):
@@ -146,9 +148,7 @@ async def _read_at_least(reader: FencedReader, conn: Connection, count: int) -> 
     return delivered
 
 
-async def test_an_event_committed_late_is_read_after_the_ones_before_it(
-    pool: asyncpg.Pool,
-) -> None:
+async def test_a_reader_does_not_pass_over_a_transaction_still_open(pool: asyncpg.Pool) -> None:
     reader = FencedReader()
     async with pool.acquire() as early, pool.acquire() as late, pool.acquire() as feed:
         held = early.transaction()
@@ -158,13 +158,61 @@ async def test_an_event_committed_late_is_read_after_the_ones_before_it(
         quick = new_event("quick")
         await append(late, "quick", 0, [quick])
 
-        # The quick event has the higher position and is committed, but the slow writer's
-        # transaction is still open, so the feed waits rather than step past it.
+        # The quick event is committed, but the slow writer's transaction is older and still
+        # open, so the feed waits rather than step past it.
         assert await reader(feed) == []
         await held.commit()
 
         delivered = await _read_at_least(reader, feed, 2)
-    assert delivered == [slow.event_id, quick.event_id]
+    assert sorted(delivered) == sorted([slow.event_id, quick.event_id])
+
+
+async def test_the_feed_is_in_the_order_of_transaction_ids_not_of_commits(
+    pool: asyncpg.Pool,
+) -> None:
+    """So a consumer cannot read commit order, nor a stream's version order, from it."""
+    reader = FencedReader()
+    async with pool.acquire() as early, pool.acquire() as late, pool.acquire() as feed:
+        held = early.transaction()
+        await held.start()
+        await take_transaction_id(early)
+        first_committed = new_event("first committed")
+        await append(late, "stream", 0, [first_committed])
+        committed_after = new_event("committed after")
+        await append(early, "stream", 1, [committed_after])
+        await held.commit()
+
+        delivered = await _read_at_least(reader, feed, 2)
+    assert delivered == [committed_after.event_id, first_committed.event_id]
+
+
+async def test_a_transaction_that_took_its_id_early_is_not_passed_over(
+    pool: asyncpg.Pool,
+) -> None:
+    """The open transaction took a lower position than the one that committed first, but a
+    younger transaction id: a reader that went by positions would step past it for good."""
+    reader = FencedReader()
+    async with (
+        pool.acquire() as earliest,
+        pool.acquire() as open_one,
+        pool.acquire() as feed,
+    ):
+        first = earliest.transaction()
+        await first.start()
+        await take_transaction_id(earliest)
+        second = open_one.transaction()
+        await second.start()
+        lower = new_event("lower position, younger id")
+        await append(open_one, "open", 0, [lower])
+        higher = new_event("higher position, older id")
+        await append(earliest, "earliest", 0, [higher])
+        await first.commit()
+        before = await _read_at_least(reader, feed, 1)
+        await second.commit()
+
+        after = await _read_at_least(reader, feed, 1)
+    assert before == [higher.event_id]
+    assert after == [lower.event_id]
 
 
 async def test_a_rolled_back_append_leaves_no_trace_in_the_feed(pool: asyncpg.Pool) -> None:

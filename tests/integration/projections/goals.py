@@ -50,3 +50,13 @@ async def goal_with_check_ins(conn: Connection, check_ins: int, client: UUID | N
 
 async def correct_check_in(conn: Connection, goal_id: UUID, check_in_id: UUID) -> None:
     await run(conn, RecordCorrection(goal_id, "check_in", "typo", THERAPIST, NOW, check_in_id))
+
+
+async def take_transaction_id(conn: Connection) -> int:
+    """Makes the open transaction take its id now, as one does that writes something (an
+    idempotency key, another goal) before it appends; returns the id."""
+    return int(await conn.fetchval("SELECT pg_current_xact_id()::text"))
+
+
+async def check_in(conn: Connection, goal_id: UUID, amount: float = 1) -> None:
+    await run(conn, RecordProgress(goal_id, uuid.uuid4(), amount, NOW, THERAPIST, NOW))

@@ -58,7 +58,8 @@ async def test_the_relay_enqueues_each_touched_goal_and_moves_its_checkpoint(
 
         assert relayed == 5
         assert again == 0
-        assert recorder.sent == [first, second]
+        # In one batch or, when the server-wide fence lets them through apart, in several.
+        assert list(dict.fromkeys(recorder.sent)) == [first, second]
         checkpoint = await read_checkpoint(conn, RELAY)
         last = await conn.fetchrow(
             "SELECT transaction_id, position FROM events ORDER BY transaction_id DESC, "
@@ -78,7 +79,7 @@ async def test_a_failed_enqueue_leaves_the_checkpoint_where_it_was(pool: asyncpg
         relayed = await _relay_all(conn, recorder, expected=2)
 
         assert relayed == 2
-        assert recorder.sent == [goal_id]
+        assert set(recorder.sent) == {goal_id}
 
 
 async def test_the_reconciler_finds_goals_whose_projection_fell_behind(
