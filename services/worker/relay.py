@@ -15,6 +15,7 @@ from infra.db.pool import close_pool, open_pool
 from infra.eventstore.signal import CHANNEL
 from infra.projections.feed import lagging_goals, relay_batch
 from infra.projections.rebuild import rebuild_if_outdated
+from infra.projections.relay_health import RelayHealthRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +44,7 @@ class Relay:
         self._listener: asyncpg.Connection | None = None
         self._rebuild_checked = False
         self._reconciled_at = 0.0
+        self._health = RelayHealthRecorder(pool, settings.database_acquire_timeout_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         wait = POLL_SECONDS
@@ -50,7 +52,8 @@ class Relay:
             while not stop.is_set():
                 self._wake.clear()
                 try:
-                    await self._pass()
+                    async with self._health.recording_pass():
+                        await self._pass()
                 # redis-py's errors derive from neither OSError nor ConnectionError.
                 except redis.RedisError as error:
                     self.broker.failed(error)
