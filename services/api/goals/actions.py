@@ -75,29 +75,31 @@ async def _write(
     action: GoalAction = GoalAction.WRITE,
 ) -> Response[bytes]:
     writer = goal_writer(request)
-    expected = expected_version(request)
+    headers = request.headers
 
     async def load() -> Subject:
         caller, loaded = await load_for(request, goal_id, action)
         return Subject(caller, loaded.access, loaded)
 
-    if request.headers.get("idempotency-key") is None:
-        written = await writer.write(goal_id, make, requested(request, reason), expected, load=load)
+    if headers.get("if-match") is None and headers.get("idempotency-key") is None:
+        written = await writer.write(goal_id, make, requested(request, reason), load=load)
         return as_response(written_reply(request, written))
-    # The key, the write and the reply kept for retries: one transaction, on one connection.
     caller, loaded = await load_for(request, goal_id, action)
 
-    async def produce(conn: Connection) -> Reply:
+    async def produce(conn: Connection | None) -> Reply:
         written = await writer.write(
             goal_id,
             make,
             requested(request, reason),
-            expected,
+            expected_version(request),
             load=subject_of(caller, loaded),
             conn=conn,
         )
         return written_reply(request, written)
 
+    if headers.get("idempotency-key") is None:
+        return as_response(await produce(None))
+    # The key, the write and the reply kept for retries: one transaction, on one connection.
     async with writer.store.connection() as conn:
         return await idempotent(request, conn, caller, lambda: produce(conn))
 

@@ -165,6 +165,25 @@ async def test_an_if_match_that_is_not_a_version_is_a_bad_request(
     assert await event_count(pool) == written
 
 
+async def test_who_may_write_is_answered_before_a_malformed_if_match(
+    api: AsyncTestClient[Litestar], clinic: Clinic
+) -> None:
+    goal_id = (await set_goal(api, clinic))["goal_id"]
+    garbage = {"If-Match": "abc"}
+
+    for headers, status, code in (
+        ({"Authorization": "Bearer not-a-token"}, 401, "not_authenticated"),
+        (clinic.other_client.headers, 404, "not_found"),
+        (clinic.supporter.headers, 404, "not_found"),
+    ):
+        response = await api.post(
+            f"/v1/goals/{goal_id}/pause",
+            json={"reason": "Exams this month"},
+            headers={**headers, **garbage},
+        )
+        assert_problem(response, status, code)
+
+
 async def test_each_write_reports_the_new_version_and_a_growing_log_position(
     api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
 ) -> None:
