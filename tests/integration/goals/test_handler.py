@@ -5,6 +5,7 @@ import asyncio
 import uuid
 
 import asyncpg
+import msgspec
 import pytest
 
 from domain.goals.commands import RateGoal, SetGoal
@@ -13,7 +14,7 @@ from domain.goals.state import GoalState
 from infra.db.connection import Connection
 from infra.eventstore.envelope import Metadata
 from infra.eventstore.store import read_stream, stream_version
-from infra.goals.folds import GoalFolds
+from infra.goals.folds import FoldedGoal, GoalFolds
 from infra.goals.handler import CommandContext, handle, load_goal
 from infra.goals.streams import goal_stream
 from tests.integration.projections.goals import CLINIC, NOW, THERAPIST, terms
@@ -109,3 +110,36 @@ async def test_a_goals_queue_holds_up_no_other_goals_writers(pool: asyncpg.Pool)
                 )
         assert other.appended.version == 3
         assert await stream_version(first, goal_stream(goal_a)) == 3
+
+
+class _LettingAWriterInAfterItsFirstLoad(GoalFolds):
+    """Folds as a process does, but once, right after its first load, another writer (one that
+    takes no place in the queue) appends to the goal: the queued writer's next append conflicts."""
+
+    def __init__(self, writer: Connection) -> None:
+        super().__init__()
+        self._writer: Connection | None = writer
+
+    async def load(self, conn: Connection, goal_id: uuid.UUID) -> FoldedGoal | None:
+        folded = await super().load(conn, goal_id)
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await handle(writer, RateGoal(goal_id, 0, THERAPIST, NOW), _context())
+        return folded
+
+
+async def test_a_writer_that_conflicts_again_in_its_queue_tries_again(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, pool.acquire() as writer:
+        goal_id, read_before = await _goal_that_moved_on(conn)
+
+        handled = await handle(
+            conn,
+            RateGoal(goal_id, 2, THERAPIST, NOW),
+            _context(),
+            loaded=read_before,
+            folds=_LettingAWriterInAfterItsFirstLoad(writer),
+        )
+
+        assert handled.appended.version == 4
+        ratings = [event.data for event in await read_stream(conn, goal_stream(goal_id))][1:]
+        assert [msgspec.json.decode(data)["rating"] for data in ratings] == [-1, 0, 2]
