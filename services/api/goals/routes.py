@@ -54,7 +54,7 @@ async def _client_for_new_goal(conn: Connection, caller: Caller, data: NewGoal) 
     access = await client_access(conn, caller, client_id)
     if access is None or view_of(caller, access) is None:
         raise not_found("client")
-    if not may_set_goal_for(caller, client_id, access.therapists):
+    if not may_set_goal_for(caller, access):
         raise forbidden()
     return access
 
