@@ -7,6 +7,7 @@ They say which log position they reflect; `min_position` (from a write's respons
 from datetime import UTC, datetime
 from uuid import UUID
 
+from anyio import to_thread
 from litestar import get
 from litestar.params import FromPath
 
@@ -20,7 +21,7 @@ from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, problem_responses
 from services.api.goals.access import readable_client
 from services.api.progress.routes import MinPosition
-from services.api.progress.schemas import GoalList
+from services.api.progress.schemas import GoalList, GoalSummaryOut, SharedSummaryOut
 from services.api.progress.views import projected, summary_out
 
 
@@ -29,10 +30,12 @@ async def _listed(
 ) -> GoalList:
     check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in summaries])
     now = datetime.now(UTC)
-    return GoalList(
-        goals=[summary_out(item, check_ins, now, shared=shared) for item in summaries],
-        projected=projected(mark),
-    )
+
+    def out() -> list[GoalSummaryOut | SharedSummaryOut]:
+        return [summary_out(item, check_ins, now, shared=shared) for item in summaries]
+
+    # Off the event loop: many goals with many check-ins must not hold up other requests.
+    return GoalList(goals=await to_thread.run_sync(out), projected=projected(mark))
 
 
 @get(

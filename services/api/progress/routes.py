@@ -6,18 +6,27 @@ wait up to 2 seconds for the projection to get there, and say `stale` if it did 
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
+from anyio import to_thread
 from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
 
 from domain.access.policy import GoalAction
 from domain.goals.attainment import t_score
 from domain.goals.caseload import client_flags
-from domain.goals.progress import achievement_status, local_day, series, streak
+from domain.goals.progress import (
+    CountedCheckIn,
+    achievement_status,
+    has_earlier,
+    local_day,
+    series,
+    streak,
+)
+from domain.goals.summary import GoalSummary
 from infra.access import queries
 from infra.projections import reads
 from services.api.deps import Authenticated, Db
@@ -29,37 +38,71 @@ from services.api.progress.schemas import (
     ClinicStatistics,
     OverviewOut,
     ProgressOut,
+    Projected,
 )
 from services.api.progress.views import projected
 
 MinPosition = Annotated[int | None, QueryParameter(ge=0, description="wait for this position")]
 
 
+DEFAULT_PERIODS = 12
+MAX_PERIODS = 100
+
+
+def _progress(
+    summary: GoalSummary,
+    counted: list[CountedCheckIn],
+    periods: int,
+    before: date | None,
+    reflects: Projected,
+) -> ProgressOut:
+    today = local_day(datetime.now(UTC), summary.terms.time_zone)
+    terms = summary.terms
+    page = series(terms, counted, today, periods=periods, before=before)
+    latest = page if before is None else series(terms, counted, today, periods=3)
+    return ProgressOut(
+        goal_id=summary.goal_id,
+        cadence=terms.measure.cadence,
+        time_zone=terms.time_zone,
+        periods=page,
+        streak=streak(terms, counted, today),
+        achievement_status=achievement_status(summary.status, latest, today),
+        projected=reflects,
+        earlier=page[0].start if page and has_earlier(terms, page[0]) else None,
+    )
+
+
 @get(
     "/v1/goals/{goal_id:uuid}/progress",
     summary="Progress per period, in the client's time",
+    description=(
+        f"The latest {DEFAULT_PERIODS} periods unless `periods` asks for more (at most "
+        f"{MAX_PERIODS}); `earlier`, when the goal has periods before the page, is the "
+        "`before` that asks for the page before it."
+    ),
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def goal_progress(
-    request: Request, goal_id: FromPath[UUID], conn: Db, min_position: MinPosition = None
+    request: Request,
+    goal_id: FromPath[UUID],
+    conn: Db,
+    min_position: MinPosition = None,
+    periods: Annotated[
+        int, QueryParameter(ge=1, le=MAX_PERIODS, description="how many periods, latest last")
+    ] = DEFAULT_PERIODS,
+    before: Annotated[
+        date | None, QueryParameter(description="only periods that start before this day")
+    ] = None,
 ) -> ProgressOut:
     await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
     mark = await reads.wait_for(conn, min_position)
     found = await reads.summaries_by_id(conn, [goal_id])
     if not found:
         raise Problem(404, "not_projected_yet", "This goal's progress is not ready yet.")
-    summary = found[0]
     check_ins = await reads.counted_check_ins(conn, [goal_id])
-    today = local_day(datetime.now(UTC), summary.terms.time_zone)
-    periods = series(summary.terms, check_ins.get(goal_id, []), today)
-    return ProgressOut(
-        goal_id=goal_id,
-        cadence=summary.terms.measure.cadence,
-        time_zone=summary.terms.time_zone,
-        periods=periods,
-        streak=streak(periods, today),
-        achievement_status=achievement_status(summary.status, periods, today),
-        projected=projected(mark),
+    # Off the event loop: a goal with many check-ins must not hold up other requests.
+    return await to_thread.run_sync(
+        _progress, found[0], check_ins.get(goal_id, []), periods, before, projected(mark)
     )
 
 

@@ -66,9 +66,13 @@ class ProgressOut(msgspec.Struct, frozen=True):
     cadence: Cadence
     time_zone: str
     periods: list[Period]
+    """At most the `periods` asked for, oldest first."""
     streak: int
     achievement_status: str
+    """Of the goal as it is now, whichever page this is."""
     projected: Projected
+    earlier: date | None = None
+    """Set when the goal has periods before this page: send it as `before` for them."""
 
 
 class OverviewOut(msgspec.Struct, frozen=True):
