@@ -39,7 +39,7 @@ from services.api.goals.schemas import (
     WriteResult,
 )
 from services.api.goals.written import actor_of
-from services.api.writes import Reply, idempotent
+from services.api.writes import Reply, documented, idempotent
 
 
 async def _clients_goals(conn: Connection, access: GoalAccess) -> list[LoadedGoal]:
@@ -90,6 +90,7 @@ def _overload_warning(active: int, limit: int) -> list[GoalWarning]:
         ),
         **problem_responses(400, 401, 403, 404, 413, 422),
     },
+    operation_class=documented(reads=("Idempotency-Key",), answers=("ETag", "Idempotent-Replayed")),
 )
 async def set_goal(
     request: Request, data: JSONBody[NewGoal], conn: Db, caller: Authenticated
@@ -149,6 +150,7 @@ async def set_goal(
         ),
         **problem_responses(400, 401, 403, 404),
     },
+    operation_class=documented(answers=("ETag",)),
 )
 async def read_goal(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
     caller, loaded = await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)

@@ -19,7 +19,7 @@ from infra.db.connection import Connection
 from services.api.deps import AppSettings, Authenticated, CorrelationId, Db
 from services.api.errors import FieldError, Problem, forbidden, not_found, problem_responses
 from services.api.users.schemas import Assignment, NewToken, NewUser, TokenOut, UserOut
-from services.api.writes import Reply, idempotent, metadata_for, reply
+from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, metadata_for, reply
 
 
 def _user_out(user: User) -> UserOut:
@@ -50,6 +50,7 @@ async def _visible_user(conn: Connection, caller: Caller, user_id: UUID) -> User
         ),
         **problem_responses(400, 401, 403, 409, 413, 422),
     },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def create_user(
     request: Request,
@@ -110,6 +111,7 @@ async def read_user(user_id: FromPath[UUID], conn: Db, caller: Authenticated) ->
         ),
         **problem_responses(400, 401, 404, 413, 422),
     },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def create_token(
     request: Request,
