@@ -4,12 +4,16 @@ They say which log position they reflect; `min_position` (from a write's respons
 2 seconds for the projection to reach it.
 """
 
+import base64
+import binascii
 from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from anyio import to_thread
 from litestar import get
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from domain.access.policy import Caller
 from domain.goals.summary import GoalSummary
@@ -24,18 +28,54 @@ from services.api.progress.routes import MinPosition
 from services.api.progress.schemas import GoalList, GoalSummaryOut, SharedSummaryOut
 from services.api.progress.views import projected, summary_out
 
+MAX_PAGE = 100
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="goals per page")]
+Cursor = Annotated[str | None, QueryParameter(description="the `next_cursor` of the page before")]
+
+
+class _After(msgspec.Struct, frozen=True):
+    """Where a page ended: the order the summaries come in (when set, then id)."""
+
+    set_at: datetime
+    goal_id: UUID
+
+
+def _page(
+    summaries: list[GoalSummary], limit: int, cursor: str | None
+) -> tuple[list[GoalSummary], str | None]:
+    if cursor is not None:
+        try:
+            after = msgspec.json.decode(base64.urlsafe_b64decode(cursor), type=_After)
+        except (binascii.Error, ValueError, msgspec.DecodeError):
+            raise Problem(400, "invalid_cursor", "This cursor is not one we gave out.") from None
+        summaries = [s for s in summaries if (s.set_at, s.goal_id) > (after.set_at, after.goal_id)]
+    page = summaries[:limit]
+    if len(summaries) <= limit:
+        return page, None
+    last = _After(page[-1].set_at, page[-1].goal_id)
+    return page, base64.urlsafe_b64encode(msgspec.json.encode(last)).decode()
+
 
 async def _listed(
-    conn: Connection, summaries: list[GoalSummary], mark: Watermark, *, shared: bool
+    conn: Connection,
+    summaries: list[GoalSummary],
+    mark: Watermark,
+    *,
+    shared: bool,
+    limit: int,
+    cursor: str | None,
 ) -> GoalList:
-    check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in summaries])
+    page, next_cursor = _page(summaries, limit, cursor)
+    check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in page])
     now = datetime.now(UTC)
 
     def out() -> list[GoalSummaryOut | SharedSummaryOut]:
-        return [summary_out(item, check_ins, now, shared=shared) for item in summaries]
+        return [summary_out(item, check_ins, now, shared=shared) for item in page]
 
     # Off the event loop: many goals with many check-ins must not hold up other requests.
-    return GoalList(goals=await to_thread.run_sync(out), projected=projected(mark))
+    return GoalList(
+        goals=await to_thread.run_sync(out), projected=projected(mark), next_cursor=next_cursor
+    )
 
 
 @get(
@@ -44,12 +84,17 @@ async def _listed(
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def client_goals(
-    client_id: FromPath[UUID], conn: Db, caller: Authenticated, min_position: MinPosition = None
+    client_id: FromPath[UUID],
+    conn: Db,
+    caller: Authenticated,
+    min_position: MinPosition = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> GoalList:
     await readable_client(conn, caller, client_id)
     mark = await reads.wait_for(conn, min_position)
     summaries = await reads.summaries_of_clients(conn, [client_id])
-    return await _listed(conn, summaries, mark, shared=False)
+    return await _listed(conn, summaries, mark, shared=False, limit=limit, cursor=cursor)
 
 
 _WITH_GOALS = frozenset({"client", "therapist", "supporter"})
@@ -69,14 +114,21 @@ async def _my_summaries(conn: Connection, caller: Caller) -> list[GoalSummary]:
     summary="My goals: my own, my clients', or those shared with me",
     responses=problem_responses(400, 401, 403, 422),
 )
-async def my_goals(conn: Db, caller: Authenticated, min_position: MinPosition = None) -> GoalList:
+async def my_goals(
+    conn: Db,
+    caller: Authenticated,
+    min_position: MinPosition = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> GoalList:
     if caller.role not in _WITH_GOALS:
         raise Problem(
             403, "no_goals_of_your_own", "Only clients, therapists and supporters have goals here."
         )
     mark = await reads.wait_for(conn, min_position)
     summaries = await _my_summaries(conn, caller)
-    return await _listed(conn, summaries, mark, shared=caller.role == "supporter")
+    shared = caller.role == "supporter"
+    return await _listed(conn, summaries, mark, shared=shared, limit=limit, cursor=cursor)
 
 
 ROUTES = [client_goals, my_goals]

@@ -219,19 +219,31 @@ async def caseload(
     )
 
 
+MAX_MONTHS = 120
+
+
 @get(
     "/v1/clinic/stats",
     summary="Goals set, achieved and missed per month and life area (admins)",
+    description=f"The latest `months` months with goals (up to {MAX_MONTHS}), oldest first.",
     responses=problem_responses(400, 401, 403, 422),
 )
 async def clinic_stats(
-    conn: Db, caller: Authenticated, min_position: MinPosition = None
+    conn: Db,
+    caller: Authenticated,
+    min_position: MinPosition = None,
+    months: Annotated[
+        int, QueryParameter(ge=1, le=MAX_MONTHS, description="how many months, latest last")
+    ] = 24,
 ) -> ClinicStatistics:
     if caller.role != "admin":
         raise forbidden()
     mark = await reads.wait_for(conn, min_position)
-    months = await reads.clinic_statistics(conn, caller.clinic_id)
-    return ClinicStatistics(months=months, projected=projected(mark))
+    rows = await reads.clinic_statistics(conn, caller.clinic_id)
+    latest = set(sorted({row.month for row in rows})[-months:])
+    return ClinicStatistics(
+        months=[row for row in rows if row.month in latest], projected=projected(mark)
+    )
 
 
 ROUTES = [goal_progress, client_overview, caseload, clinic_stats]

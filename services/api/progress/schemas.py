@@ -58,7 +58,10 @@ class SharedSummaryOut(msgspec.Struct, frozen=True, tag="shared_summary", tag_fi
 
 class GoalList(msgspec.Struct, frozen=True):
     goals: list[GoalSummaryOut | SharedSummaryOut]
+    """At most `limit`, in the order they were set."""
     projected: Projected
+    next_cursor: str | None = None
+    """Set when more goals follow: send it as `cursor` for the next page."""
 
 
 class ProgressOut(msgspec.Struct, frozen=True):
