@@ -34,7 +34,7 @@ Cursor = Annotated[str | None, QueryParameter(description="the `next_cursor` of 
 
 
 class _After(msgspec.Struct, frozen=True):
-    """Where a page ended: the order the summaries come in (when set, then id)."""
+    """Where a page ended, in the order goals are listed: newest set first."""
 
     set_at: datetime
     goal_id: UUID
@@ -43,14 +43,19 @@ class _After(msgspec.Struct, frozen=True):
 def _page(
     summaries: list[GoalSummary], limit: int, cursor: str | None
 ) -> tuple[list[GoalSummary], str | None]:
+    """`summaries` come oldest first; a page lists them newest first, so that the goals people
+    look for most are on the first."""
+    newest_first = summaries[::-1]
     if cursor is not None:
         try:
             after = msgspec.json.decode(base64.urlsafe_b64decode(cursor), type=_After)
         except (binascii.Error, ValueError, msgspec.DecodeError):
             raise Problem(400, "invalid_cursor", "This cursor is not one we gave out.") from None
-        summaries = [s for s in summaries if (s.set_at, s.goal_id) > (after.set_at, after.goal_id)]
-    page = summaries[:limit]
-    if len(summaries) <= limit:
+        newest_first = [
+            s for s in newest_first if (s.set_at, s.goal_id) < (after.set_at, after.goal_id)
+        ]
+    page = newest_first[:limit]
+    if len(newest_first) <= limit:
         return page, None
     last = _After(page[-1].set_at, page[-1].goal_id)
     return page, base64.urlsafe_b64encode(msgspec.json.encode(last)).decode()

@@ -166,6 +166,26 @@ def _key_of(entry: CaseloadEntry) -> _Cursor:
     return _Cursor(-entry.flag_count, entry.display_name.lower(), str(entry.client_id))
 
 
+def _caseload_entry(
+    client_id: UUID,
+    name: str,
+    goals: list[GoalSummary],
+    check_ins: dict[UUID, list[CountedCheckIn]],
+    now: datetime,
+) -> CaseloadEntry:
+    flags = client_flags(goals, check_ins, now)
+    return CaseloadEntry(
+        client_id=client_id,
+        display_name=name,
+        active_goals=sum(1 for goal in goals if goal.status == "active"),
+        no_check_in_7_days=flags.no_recent_check_in,
+        behind_pace=flags.behind_pace,
+        due_within_7_days=flags.due_soon,
+        missed_last_14_days=flags.recently_missed,
+        flag_count=flags.count,
+    )
+
+
 @get(
     "/v1/caseload",
     summary="A therapist's clients, with who needs attention first",
@@ -189,24 +209,21 @@ async def caseload(
     check_ins = await reads.counted_check_ins(
         conn, [summary.goal_id for summary in summaries if summary.status == "active"]
     )
+    by_client: dict[UUID, list[GoalSummary]] = {client_id: [] for client_id in client_ids}
+    for summary in summaries:
+        by_client[summary.client_id].append(summary)
     now = datetime.now(UTC)
-    entries = []
-    for client_id in client_ids:
-        goals = [summary for summary in summaries if summary.client_id == client_id]
-        flags = client_flags(goals, check_ins, now)
-        entries.append(
-            CaseloadEntry(
-                client_id=client_id,
-                display_name=people[client_id].display_name,
-                active_goals=sum(1 for goal in goals if goal.status == "active"),
-                no_check_in_7_days=flags.no_recent_check_in,
-                behind_pace=flags.behind_pace,
-                due_within_7_days=flags.due_soon,
-                missed_last_14_days=flags.recently_missed,
-                flag_count=flags.count,
-            )
-        )
-    ordered = sorted(entries, key=lambda entry: _sort_key(_key_of(entry), sort))
+
+    def entries() -> list[CaseloadEntry]:
+        return [
+            _caseload_entry(client_id, people[client_id].display_name, goals, check_ins, now)
+            for client_id, goals in by_client.items()
+        ]
+
+    # Off the event loop: a large caseload with many check-ins must not hold up other requests.
+    ordered = sorted(
+        await to_thread.run_sync(entries), key=lambda entry: _sort_key(_key_of(entry), sort)
+    )
     if after is not None:
         start = _sort_key(after, sort)
         ordered = [entry for entry in ordered if _sort_key(_key_of(entry), sort) > start]

@@ -58,7 +58,7 @@ class SharedSummaryOut(msgspec.Struct, frozen=True, tag="shared_summary", tag_fi
 
 class GoalList(msgspec.Struct, frozen=True):
     goals: list[GoalSummaryOut | SharedSummaryOut]
-    """At most `limit`, in the order they were set."""
+    """At most `limit`, the newest set first."""
     projected: Projected
     next_cursor: str | None = None
     """Set when more goals follow: send it as `cursor` for the next page."""

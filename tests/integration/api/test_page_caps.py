@@ -91,7 +91,7 @@ async def test_goal_lists_and_history_come_a_page_at_a_time(
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == goal_ids
+    assert seen == goal_ids[::-1]
 
     history = f"/v1/goals/{goal_ids[0]}/history"
     first = (await api.get(history, params={"limit": 2}, headers=clinic.client.headers)).json()
