@@ -6,9 +6,8 @@ into the declared msgspec type with `strict=True`, as the OpenAPI document descr
 every way a body can be hostile is refused with problem details before any handler runs:
 
 - a value of the wrong type, a string where a number belongs included: 422 `invalid_input`,
-  naming the field;
-- a NUL character in any string (PostgreSQL cannot store it in text): 422 `invalid_input`,
-  naming the field;
+  naming the field (once the caller is known, as Litestar's own check would);
+- a NUL character in any string (PostgreSQL cannot store it in text): the same;
 - bytes that are not UTF-8, or JSON nested past what any body can mean (msgspec would raise
   `RecursionError` in untyped parts): 400 `malformed_body`.
 
@@ -24,7 +23,7 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.types import Empty
 
-from services.api.errors import FieldError, Problem
+from services.api.errors import REFUSED_BODY, Problem
 
 _NUL_ESCAPE = b"\\u0000"
 _PATH = re.compile(r" - at `\$([^`]*)`$")
@@ -79,13 +78,14 @@ def decode_body(body: bytes, target: Any) -> Any:
     if _NUL_ESCAPE in body:
         paths = _nul_paths(msgspec.to_builtins(decoded))
         if paths:
-            raise Problem(
-                422,
-                "invalid_input",
-                "Some fields are missing or not valid.",
-                errors=[FieldError(path, _NUL_MESSAGE) for path in paths],
+            raise ValidationException(
+                extra=[{"key": path, "message": _NUL_MESSAGE, "source": "body"} for path in paths]
             )
     return decoded
+
+
+class _RefusedBody:
+    """Stands for a body refused field by field, until Litestar's own check refuses it."""
 
 
 class StrictRequest(Request[Any, Any, Any]):
@@ -98,6 +98,15 @@ class StrictRequest(Request[Any, Any, Any]):
         cached = self._connection_state.json
         if cached is not Empty:
             return cached
-        decoded = decode_body(await self.body(), data_field.annotation)
+        try:
+            decoded = decode_body(await self.body(), data_field.annotation)
+        except ValidationException as refused:
+            # Litestar reads the body before it resolves the dependencies that authenticate the
+            # caller, and checks the values it got after: a body that is not valid JSON is
+            # refused here, as before, but one with fields at fault only where Litestar checks
+            # it, so that a caller without credentials hears that first. `on_validation` then
+            # answers with what is at fault here.
+            self.state[REFUSED_BODY] = refused
+            decoded = _RefusedBody()
         self._json = self._connection_state.json = decoded
         return decoded

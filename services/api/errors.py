@@ -128,6 +128,9 @@ def on_version_conflict(_: Request, error: WrongExpectedVersion) -> Response[byt
     )
 
 
+REFUSED_BODY = "refused_body"
+"""Where the request's state keeps what the strict reading of its body refused."""
+
 _NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
 
 
@@ -167,6 +170,10 @@ def _field_error(request: Request, item: dict[str, object]) -> FieldError:
 
 
 def on_validation(request: Request, error: ValidationException) -> Response[bytes]:
+    # What the strict reading of the body found (services/api/bodies.py), when there is any.
+    refused = request.state.get(REFUSED_BODY)
+    if isinstance(refused, ValidationException):
+        error = refused
     extra = error.extra if isinstance(error.extra, list) else []
     if not extra:
         return _response(_details(400, "malformed_body", "The body is not valid JSON."))
