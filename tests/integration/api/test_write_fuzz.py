@@ -71,7 +71,7 @@ def test_every_write_is_covered() -> None:
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
 @settings(
-    max_examples=12,
+    max_examples=10,
     derandomize=True,
     database=None,
     deadline=None,
