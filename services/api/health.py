@@ -9,7 +9,8 @@ from litestar.response import Response
 
 from infra.db.migrate import is_current
 from infra.db.outages import unreachable
-from infra.projections.lag import projection_lag, relay_lag
+from infra.projections.lag import consumer_lag, relay_lag
+from infra.projections.registry import consumers
 from services.api.outage import DatabaseWatch
 
 STUCK_AFTER_SECONDS = 60
@@ -47,7 +48,9 @@ async def ready(state: State) -> Response[Health]:
             checks["database"] = "ok"
             checks["migrations"] = "ok" if await is_current(conn) else "pending"
             if checks["migrations"] == "ok":
-                for lag in (await relay_lag(conn), await projection_lag(conn)):
+                lags = [await relay_lag(conn)]
+                lags += [await consumer_lag(conn, consumer) for consumer in consumers()]
+                for lag in lags:
                     if lag.seconds > STUCK_AFTER_SECONDS:
                         degraded[lag.consumer] = f"stuck: {lag.events} events, {lag.seconds:.0f} s"
 

@@ -9,10 +9,11 @@ from infra.db.outages import unreachable
 from infra.projections.lag import (
     ConsumerLag,
     ProjectionCounts,
-    projection_counts,
-    projection_lag,
+    consumer_counts,
+    consumer_lag,
     relay_lag,
 )
+from infra.projections.registry import consumers
 from services.api.outage import DatabaseWatch
 
 BUDGET_SECONDS = 2.0
@@ -30,10 +31,14 @@ async def metrics(state: State) -> Response[str]:
     pool: asyncpg.Pool = state.pool
     watch: DatabaseWatch = state.database_watch
 
-    async def look() -> tuple[list[ConsumerLag], ProjectionCounts]:
+    async def look() -> tuple[list[ConsumerLag], dict[str, ProjectionCounts]]:
         async with pool.acquire() as conn:
-            lags = [await relay_lag(conn), await projection_lag(conn)]
-            return lags, await projection_counts(conn)
+            lags = [await relay_lag(conn)]
+            lags += [await consumer_lag(conn, consumer) for consumer in consumers()]
+            counts = {
+                consumer.name: await consumer_counts(conn, consumer) for consumer in consumers()
+            }
+            return lags, counts
 
     samples: dict[str, list[tuple[str, float]]] = {}
     try:
@@ -48,8 +53,12 @@ async def metrics(state: State) -> Response[str]:
             "goals_database_up": [("", 1)],
             "goals_consumer_lag_events": [(lag.consumer, lag.events) for lag in lags],
             "goals_consumer_lag_seconds": [(lag.consumer, round(lag.seconds, 3)) for lag in lags],
-            "goals_projection_events_applied_total": [("goal_summaries", counts.applied)],
-            "goals_projection_events_failed_total": [("goal_summaries", counts.failed)],
+            "goals_projection_events_applied_total": [
+                (name, count.applied) for name, count in counts.items()
+            ],
+            "goals_projection_events_failed_total": [
+                (name, count.failed) for name, count in counts.items()
+            ],
         }
     lines = []
     for name, values in samples.items():
