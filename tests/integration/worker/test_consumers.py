@@ -152,8 +152,8 @@ async def test_the_reconciler_catches_a_registered_consumer_up(
     assert {record["consumer"] for record in requeued} == {RECORDER}
 
 
-def rebuild_command(admin_database_url: str, name: str) -> subprocess.CompletedProcess[str]:
-    """`goals projections rebuild NAME`, as an operator runs it."""
+def goals_command(admin_database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`goals ...`, as an operator runs it, with the test consumers."""
     env = {
         **os.environ,
         "DATABASE_URL": service_url(admin_database_url),
@@ -162,7 +162,7 @@ def rebuild_command(admin_database_url: str, name: str) -> subprocess.CompletedP
         **consumers(RECORDER_MODULE, REFUSER_MODULE),
     }
     return subprocess.run(  # noqa: S603 - our own interpreter and command
-        [sys.executable, "-m", "services.cli", "projections", "rebuild", name],
+        [sys.executable, "-m", "services.cli", *arguments],
         env=env,
         capture_output=True,
         text=True,
@@ -182,7 +182,7 @@ async def test_the_rebuild_command_rebuilds_a_registered_consumer(
         goal_ids[0],
     )
 
-    rebuilt = rebuild_command(admin_database_url, RECORDER)
+    rebuilt = goals_command(admin_database_url, "projections", "rebuild", RECORDER)
 
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert f"{RECORDER} rebuilt: {GOALS} goals" in rebuilt.stdout
@@ -191,6 +191,27 @@ async def test_the_rebuild_command_rebuilds_a_registered_consumer(
         "SELECT version FROM projection_versions WHERE projection = $1", RECORDER
     )
     assert version == RECORDER_VERSION
-    refused = rebuild_command(admin_database_url, REFUSER)
+    refused = goals_command(admin_database_url, "projections", "rebuild", REFUSER)
     assert refused.returncode == 2
     assert "known: goal_summaries, test_recorder" in refused.stdout
+
+
+async def test_migrate_rebuilds_a_consumer_built_by_another_version(
+    pool: asyncpg.Pool, admin_database_url: str, admin_conn: Connection, recorder_table: None
+) -> None:
+    goal_ids = await set_goals(pool, GOALS)
+    await CheckInWriter(pool, goal_ids).write_rounds(ROUNDS)
+    await admin_conn.execute(
+        "INSERT INTO projection_versions (projection, version) VALUES ($1, $2)",
+        RECORDER,
+        RECORDER_VERSION - 1,
+    )
+
+    migrated = goals_command(admin_database_url, "migrate")
+
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert await recorded_out_of_order(pool) == []
+    version = await pool.fetchval(
+        "SELECT version FROM projection_versions WHERE projection = $1", RECORDER
+    )
+    assert version == RECORDER_VERSION
