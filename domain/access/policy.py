@@ -17,6 +17,8 @@ class Caller(msgspec.Struct, frozen=True, gc=False):
     user_id: UUID
     clinic_id: UUID
     role: Role
+    token_id: UUID | None = None
+    """The credential the caller proved themself with, recorded on everything they write."""
 
 
 class GoalAccess(msgspec.Struct, frozen=True, gc=False):

@@ -3,8 +3,10 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from domain.access.people import clinic_name, normal_email
 from infra.access import identity
 from infra.access.identity import NewToken
+from infra.access.invitations import NewInvitation, invite
 from infra.access.queries import User
 from infra.db.connection import Connection
 from infra.eventstore.envelope import Metadata
@@ -21,6 +23,8 @@ def system_metadata(correlation_id: str) -> Metadata:
 async def start_clinic(
     conn: Connection, name: str, admin_email: str, hash_key: str
 ) -> tuple[User, NewToken]:
+    """Raises InvalidDetail (domain/access/people.py) for a name or email the API would refuse."""
+    name, admin_email = clinic_name(name), normal_email(admin_email)
     clinic_id = uuid.uuid4()
     metadata = system_metadata(f"create-clinic-{clinic_id}")
     await identity.create_clinic(conn, clinic_id, name, metadata)
@@ -37,3 +41,24 @@ async def start_clinic(
         metadata=metadata,
     )
     return admin, token
+
+
+async def invite_by_email(
+    conn: Connection, clinic_id: uuid.UUID, email: str, hash_key: str
+) -> NewInvitation:
+    """An invitation made by the operator (no admin's name on it) for a user of the clinic."""
+    email = normal_email(email)
+    user_id = await conn.fetchval(
+        "SELECT id FROM users WHERE clinic_id = $1 AND email = $2 AND deactivated_at IS NULL",
+        clinic_id,
+        email,
+    )
+    if user_id is None:
+        raise LookupError(f"the clinic {clinic_id} has no active user with the email {email}")
+    return await invite(
+        conn,
+        user_id,
+        invited_by=None,
+        hash_key=hash_key,
+        metadata=system_metadata(f"invite-{user_id}"),
+    )

@@ -1,20 +1,22 @@
 """Clinics, users, tokens and care teams: each change written and recorded in one transaction."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 import msgspec
 
 from domain.access.events import (
     ClinicCreated,
+    InvitationWithdrawn,
     TherapistAssigned,
     TherapistUnassigned,
     TokenIssued,
     TokenRevoked,
     UserRegistered,
 )
-from infra.access import queries
-from infra.access.queries import IssuedToken, User
+from infra.access import credential_rows, queries
+from infra.access.credential_rows import IssuedToken
+from infra.access.queries import User
 from infra.access.tokens import hash_token, new_token_secret
 from infra.db.connection import Connection
 from infra.eventstore.audit import record
@@ -59,19 +61,49 @@ async def issue_token(
     lifetime: timedelta,
     hash_key: str,
     metadata: Metadata,
+    parent_id: UUID | None = None,
+    issued_by: UUID | None = None,
+    invitation_id: UUID | None = None,
 ) -> NewToken:
+    """A token for the user, which lives `lifetime` at most: never longer than the clinic allows,
+    nor than its parent. A token is a descendant of its parent and all of its parent's
+    ancestors, so revoking any of them revokes it (`revoke_token`)."""
     secret = new_token_secret()
-    expires_at = datetime.now(UTC) + lifetime
-    await queries.insert_token(conn, token_id, user_id, hash_token(secret, hash_key), expires_at)
-    await record(conn, user_stream(user_id), [TokenIssued(token_id, user_id, expires_at)], metadata)
-    return NewToken(IssuedToken(token_id, user_id, expires_at), secret)
+    issued = await credential_rows.insert_token(
+        conn,
+        credential_rows.TokenRequest(
+            token_id, user_id, lifetime, parent_id, issued_by, invitation_id
+        ),
+        hash_token(secret, hash_key),
+    )
+    event = TokenIssued(token_id, user_id, issued.expires_at, parent_id, issued_by, invitation_id)
+    await record(conn, user_stream(user_id), [event], metadata)
+    return NewToken(issued, secret)
 
 
 async def revoke_token(
     conn: Connection, token_id: UUID, owner_id: UUID, metadata: Metadata
-) -> None:
-    await queries.revoke_token(conn, token_id)
-    await record(conn, user_stream(owner_id), [TokenRevoked(token_id, owner_id)], metadata)
+) -> list[UUID]:
+    """Revokes the token and every token descended from it; the ids of those it revoked."""
+    revoked = await credential_rows.revoke_token_tree(conn, token_id)
+    events = [
+        TokenRevoked(revoked_id, owner_id, None if revoked_id == token_id else token_id)
+        for revoked_id in revoked
+    ]
+    if events:
+        await record(conn, user_stream(owner_id), events, metadata)
+    return revoked
+
+
+async def revoke_all_tokens(conn: Connection, user_id: UUID, metadata: Metadata) -> list[UUID]:
+    """Revokes every live token of the user and withdraws their pending invitations."""
+    revoked = await credential_rows.revoke_tokens_of(conn, user_id)
+    withdrawn = await credential_rows.withdraw_invitations_of(conn, user_id)
+    events: list[msgspec.Struct] = [TokenRevoked(token_id, user_id) for token_id in revoked]
+    events += [InvitationWithdrawn(invitation_id, user_id) for invitation_id in withdrawn]
+    if events:
+        await record(conn, user_stream(user_id), events, metadata)
+    return revoked
 
 
 async def assign_therapist(

@@ -20,21 +20,30 @@ class User(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-class IssuedToken(msgspec.Struct, frozen=True):
-    id: UUID
-    user_id: UUID
-    expires_at: datetime
-
-
 _USER_COLUMNS = "id, clinic_id, role, display_name, email, time_zone, created_at"
 
 
 def live_token_holder(secret_hash: str) -> str:
-    """A query for the user whose live (not revoked, not expired) token hashes to the value of
-    the SQL expression `secret_hash`, as (id, clinic_id, role)."""
+    """A query for the user whose live token hashes to the value of the SQL expression
+    `secret_hash`, as (id, clinic_id, role, token_id).
+
+    Live: neither the token nor any token it descends from is revoked or expired, the token is
+    no older than its clinic's longest lifetime allows today, and its user is not deactivated.
+    Revoking a token also marks its descendants; looking at the ancestors here as well means no
+    descendant authenticates even while that revocation is still being written.
+    """
     return f"""
-    SELECT u.id, u.clinic_id, u.role FROM access_tokens t JOIN users u ON u.id = t.user_id
+    SELECT u.id, u.clinic_id, u.role, t.id AS token_id
+    FROM access_tokens t
+    JOIN users u ON u.id = t.user_id
+    JOIN clinics c ON c.id = u.clinic_id
     WHERE t.secret_hash = {secret_hash} AND t.revoked_at IS NULL AND t.expires_at > now()
+        AND u.deactivated_at IS NULL
+        AND t.created_at + make_interval(days => c.max_token_lifetime_days) > now()
+        AND NOT EXISTS (
+            SELECT FROM access_tokens a
+            WHERE a.id = ANY (t.ancestors) AND (a.revoked_at IS NOT NULL OR a.expires_at <= now())
+        )
     """  # noqa: S608 - the expression is the caller's constant, never input
 
 
@@ -42,9 +51,11 @@ _CALLER_FOR_TOKEN = live_token_holder("$1")
 
 
 async def caller_for_token(conn: Connection, secret_hash: bytes) -> Caller | None:
-    """The user a live token belongs to: not revoked, not expired."""
+    """The user a live token belongs to, and the token."""
     row = await conn.fetchrow(_CALLER_FOR_TOKEN, secret_hash)
-    return None if row is None else Caller(row[0], row[1], row[2])
+    return (
+        None if row is None else Caller(row["id"], row["clinic_id"], row["role"], row["token_id"])
+    )
 
 
 async def insert_clinic(conn: Connection, clinic_id: UUID, name: str, goal_limit: int) -> None:
@@ -133,41 +144,6 @@ async def unassign_therapist(conn: Connection, client_id: UUID, therapist_id: UU
         therapist_id,
     )
     return deleted is not None
-
-
-async def insert_token(
-    conn: Connection, token_id: UUID, user_id: UUID, secret_hash: bytes, expires_at: datetime
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO access_tokens (id, user_id, secret_hash, expires_at)
-        VALUES ($1, $2, $3, $4)
-        """,
-        token_id,
-        user_id,
-        secret_hash,
-        expires_at,
-    )
-
-
-async def token_owner(conn: Connection, token_id: UUID, clinic_id: UUID) -> UUID | None:
-    """The owner of a live token in the clinic."""
-    owner = await conn.fetchval(
-        """
-        SELECT t.user_id FROM access_tokens t JOIN users u ON u.id = t.user_id
-        WHERE t.id = $1 AND u.clinic_id = $2 AND t.revoked_at IS NULL
-        """,
-        token_id,
-        clinic_id,
-    )
-    return None if owner is None else UUID(str(owner))
-
-
-async def revoke_token(conn: Connection, token_id: UUID) -> None:
-    await conn.execute(
-        "UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
-        token_id,
-    )
 
 
 async def clients_of(conn: Connection, therapist_id: UUID) -> list[UUID]:

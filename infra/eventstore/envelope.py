@@ -9,7 +9,9 @@ SCHEMA_VERSION = 1
 
 
 class Metadata(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    """Who did it and why. `actor_id` is None only for the system itself (e.g. a migration)."""
+    """Who did it and why. `actor_id` is None only for the system itself (e.g. a migration);
+    `token_id` names the credential the actor wrote with (None for the system, and for events
+    written before tokens were recorded)."""
 
     actor_id: UUID | None
     actor_role: str
@@ -18,6 +20,7 @@ class Metadata(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     causation_id: str | None = None
     reason: str | None = None
     schema_version: int = SCHEMA_VERSION
+    token_id: UUID | None = None
 
 
 class NewEvent(msgspec.Struct, frozen=True, gc=False):

@@ -47,6 +47,8 @@ class CommandContext(msgspec.Struct, frozen=True):
     correlation_id: str
     causation_id: str | None = None
     reason: str | None = None
+    token_id: UUID | None = None
+    """The credential the command was sent with."""
 
 
 class Handled(msgspec.Struct, frozen=True):
@@ -71,6 +73,7 @@ def new_events(
         correlation_id=context.correlation_id,
         causation_id=context.causation_id,
         reason=context.reason,
+        token_id=context.token_id,
     )
     return [
         NewEvent(

@@ -33,7 +33,7 @@ CLIENT_OF_GOAL = """
 # after its version (event columns first), or one with no event; none when the token is not live.
 # Another clinic's goal, or none, leaves the client and the events empty.
 _READ = f"""
-SELECT e.*, h.id, h.clinic_id, h.role, client.id, client.therapists, r.n
+SELECT e.*, h.id, h.clinic_id, h.role, h.token_id, client.id, client.therapists, r.n
 FROM unnest($1::bytea[], $2::text[], $3::integer[]) WITH ORDINALITY
     AS r (secret_hash, stream_id, after_version, n)
 CROSS JOIN LATERAL ({live_token_holder("r.secret_hash")}) h
@@ -45,7 +45,7 @@ LEFT JOIN LATERAL (
 ORDER BY r.n, e.stream_version
 """  # noqa: S608 - constant fragments
 _CALLER = 9  # the first column after the event's
-REQUEST_COLUMN = _CALLER + 5
+REQUEST_COLUMN = _CALLER + 6
 """Which input row a result row answers (from 1); a query may add columns after it."""
 
 
@@ -100,9 +100,9 @@ def _request_read(rows: list[asyncpg.Record]) -> RequestRead:
     if not rows:
         return RequestRead(None, None, [])
     first = rows[0]
-    caller = Caller(first[_CALLER], first[_CALLER + 1], first[_CALLER + 2])
-    if first[_CALLER + 3] is None:
+    caller = Caller(first[_CALLER], first[_CALLER + 1], first[_CALLER + 2], first[_CALLER + 3])
+    if first[_CALLER + 4] is None:
         return RequestRead(caller, None, [])
-    client = GoalClient(first[_CALLER + 3], frozenset(first[_CALLER + 4]))
+    client = GoalClient(first[_CALLER + 4], frozenset(first[_CALLER + 5]))
     newer = [recorded_event(row) for row in rows if row[0] is not None]
     return RequestRead(caller, client, newer)

@@ -58,21 +58,29 @@ class RecentCallers:
         return self._callers.get(token_hash)
 
 
-def _unauthenticated(detail: str) -> Problem:
-    return Problem(401, "not_authenticated", detail)
+def _unauthenticated(detail: str, challenge: str) -> Problem:
+    """A 401 with the challenge RFC 6750 asks for: `Bearer` alone when no token came, and
+    `error="invalid_token"` when one came that proves no one."""
+    return Problem(401, "not_authenticated", detail, headers={"WWW-Authenticate": challenge})
 
 
 def bearer_credentials(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
-        raise _unauthenticated("Send a bearer token in the Authorization header.")
+        raise _unauthenticated(
+            "Send a bearer token in the Authorization header.", 'Bearer realm="therapy-goals"'
+        )
     return credentials.strip()
 
 
 def authenticated(request: Request, caller: Caller | None) -> Caller:
     """The caller, named in the request's log line; 401 when the credentials proved no one."""
     if caller is None:
-        raise _unauthenticated("This token is unknown, expired or revoked.")
+        raise _unauthenticated(
+            "This token is unknown, expired or revoked.",
+            'Bearer realm="therapy-goals", error="invalid_token", '
+            'error_description="The access token is unknown, expired or revoked"',
+        )
     request.state.actor_id = str(caller.user_id)
     return caller

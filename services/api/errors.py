@@ -46,8 +46,10 @@ class Problem(Exception):
         *,
         errors: list[FieldError] | None = None,
         current_version: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
+        self.headers = headers
         self.status = status
         self.code = code
         self.detail = detail
@@ -107,7 +109,8 @@ def on_problem(_: Request, error: Problem) -> Response[bytes]:
             error.detail,
             errors=error.errors,
             current_version=error.current_version,
-        )
+        ),
+        headers=error.headers,
     )
 
 

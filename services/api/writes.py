@@ -99,4 +99,5 @@ def metadata_for(caller: Caller, correlation_id: str, reason: str | None = None)
         clinic_id=caller.clinic_id,
         correlation_id=correlation_id,
         reason=reason,
+        token_id=caller.token_id,
     )

@@ -6,12 +6,15 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from uuid import UUID
 
 import asyncpg
 import structlog
 
-from infra.access.clinics import start_clinic
+from domain.access.people import InvalidDetail, clinic_name, normal_email
+from infra.access.clinics import invite_by_email, start_clinic
 from infra.access.identity import NewToken
+from infra.access.invitations import NewInvitation
 from infra.access.queries import User
 from infra.config import Settings, get_settings
 from infra.db.connection import Connection
@@ -55,14 +58,38 @@ async def _in_transaction(settings: Settings, work: Callable[[Connection], Await
 
 
 def _create_clinic(settings: Settings, arguments: argparse.Namespace) -> int:
+    try:  # before connecting: a name or email the API would refuse is refused here too
+        name, email = clinic_name(arguments.name), normal_email(arguments.admin_email)
+    except InvalidDetail as error:
+        print(f"goals create-clinic: {error}", file=sys.stderr)
+        return 2
+
     async def work(conn: Connection) -> tuple[User, NewToken]:
-        return await start_clinic(
-            conn, arguments.name, arguments.admin_email, settings.token_hash_key
-        )
+        return await start_clinic(conn, name, email, settings.token_hash_key)
 
     admin, token = asyncio.run(_in_transaction(settings, work))
     print(f"clinic {admin.clinic_id} created; its first admin is {admin.id}")
     print(f"admin token (shown once, expires {token.token.expires_at:%Y-%m-%d}): {token.secret}")
+    return 0
+
+
+def _invite(settings: Settings, arguments: argparse.Namespace) -> int:
+    async def work(conn: Connection) -> NewInvitation:
+        return await invite_by_email(
+            conn, arguments.clinic, arguments.email, settings.token_hash_key
+        )
+
+    try:
+        made = asyncio.run(_in_transaction(settings, work))
+    except (InvalidDetail, LookupError) as error:
+        print(f"goals invite: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"invitation for {arguments.email.lower()}, single use, redeemable until "
+        f"{made.invitation.expires_at:%Y-%m-%d %H:%M} UTC; give the user this code:"
+    )
+    print(made.code)
+    print("which they redeem for their own token with POST /v1/invitations/redemption")
     return 0
 
 
@@ -138,10 +165,14 @@ def parser() -> argparse.ArgumentParser:
         "create-clinic", help="create a clinic and its first admin; prints the admin's token"
     )
     clinic.add_argument("name", help="the clinic's name")
-    clinic.add_argument(
-        "--admin-email", default="admin@clinic.example", help="the first admin's email"
-    )
+    clinic.add_argument("--admin-email", required=True, help="the first admin's email")
     clinic.set_defaults(run=_create_clinic)
+    invitation = commands.add_parser(
+        "invite", help="invite a user of a clinic; prints the code they redeem for a token"
+    )
+    invitation.add_argument("email", help="the user's email")
+    invitation.add_argument("--clinic", required=True, type=UUID, help="the clinic's id")
+    invitation.set_defaults(run=_invite)
     commands.add_parser(
         "demo", help="seed a demo clinic with goals and check-ins; prints a token per user"
     ).set_defaults(run=_demo)

@@ -9,6 +9,7 @@ from domain.goals.commands import Actor, AddSupporter, RecordProgress, SetGoal
 from domain.goals.terms import GoalTerms, Measure
 from infra.access import identity
 from infra.access.clinics import start_clinic, system_metadata
+from infra.access.invitations import invite, redeem
 from infra.access.queries import User
 from infra.db.connection import Connection
 from infra.goals.handler import CommandContext, handle
@@ -67,16 +68,21 @@ async def seed_demo(conn: Connection, hash_key: str) -> list[DemoUser]:
             datetime.now(UTC),
         )
         await identity.register_user(conn, user, metadata)
-        token = await identity.issue_token(
+        # The path a real person takes: an invitation, redeemed by them for their own token.
+        invited = await invite(
+            conn, user.id, invited_by=admin.id, hash_key=hash_key, metadata=metadata
+        )
+        redeemed = await redeem(
             conn,
-            token_id=uuid.uuid4(),
-            user_id=user.id,
+            invited.code,
             lifetime=_TOKEN_LIFETIME,
             hash_key=hash_key,
-            metadata=metadata,
+            correlation_id=f"demo-{suffix}",
         )
+        if redeemed is None:
+            raise RuntimeError("a fresh invitation could not be redeemed")
         users[handle_name] = user
-        shown.append(DemoUser(role, name, user.id, token.secret))
+        shown.append(DemoUser(role, name, user.id, redeemed.token.secret))
     therapist = users["rowan.ellis"]
     for client in (users["sam.rivera"], users["alex.kim"]):
         await identity.assign_therapist(conn, client.id, therapist.id, metadata)

@@ -22,6 +22,7 @@ def command_context(request: Request, caller: Caller, reason: str | None) -> Com
         clinic_id=caller.clinic_id,
         correlation_id=str(request.state.correlation_id),
         reason=reason,
+        token_id=caller.token_id,
     )
 
 

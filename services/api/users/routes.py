@@ -1,44 +1,42 @@
-"""Users, their tokens, and who is on a client's care team. Admins manage; nobody else does,
-except that a user may see themself and manage their own tokens."""
+"""Users and who is on a client's care team. Admins manage; nobody else does, except that a
+user may see themself and change their own name and time zone."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, delete, get, post, put
+from litestar import Request, Response, delete, get, patch, post, put
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from domain.access.policy import Caller
-from domain.goals.rules import check_time_zone
-from infra.access import identity, queries
+from domain.goals.terms import Role
+from infra.access import directory, identity
+from infra.access.directory import DirectoryEntry
 from infra.access.queries import User
 from infra.db.connection import Connection
-from services.api.deps import AppSettings, Authenticated, CorrelationId, Db
-from services.api.errors import FieldError, Problem, forbidden, not_found, problem_responses
-from services.api.users.schemas import Assignment, NewToken, NewUser, TokenOut, UserOut
+from services.api.deps import Authenticated, CorrelationId, Db
+from services.api.errors import Problem, not_found, problem_responses
+from services.api.pages import DEFAULT_PAGE_SIZE, Cursor, PageSize, decode_cursor, encode_cursor
+from services.api.users import clinic, tokens
+from services.api.users.access import known_time_zone, require_admin, visible_user
+from services.api.users.schemas import Assignment, NewUser, UserChanges, UserOut, UserPage
 from services.api.writes import Reply, idempotent, metadata_for, reply
 
 
-def _user_out(user: User) -> UserOut:
-    return UserOut(**msgspec.structs.asdict(user))
+def _user_out(user: User, deactivated_at: datetime | None = None) -> UserOut:
+    return UserOut(**msgspec.structs.asdict(user), deactivated_at=deactivated_at)
 
 
-def _require_admin(caller: Caller) -> None:
-    if caller.role != "admin":
-        raise forbidden()
+def _entry_out(entry: DirectoryEntry) -> UserOut:
+    return _user_out(entry.user, entry.deactivated_at)
 
 
-async def _visible_user(conn: Connection, caller: Caller, user_id: UUID) -> User:
-    """The user if the caller manages them (admin) or is them; else they do not exist."""
-    if caller.role != "admin" and caller.user_id != user_id:
-        raise not_found("user")
-    user = await queries.user_in_clinic(conn, caller.clinic_id, user_id)
-    if user is None:
-        raise not_found("user")
-    return user
+def _email_taken() -> Problem:
+    return Problem(409, "email_taken", "This clinic already has a user with this email.")
 
 
 @post(
@@ -58,36 +56,74 @@ async def create_user(
     caller: Authenticated,
     correlation_id: CorrelationId,
 ) -> Response[bytes]:
-    _require_admin(caller)
-    try:
-        check_time_zone(data.time_zone)
-    except Exception as error:
-        raise Problem(
-            422,
-            "unknown_time_zone",
-            f"{data.time_zone!r} is not a known IANA time zone.",
-            errors=[FieldError("time_zone", "unknown IANA time zone")],
-        ) from error
+    require_admin(caller)
+    if data.time_zone is not None:
+        known_time_zone(data.time_zone)
 
     async def produce() -> Reply:
+        time_zone = data.time_zone
+        if time_zone is None:
+            time_zone = (await directory.clinic_settings(conn, caller.clinic_id)).default_time_zone
         user = User(
             uuid.uuid4(),
             caller.clinic_id,
             data.role,
             data.display_name,
             data.email.lower(),
-            data.time_zone,
+            time_zone,
             datetime.now(UTC),
         )
         try:
             await identity.register_user(conn, user, metadata_for(caller, correlation_id))
         except identity.EmailTaken:
-            raise Problem(
-                409, "email_taken", "This clinic already has a user with this email."
-            ) from None
+            raise _email_taken() from None
         return reply(201, _user_out(user))
 
     return await idempotent(request, conn, caller, produce)
+
+
+@get(
+    "/v1/users",
+    summary="The clinic's users, by name (admins)",
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def list_users(
+    conn: Db,
+    caller: Authenticated,
+    role: Annotated[Role | None, QueryParameter(description="Only users of this role.")] = None,
+    search: Annotated[
+        str | None,
+        QueryParameter(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[^\x00]*$",
+            description="A part of a name or email, any case.",
+        ),
+    ] = None,
+    active: Annotated[
+        bool | None,
+        QueryParameter(description="true: active users only; false: deactivated ones only."),
+    ] = None,
+    cursor: Cursor = None,
+    limit: PageSize = DEFAULT_PAGE_SIZE,
+) -> UserPage:
+    require_admin(caller)
+    after = None if cursor is None else decode_cursor(cursor, tuple[str, UUID])
+    found = await directory.find_users(
+        conn,
+        caller.clinic_id,
+        role=role,
+        search=search,
+        active=active,
+        after=after,
+        limit=limit + 1,
+    )
+    page = found[:limit]
+    next_cursor = None
+    if len(found) > limit:
+        last = page[-1].user
+        next_cursor = encode_cursor(last.display_name, str(last.id))
+    return UserPage([_entry_out(entry) for entry in page], next_cursor)
 
 
 @get(
@@ -96,77 +132,73 @@ async def create_user(
     responses=problem_responses(400, 401, 404),
 )
 async def read_user(user_id: FromPath[UUID], conn: Db, caller: Authenticated) -> UserOut:
-    return _user_out(await _visible_user(conn, caller, user_id))
+    return _entry_out(await visible_user(conn, caller, user_id))
 
 
-@post(
-    "/v1/users/{user_id:uuid}/tokens",
-    summary="Issue an access token (shown once)",
-    responses={
-        201: ResponseSpec(
-            data_container=TokenOut,
-            description="The token; `token` itself only in the first response",
-            generate_examples=False,
-        ),
-        **problem_responses(400, 401, 404, 413, 422),
-    },
+@patch(
+    "/v1/users/{user_id:uuid}",
+    summary="Change a user's name, email or time zone (admins; the user, all but the email)",
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
-async def create_token(
-    request: Request,
+async def change_user(
     user_id: FromPath[UUID],
+    data: JSONBody[UserChanges],
     conn: Db,
     caller: Authenticated,
     correlation_id: CorrelationId,
-    settings: AppSettings,
-    data: JSONBody[NewToken | None] = None,
-) -> Response[bytes]:
-    user = await _visible_user(conn, caller, user_id)
-    lifetime = timedelta(days=(data or NewToken()).expires_in_days)
-
-    async def produce() -> Reply:
-        issued = await identity.issue_token(
-            conn,
-            token_id=uuid.uuid4(),
-            user_id=user.id,
-            lifetime=lifetime,
-            hash_key=settings.token_hash_key,
-            metadata=metadata_for(caller, correlation_id),
-        )
-        token = issued.token
-        return reply(201, TokenOut(token.id, token.user_id, token.expires_at, issued.secret))
-
-    def without_secret(result: Reply) -> Reply:
-        shown = msgspec.json.decode(result.body, type=TokenOut)
-        return reply(result.status_code, msgspec.structs.replace(shown, token=None))
-
-    return await idempotent(request, conn, caller, produce, kept_as=without_secret)
+) -> UserOut:
+    found = await visible_user(conn, caller, user_id)
+    if data.email is not None and caller.role != "admin":
+        raise Problem(403, "forbidden", "Only an admin changes a user's email.")
+    if data.time_zone is not None:
+        known_time_zone(data.time_zone)
+    changed = msgspec.structs.replace(
+        found.user,
+        display_name=data.display_name or found.user.display_name,
+        email=found.user.email if data.email is None else data.email.lower(),
+        time_zone=data.time_zone or found.user.time_zone,
+    )
+    if changed != found.user:
+        try:
+            await directory.change_details(conn, changed, metadata_for(caller, correlation_id))
+        except identity.EmailTaken:
+            raise _email_taken() from None
+    return _user_out(changed, found.deactivated_at)
 
 
-@delete(
-    "/v1/tokens/{token_id:uuid}",
-    summary="Revoke a token (admins, or its owner)",
-    responses=problem_responses(400, 401, 404),
+@post(
+    "/v1/users/{user_id:uuid}/deactivation",
+    summary="Deactivate a user (admins): their tokens stop working, their history stays",
+    status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 409),
 )
-async def revoke_token(
-    token_id: FromPath[UUID], conn: Db, caller: Authenticated, correlation_id: CorrelationId
-) -> None:
-    owner = await queries.token_owner(conn, token_id, caller.clinic_id)
-    if owner is None or (caller.role != "admin" and owner != caller.user_id):
-        raise not_found("token")
-    await identity.revoke_token(conn, token_id, owner, metadata_for(caller, correlation_id))
+async def deactivate_user(
+    user_id: FromPath[UUID], conn: Db, caller: Authenticated, correlation_id: CorrelationId
+) -> UserOut:
+    require_admin(caller)
+    found = await visible_user(conn, caller, user_id)
+    try:
+        await directory.deactivate(conn, found.user, metadata_for(caller, correlation_id))
+    except directory.LastAdmin:
+        raise Problem(
+            409, "last_admin", "The clinic's last active admin cannot be deactivated."
+        ) from None
+    after = await directory.entry(conn, caller.clinic_id, user_id)
+    assert after is not None  # noqa: S101 - read in the same transaction that found it
+    return _entry_out(after)
 
 
 async def _care_team_members(
     conn: Connection, caller: Caller, client_id: UUID, therapist_id: UUID
 ) -> None:
-    _require_admin(caller)
-    client = await queries.user_in_clinic(conn, caller.clinic_id, client_id)
-    therapist = await queries.user_in_clinic(conn, caller.clinic_id, therapist_id)
+    require_admin(caller)
+    client = await directory.entry(conn, caller.clinic_id, client_id)
+    therapist = await directory.entry(conn, caller.clinic_id, therapist_id)
     if client is None or therapist is None:
         raise not_found("user")
-    if client.role != "client":
+    if client.user.role != "client":
         raise Problem(422, "not_a_client", "Only clients have a care team.")
-    if therapist.role != "therapist":
+    if therapist.user.role != "therapist":
         raise Problem(422, "not_a_therapist", "Only therapists join a care team.")
 
 
@@ -183,6 +215,8 @@ async def assign_therapist(
     correlation_id: CorrelationId,
 ) -> Assignment:
     await _care_team_members(conn, caller, client_id, therapist_id)
+    if not await directory.is_active(conn, therapist_id):
+        raise Problem(422, "user_deactivated", "A deactivated therapist joins no care team.")
     await identity.assign_therapist(
         conn, client_id, therapist_id, metadata_for(caller, correlation_id)
     )
@@ -210,4 +244,14 @@ async def unassign_therapist(
         raise not_found("care team assignment")
 
 
-ROUTES = [create_user, read_user, create_token, revoke_token, assign_therapist, unassign_therapist]
+ROUTES = [
+    create_user,
+    list_users,
+    read_user,
+    change_user,
+    deactivate_user,
+    assign_therapist,
+    unassign_therapist,
+    *tokens.ROUTES,
+    *clinic.ROUTES,
+]

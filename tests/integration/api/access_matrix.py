@@ -47,6 +47,7 @@ class Footprint:
     live_tokens: int = 0
     care_team: int = 0
     idempotency_keys: int = 0
+    invitations: int = 0
 
     def __sub__(self, earlier: "Footprint") -> "Footprint":
         return Footprint(
@@ -70,7 +71,8 @@ async def footprint(pool: asyncpg.Pool) -> Footprint:
             (SELECT count(*) FROM access_tokens) AS tokens,
             (SELECT count(*) FROM access_tokens WHERE revoked_at IS NULL) AS live_tokens,
             (SELECT count(*) FROM care_team) AS care_team,
-            (SELECT count(*) FROM idempotency_keys) AS idempotency_keys
+            (SELECT count(*) FROM idempotency_keys) AS idempotency_keys,
+            (SELECT count(*) FROM invitations) AS invitations
         """
     )
     assert row is not None

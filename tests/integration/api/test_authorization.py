@@ -31,7 +31,14 @@ from tests.integration.api.access_matrix import (
     parse_table,
 )
 from tests.integration.api.support import project_everything
-from tests.integration.api.world import TOKEN_KEY, Clinic, Person, build_clinic, goal_body
+from tests.integration.api.world import (
+    TOKEN_KEY,
+    Clinic,
+    Person,
+    build_clinic,
+    goal_body,
+    invited_token,
+)
 
 Api = AsyncTestClient[Litestar]
 Json = dict[str, Any]
@@ -72,12 +79,13 @@ LISTS = {"client_goals", "my_goals"}
 # for the case). Admin-only actions (new_user, assign, unassign) check the role before
 # looking anything up, so a non-admin gets the same 403 whatever the target and wherever it
 # lives: nothing about other clinics leaks. Anything about one user answers 404 to whoever may
-# not manage that user, so a user's existence does not leak.
+# not manage that user, so a user's existence does not leak. Nobody gets a token of another
+# person's: an admin invites them instead.
 ADMIN_TABLE = parse_table(
     """
     caller                        new_user  read_user  new_token  revoke_token  assign  unassign
     anonymous                     401       401        401        401           401     401
-    admin                         201       200        201        204           200     204
+    admin                         201       200        403        204           200     204
     therapist                     403       404        404        404           403     403
     other_therapist               403       404        404        404           403     403
     client                        403       200        201        204           403     403
@@ -634,8 +642,9 @@ async def admin_targets(api: Api, world: World, target: str) -> AdminTargets:
     """What the case acts on: fresh, so that an action wrongly allowed spoils no other case."""
     admin, client_id = world.clinic.admin, world.clinic.client.id
     if target == "token":
+        client = world.clinic.client
         issued = _expect_ok(
-            await api.post(f"/v1/users/{client_id}/tokens", json={}, headers=admin.headers)
+            await api.post(f"/v1/users/{client_id}/tokens", json={}, headers=client.headers)
         )
         return AdminTargets(client_id, token_id=UUID(issued["token_id"]), token=issued["token"])
     if target in {"pair", "assigned_pair"}:
@@ -726,10 +735,7 @@ async def test_a_therapist_reaches_a_clients_goals_only_while_on_their_care_team
     admin = world.clinic.admin
     client_id = await _new_user(world_api, admin, "client")
     therapist_id = await _new_user(world_api, admin, "therapist")
-    issued = _expect_ok(
-        await world_api.post(f"/v1/users/{therapist_id}/tokens", json={}, headers=admin.headers)
-    )
-    therapist = {"Authorization": f"Bearer {issued['token']}"}
+    therapist = {"Authorization": f"Bearer {await invited_token(world_api, admin, therapist_id)}"}
     care_team = f"/v1/clients/{client_id}/therapists/{therapist_id}"
     new_goal = goal_body(client_id=str(client_id))
 
@@ -748,3 +754,211 @@ async def test_a_therapist_reaches_a_clients_goals_only_while_on_their_care_team
     mine = await world_api.get("/v1/me/goals", headers=therapist)
     assert mine.status_code == 200, mine.text
     assert mine.json()["goals"] == []
+
+
+# --- the directory, credentials of others, clinic settings -------------------------------------
+
+# Aimed at a fresh client of `clinic` (the target) with a token they redeemed themself. Admin-only
+# actions (list_users, invite, deactivate, settings, change_settings) check the role first, so a
+# non-admin gets 403 whatever the target; anything about the target answers 404 to whoever may
+# not manage them. An admin of another clinic lists and sets only their own clinic.
+DIRECTORY_TABLE = parse_table(
+    """
+    caller                        list_users  list_tokens  revoke_all  invite  edit_user  deactivate  settings  change_settings
+    anonymous                     401         401          401         401     401        401         401       401
+    admin                         200         200          200         201     200        200         200       200
+    therapist                     403         404          404         403     404        403         403       403
+    other_therapist               403         404          404         403     404        403         403       403
+    client                        403         404          404         403     404        403         403       403
+    other_client                  403         404          404         403     404        403         403       403
+    supporter                     403         404          404         403     404        403         403       403
+    auditor                       403         404          404         403     404        403         403       403
+    integration                   403         404          404         403     404        403         403       403
+    other_clinic.admin            200         404          404         404     404        404         200       200
+    other_clinic.therapist        403         404          404         403     404        403         403       403
+    other_clinic.other_therapist  403         404          404         403     404        403         403       403
+    other_clinic.client           403         404          404         403     404        403         403       403
+    other_clinic.other_client     403         404          404         403     404        403         403       403
+    other_clinic.supporter        403         404          404         403     404        403         403       403
+    other_clinic.auditor          403         404          404         403     404        403         403       403
+    other_clinic.integration      403         404          404         403     404        403         403       403
+    """  # noqa: E501 - a table reads best on one line per caller
+)
+
+# Settings that differ from a clinic's defaults, so that the first change writes an event, and
+# that no other case notices (a higher goal limit only delays a warning).
+CHANGED_SETTINGS = {
+    "active_goal_limit": 7,
+    "default_time_zone": "Europe/Berlin",
+    "max_token_lifetime_days": 120,
+}
+
+
+@dataclass(frozen=True)
+class DirectoryRequest:
+    method: str
+    path: str
+    """With {target_id} to fill in."""
+    written: Footprint
+    """What it writes when allowed."""
+    body: Json | None = None
+
+
+DIRECTORY_REQUESTS = {
+    "list_users": DirectoryRequest("GET", "/v1/users?search={target_email}", NOTHING_WRITTEN),
+    "list_tokens": DirectoryRequest("GET", "/v1/users/{target_id}/tokens", NOTHING_WRITTEN),
+    "revoke_all": DirectoryRequest(
+        "DELETE",
+        "/v1/users/{target_id}/tokens",
+        Footprint(events=1, stream_versions=1, live_tokens=-1),
+    ),
+    "invite": DirectoryRequest(
+        "POST",
+        "/v1/users/{target_id}/invitations",
+        Footprint(events=1, stream_versions=1, invitations=1, idempotency_keys=1),
+    ),
+    "edit_user": DirectoryRequest(
+        "PATCH",
+        "/v1/users/{target_id}",
+        Footprint(events=1, stream_versions=1),
+        body={"display_name": "Renamed"},
+    ),
+    "deactivate": DirectoryRequest(
+        "POST",
+        "/v1/users/{target_id}/deactivation",
+        Footprint(events=2, stream_versions=2, live_tokens=-1),
+    ),
+    "settings": DirectoryRequest("GET", "/v1/clinic/settings", NOTHING_WRITTEN),
+    "change_settings": DirectoryRequest(
+        "PUT", "/v1/clinic/settings", Footprint(events=1, stream_versions=1), CHANGED_SETTINGS
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DirectoryTarget:
+    id: UUID
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def directory_target(api: Api, world: World) -> DirectoryTarget:
+    admin = world.clinic.admin
+    body = _new_user_body("client")
+    created = _expect_ok(await api.post("/v1/users", json=body, headers=admin.headers))
+    target_id = UUID(created["id"])
+    return DirectoryTarget(target_id, body["email"], await invited_token(api, admin, target_id))
+
+
+async def target_works(api: Api, target: DirectoryTarget) -> bool:
+    seen = await api.get(f"/v1/users/{target.id}", headers=target.headers)
+    assert seen.status_code in {200, 401}, seen.text
+    return seen.status_code == 200
+
+
+async def assert_directory_reply(
+    api: Api, action: str, caller: str, response: Response, world: World, target: DirectoryTarget
+) -> None:
+    body: Any = response.json() if response.content else None
+    match action:
+        case "list_users":
+            listed = [user["id"] for user in body["users"]]
+            assert listed == ([] if caller.startswith("other_clinic.") else [str(target.id)])
+        case "list_tokens":
+            assert [token["user_id"] for token in body["tokens"]] == [str(target.id)]
+            assert target.token not in response.text
+        case "revoke_all" | "deactivate":
+            assert not await target_works(api, target)
+        case "invite":
+            assert body["user_id"] == str(target.id)
+            assert body["code"]
+        case "edit_user":
+            assert body["display_name"] == "Renamed"
+        case "settings":
+            assert set(body) == set(CHANGED_SETTINGS)
+        case "change_settings":
+            assert body == CHANGED_SETTINGS
+            person = world.person(caller)
+            assert person is not None
+            settings = await api.get("/v1/clinic/settings", headers=person.headers)
+            assert settings.json() == CHANGED_SETTINGS
+        case _:
+            raise AssertionError(f"no check for {action}")
+
+
+DIRECTORY_CASES = [
+    pytest.param(action, caller, id=f"{action}-{caller}")
+    for action in DIRECTORY_REQUESTS
+    for caller in DIRECTORY_TABLE
+]
+
+
+@pytest.mark.parametrize(("action", "caller"), DIRECTORY_CASES)
+async def test_directory_and_credential_access(
+    world_api: Api, world_pool: asyncpg.Pool, world: World, action: str, caller: str
+) -> None:
+    request = DIRECTORY_REQUESTS[action]
+    expected = DIRECTORY_TABLE[caller][action]
+    target = await directory_target(world_api, world)
+    path = request.path.format(target_id=target.id, target_email=target.email)
+    if action == "change_settings":
+        # Back to the defaults, so that each allowed case writes its one event.
+        await world_pool.execute(
+            "UPDATE clinics SET active_goal_limit = 5, default_time_zone = 'UTC', "
+            "max_token_lifetime_days = 90"
+        )
+
+    before = await footprint(world_pool)
+    response = await send(world_api, request.method, path, world.person(caller), request.body)
+    written = await footprint(world_pool) - before
+
+    if expected >= 400:
+        assert_refused(response, expected)
+        assert written == NOTHING_WRITTEN
+        assert await target_works(world_api, target)
+        return
+    assert response.status_code == expected, response.text
+    assert written == request.written
+    await assert_directory_reply(world_api, action, caller, response, world, target)
+
+
+async def test_an_invitation_is_redeemed_without_credentials_and_only_by_its_code(
+    world_api: Api, world: World
+) -> None:
+    target = await directory_target(world_api, world)
+    invited = _expect_ok(
+        await world_api.post(
+            f"/v1/users/{target.id}/invitations", headers=world.clinic.admin.headers
+        )
+    )
+    other_invited = _expect_ok(
+        await world_api.post(
+            f"/v1/users/{world.other_clinic.client.id}/invitations",
+            headers=world.other_clinic.admin.headers,
+        )
+    )
+
+    # A credential of another person, or of another clinic, is no way to redeem it.
+    for person in (world.clinic.admin, world.other_clinic.admin):
+        with_token = await world_api.post(
+            "/v1/invitations/redemption",
+            json={"code": invited["code"][:-1]},
+            headers=person.headers,
+        )
+        assert_problem(with_token, 400, "invalid_invitation")
+    redeemed = _expect_ok(
+        await world_api.post("/v1/invitations/redemption", json={"code": invited["code"]})
+    )
+    assert redeemed["user_id"] == str(target.id)
+    theirs = _expect_ok(
+        await world_api.post("/v1/invitations/redemption", json={"code": other_invited["code"]})
+    )
+    assert theirs["user_id"] == str(world.other_clinic.client.id)
+    crossed = await world_api.get(
+        f"/v1/users/{target.id}", headers={"Authorization": f"Bearer {theirs['token']}"}
+    )
+    assert_refused(crossed, 404)

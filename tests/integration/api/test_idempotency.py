@@ -189,7 +189,7 @@ async def test_a_retried_token_issuance_does_not_show_or_keep_the_token(
     api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
 ) -> None:
     path = f"/v1/users/{clinic.client.id}/tokens"
-    headers = _keyed(clinic.admin.headers, "issue-phone-token")
+    headers = _keyed(clinic.client.headers, "issue-phone-token")
     tokens_before = await pool.fetchval("SELECT count(*) FROM access_tokens")
 
     first = await api.post(path, json={"expires_in_days": 30}, headers=headers)
@@ -208,7 +208,7 @@ async def test_a_retried_token_issuance_does_not_show_or_keep_the_token(
 
     stored = await pool.fetchrow(
         "SELECT status_code, body FROM idempotency_keys WHERE actor_id = $1 AND key = $2",
-        clinic.admin.id,
+        clinic.client.id,
         "issue-phone-token",
     )
     assert stored is not None

@@ -60,7 +60,7 @@ async def contract_world(api: AsyncTestClient[Litestar], clinic: Clinic) -> Cont
     assert checked.status_code == 200, checked.text
     # A token of its own to revoke, so that revoking it leaves the callers' tokens working.
     spare = await api.post(
-        f"/v1/users/{clinic.client.id}/tokens", json={}, headers=clinic.admin.headers
+        f"/v1/users/{clinic.client.id}/tokens", json={}, headers=clinic.client.headers
     )
     assert spare.status_code == 201, spare.text
     return ContractWorld(

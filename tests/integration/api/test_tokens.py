@@ -20,7 +20,7 @@ def _bearer(secret: str) -> dict[str, str]:
 
 
 async def _issue(api: AsyncTestClient[Litestar], clinic: Clinic, person: Person) -> dict[str, Any]:
-    issued = await api.post(f"/v1/users/{person.id}/tokens", json={}, headers=clinic.admin.headers)
+    issued = await api.post(f"/v1/users/{person.id}/tokens", json={}, headers=person.headers)
     assert issued.status_code == 201, issued.text
     body: dict[str, Any] = issued.json()
     return body

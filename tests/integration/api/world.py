@@ -49,9 +49,17 @@ async def _person(api: AsyncTestClient, admin: Person, role: str, name: str) -> 
     )
     assert created.status_code == 201, created.text
     user_id = UUID(created.json()["id"])
-    issued = await api.post(f"/v1/users/{user_id}/tokens", json={}, headers=admin.headers)
-    assert issued.status_code == 201, issued.text
-    return Person(user_id, role, issued.json()["token"])
+    return Person(user_id, role, await invited_token(api, admin, user_id))
+
+
+async def invited_token(api: AsyncTestClient, admin: Person, user_id: UUID) -> str:
+    """A token of the user's own: the admin invites them, and they redeem the code."""
+    invited = await api.post(f"/v1/users/{user_id}/invitations", headers=admin.headers)
+    assert invited.status_code == 201, invited.text
+    redeemed = await api.post("/v1/invitations/redemption", json={"code": invited.json()["code"]})
+    assert redeemed.status_code == 201, redeemed.text
+    token: str = redeemed.json()["token"]
+    return token
 
 
 async def build_clinic(api: AsyncTestClient, pool: asyncpg.Pool, name: str) -> Clinic:

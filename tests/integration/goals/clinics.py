@@ -29,7 +29,7 @@ class Holder:
 
     @property
     def caller(self) -> Caller:
-        return Caller(self.user.id, self.user.clinic_id, self.user.role)
+        return Caller(self.user.id, self.user.clinic_id, self.user.role, self.token_id)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,9 @@ async def test_a_live_token_reads_its_holder_the_client_with_therapists_and_newe
     )
 
     assert read.caller == north.therapist.caller
-    assert read.caller == Caller(north.therapist.user.id, north.clinic_id, "therapist")
+    assert read.caller == Caller(
+        north.therapist.user.id, north.clinic_id, "therapist", north.therapist.token_id
+    )
     assert read.client == _care_of(north)
     assert [item.stream_version for item in read.newer] == [2, 3]
     assert read.newer == await read_stream(conn, goal_stream(north.goal_id), 1)

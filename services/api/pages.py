@@ -1,0 +1,45 @@
+"""Cursor pagination: each list answers at most `MAX_PAGE_SIZE` items and an opaque cursor that
+names where the next page starts, so that a page costs the same however far into a list it is."""
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+import msgspec
+from litestar.params import QueryParameter
+
+from services.api.errors import FieldError, Problem
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+
+PageSize = Annotated[
+    int,
+    QueryParameter(
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"Items per page, at most {MAX_PAGE_SIZE}.",
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    QueryParameter(max_length=500, description="The `next_cursor` of the page before."),
+]
+
+
+def encode_cursor(*key: object) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(key)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, shape: type[Any]) -> Any:
+    """The key a cursor holds, as `shape` (a tuple type); 400 if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return msgspec.json.decode(raw, type=shape)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise Problem(
+            400,
+            "invalid_cursor",
+            "This cursor is not one this list gave out.",
+            errors=[FieldError("cursor", "not a cursor of this list")],
+        ) from None
