@@ -4,6 +4,7 @@ Import this module before any actor: actors bind to the broker that is current w
 declared.
 """
 
+import multiprocessing
 from typing import Any
 
 import asyncpg
@@ -16,6 +17,7 @@ from dramatiq.middleware import AsyncIO, Middleware
 from infra.config import Settings, get_settings
 from infra.db.outages import Outage
 from infra.db.pool import close_pool, open_pool
+from infra.lifeline import die_with_parent
 from infra.logging import configure_logging
 
 
@@ -34,6 +36,16 @@ class DaemonAsyncIO(AsyncIO):
         set_event_loop_thread(thread)
 
 
+class StopsWithParent(Middleware):
+    """Each Dramatiq worker process stops, as on a SIGTERM, when the Dramatiq main process
+    that forked it ends, even by SIGKILL: none is left consuming with no one to watch it."""
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        parent = multiprocessing.parent_process()
+        if parent is not None and parent.pid is not None:
+            die_with_parent(parent.pid)
+
+
 class DatabasePool(Middleware):
     """Opens the asyncpg pool on the worker's event loop when the worker boots; it opens even
     while the database is down (infra/db/pool.py), so that a worker always boots."""
@@ -50,7 +62,9 @@ class DatabasePool(Middleware):
             raise RuntimeError("the AsyncIO middleware must come before DatabasePool")
         self.pool = loop.run_coroutine(open_pool(self.settings))
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # After the worker threads finished their messages: closing the pool before them would
+        # wait for their connections, then fail the messages still queued in the process.
         loop = get_event_loop_thread()
         if self.pool is not None and loop is not None:
             closing = self.settings.database_command_timeout_seconds
@@ -64,6 +78,7 @@ def build_broker(settings: Settings) -> tuple[RedisBroker, DatabasePool]:
         settings.redis_url, socket_timeout=10, socket_connect_timeout=5
     )
     broker = RedisBroker(connection_pool=connections, namespace=settings.broker_namespace)
+    broker.add_middleware(StopsWithParent())
     broker.add_middleware(DaemonAsyncIO())
     database = DatabasePool(settings)
     broker.add_middleware(database)

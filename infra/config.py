@@ -42,6 +42,10 @@ class Settings(msgspec.Struct, frozen=True):
     """`RECONCILE_AFTER_SECONDS`: how old an event must be, and not yet projected, before the
     reconciler enqueues its goal again (a message lost in Redis, or held by a killed worker)."""
 
+    relay_stale_after_seconds: float = 30
+    """`RELAY_STALE_AFTER_SECONDS`: how long after the relay's last good pass (it passes every
+    second) readiness and metrics call it stale: the worker service is down or frozen."""
+
     database_pool_min: int = 2
     """`DATABASE_POOL_MIN`: connections each process keeps open."""
 

@@ -1,10 +1,15 @@
-"""Prometheus metrics, read from PostgreSQL so that every API process reports the same."""
+"""Prometheus metrics, read from PostgreSQL so that every API process reports the same.
+
+The relay runs in the worker service, which records how its passes go in PostgreSQL
+(infra/projections/relay_health.py); the broker is pinged from here.
+"""
 
 import asyncpg
 from litestar import get
 from litestar.datastructures import State
 from litestar.response import Response
 
+from infra.config import Settings
 from infra.db.outages import unreachable
 from infra.projections.lag import (
     ConsumerLag,
@@ -14,43 +19,60 @@ from infra.projections.lag import (
     relay_lag,
 )
 from infra.projections.registry import consumers
+from infra.projections.relay_health import RelayHealth, read_relay_health
+from services.api.health import OK, broker_check
 from services.api.outage import DatabaseWatch
 
 BUDGET_SECONDS = 2.0
 _HELP = {
     "goals_database_up": ("gauge", "1 if this process reached the database for this scrape."),
+    "goals_broker_up": ("gauge", "1 if the broker (Redis) answered a ping within 0.5 s, else 0."),
     "goals_consumer_lag_events": ("gauge", "Events a consumer has not handled yet."),
     "goals_consumer_lag_seconds": ("gauge", "Age of the oldest event a consumer has not handled."),
     "goals_projection_events_applied_total": ("counter", "Events applied to the projection."),
     "goals_projection_events_failed_total": ("counter", "Events the projection could not apply."),
+    "goals_relay_last_pass_age_seconds": (
+        "gauge",
+        "Seconds since the relay's last good pass ended; absent until it has made one.",
+    ),
+    "goals_relay_failing_seconds": (
+        "gauge",
+        "Seconds since the relay's passes began to fail (enqueue to the broker, most often); "
+        "0 while they succeed.",
+    ),
+    "goals_relay_failed_passes_total": ("counter", "Relay passes that failed."),
 }
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["health"], include_in_schema=False)
 async def metrics(state: State) -> Response[str]:
+    settings: Settings = state.settings
     pool: asyncpg.Pool = state.pool
     watch: DatabaseWatch = state.database_watch
 
-    async def look() -> tuple[list[ConsumerLag], dict[str, ProjectionCounts]]:
+    async def look() -> tuple[list[ConsumerLag], dict[str, ProjectionCounts], RelayHealth]:
         async with pool.acquire() as conn:
             lags = [await relay_lag(conn)]
             lags += [await consumer_lag(conn, consumer) for consumer in consumers()]
             counts = {
                 consumer.name: await consumer_counts(conn, consumer) for consumer in consumers()
             }
-            return lags, counts
+            return lags, counts, await read_relay_health(conn)
 
+    broker_up = 1 if await broker_check(settings.redis_url) == OK else 0
     samples: dict[str, list[tuple[str, float]]] = {}
     try:
-        lags, counts = await watch.within(BUDGET_SECONDS, look())
+        lags, counts, relay = await watch.within(BUDGET_SECONDS, look())
     except Exception as error:
         if not unreachable(error):
             raise
         # Still an answer, so that the scrape (and an alert on this gauge) does not fail too.
         samples["goals_database_up"] = [("", 0)]
+        samples["goals_broker_up"] = [("", broker_up)]
     else:
         samples = {
             "goals_database_up": [("", 1)],
+            "goals_broker_up": [("", broker_up)],
             "goals_consumer_lag_events": [(lag.consumer, lag.events) for lag in lags],
             "goals_consumer_lag_seconds": [(lag.consumer, round(lag.seconds, 3)) for lag in lags],
             "goals_projection_events_applied_total": [
@@ -59,6 +81,13 @@ async def metrics(state: State) -> Response[str]:
             "goals_projection_events_failed_total": [
                 (name, count.failed) for name, count in counts.items()
             ],
+            "goals_relay_last_pass_age_seconds": (
+                []
+                if relay.last_pass_age_seconds is None
+                else [("", round(relay.last_pass_age_seconds, 3))]
+            ),
+            "goals_relay_failing_seconds": [("", round(relay.failing_seconds or 0.0, 3))],
+            "goals_relay_failed_passes_total": [("", relay.failed_passes)],
         }
     lines = []
     for name, values in samples.items():

@@ -1,13 +1,6 @@
-"""Running the API under a production ASGI server: uvicorn, in worker processes of our own.
+"""Running the API under a production ASGI server (uvicorn, in worker processes of our own:
+services/cli/api_workers.py), and the API beside the worker service."""
 
-Each worker listens on a socket of its own, all bound to the one address with SO_REUSEPORT, so
-that the kernel spreads new connections evenly over the workers. With one socket shared by all
-(uvicorn's own way to run several workers), whichever worker wakes first accepts every connection
-waiting, and a burst of connections, or a proxy's few keep-alive ones, can all land on one
-worker while the others idle.
-"""
-
-import multiprocessing
 import os
 import signal
 import socket
@@ -15,17 +8,24 @@ import subprocess
 import sys
 import time
 from multiprocessing.connection import wait
-from multiprocessing.process import BaseProcess
 
 import structlog
-import uvicorn
 
 from infra.config import Settings
+from infra.lifeline import dies_with_this_process, ignore_late_stops
+from services.cli.api_workers import (
+    STARTUP_FAILURE,
+    ApiWorker,
+    check_address_free,
+    listen_address,
+    listening_socket,
+)
 
-# uvicorn's exit status for a worker that could not start (app, lifespan or socket): starting it
-# again would fail the same way.
-STARTUP_FAILURE = 3
 STOP_TIMEOUT_S = 30.0
+# Importing the app and opening its pools; a successor not ready by then ends a rolling restart.
+READY_TIMEOUT_S = 60.0
+API_APP = "services.api.app:create_served_app"
+COMMANDS = ("api", "worker")
 
 log = structlog.get_logger("api.serve")
 
@@ -34,113 +34,129 @@ def api_processes(settings: Settings) -> int:
     return settings.api_workers or os.cpu_count() or 1
 
 
-API_APP = "services.api.app:create_served_app"
+class _Requests:
+    """What signals asked of the supervisor; its loop acts on them between waits."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        self.restart = False
+
+    def ask_stop(self, *_: object) -> None:
+        self.stop = True
+
+    def ask_restart(self, *_: object) -> None:
+        self.restart = True
 
 
 def serve_api(settings: Settings, app_factory: str = API_APP) -> int:
-    """Serves the app `app_factory` names until SIGTERM or SIGINT; a worker that dies is
-    replaced."""
-    address = _listen_address(settings.api_host, settings.api_port)
-    _check_address_free(address)
-    spawn = multiprocessing.get_context("spawn")
-    stopping = False
+    """Serves the app `app_factory` names until SIGTERM or SIGINT. A worker that dies is
+    replaced; SIGHUP replaces every worker, one at a time (a rolling restart)."""
+    address = listen_address(settings.api_host, settings.api_port)
+    check_address_free(address)
+    sockets = [listening_socket(address) for _ in range(api_processes(settings))]
+    requests = _Requests()
+    signal.signal(signal.SIGTERM, requests.ask_stop)
+    signal.signal(signal.SIGINT, requests.ask_stop)
+    signal.signal(signal.SIGHUP, requests.ask_restart)
 
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    def start_worker() -> BaseProcess:
-        worker = spawn.Process(target=_serve_worker, args=(app_factory, address), daemon=False)
-        worker.start()
-        return worker
-
-    workers = [start_worker() for _ in range(api_processes(settings))]
+    workers = [ApiWorker(app_factory, sock) for sock in sockets]
     log.info("api started", address=f"{address[1]}:{address[2]}", workers=len(workers))
     failed = False
-    while not stopping and not failed:
-        wait([worker.sentinel for worker in workers], timeout=0.5)
-        for index, worker in enumerate(workers):
-            if worker.exitcode is None or stopping:
-                continue
-            if worker.exitcode == STARTUP_FAILURE:
-                log.error("an api worker could not start; stopping", pid=worker.pid)
-                failed = True
-                break
-            log.warning("an api worker died; starting another", exit_code=worker.exitcode)
-            workers[index] = start_worker()
+    while not requests.stop and not failed:
+        wait([worker.process.sentinel for worker in workers], timeout=0.5)
+        if requests.restart:
+            requests.restart = False
+            _roll(workers, sockets, app_factory, requests)
+        failed = _replace_the_dead(workers, sockets, app_factory, requests)
     for worker in workers:
-        if worker.exitcode is None:
-            worker.terminate()  # SIGTERM: uvicorn finishes the requests under way first
+        worker.request_stop()
     deadline = time.monotonic() + STOP_TIMEOUT_S
     for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-        if worker.exitcode is None:
-            log.warning("an api worker did not stop in time; killing it", pid=worker.pid)
-            worker.kill()
-            worker.join()
+        if not worker.finish(max(0.0, deadline - time.monotonic())):
+            log.warning("an api worker did not stop in time; killed it", pid=worker.pid)
+    for sock in sockets:
+        sock.close()
+    ignore_late_stops()
     return 1 if failed else 0
 
 
-Address = tuple[socket.AddressFamily, str, int]
+def _replace_the_dead(
+    workers: list[ApiWorker], sockets: list[socket.socket], app_factory: str, requests: _Requests
+) -> bool:
+    """Starts a worker in the place of each that died; whether one could not start at all."""
+    for index, worker in enumerate(workers):
+        if worker.exitcode is None or requests.stop:
+            continue
+        if worker.exitcode == STARTUP_FAILURE:
+            log.error("an api worker could not start; stopping", pid=worker.pid)
+            return True
+        log.warning("an api worker died; starting another", exit_code=worker.exitcode)
+        workers[index] = ApiWorker(app_factory, sockets[index])
+    return False
 
 
-def _listen_address(host: str, port: int) -> Address:
-    family, _, _, _, sockaddr = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    return family, str(sockaddr[0]), int(sockaddr[1])
-
-
-def _check_address_free(address: Address) -> None:
-    """Fails at once, and clearly, where the workers would each fail to bind: a socket bound
-    without SO_REUSEPORT cannot share the port with anything already listening on it, even
-    another instance of this service."""
-    family, host, port = address
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise SystemExit(f"cannot serve the API on {host}:{port}: {error.strerror}") from None
-
-
-def _serve_worker(app_factory: str, address: Address) -> None:
-    family, host, port = address
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sys.exit(STARTUP_FAILURE)
-    config = uvicorn.Config(
-        app_factory,
-        factory=True,
-        access_log=False,  # the app logs one structured line per request itself
-        log_config=None,
-        proxy_headers=True,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+def _roll(
+    workers: list[ApiWorker], sockets: list[socket.socket], app_factory: str, requests: _Requests
+) -> None:
+    """Replaces each worker in turn. Its successor accepts on the same socket and is ready
+    (its app started) before the worker is asked to stop, so the slot is never without a
+    worker accepting, and the worker finishes its requests under way before it exits."""
+    log.info("api rolling restart started", workers=len(workers))
+    for index, old in enumerate(workers):
+        new = ApiWorker(app_factory, sockets[index])
+        if not new.wait_until_ready(READY_TIMEOUT_S, give_up=lambda: requests.stop):
+            log.error(
+                "a new api worker did not start; the rolling restart stops here",
+                exit_code=new.exitcode,
+                replaced=index,
+            )
+            new.request_stop()
+            new.finish(STOP_TIMEOUT_S)
+            return
+        workers[index] = new
+        old.request_stop()
+        if not old.finish(STOP_TIMEOUT_S):
+            log.warning("an api worker did not stop in time; killed it", pid=old.pid)
+    log.info("api rolling restart done", workers=len(workers))
 
 
 def serve_all() -> int:
-    """`goals api` and `goals worker` side by side; when one stops, so does the other."""
+    """`goals api` and `goals worker` side by side; when one stops, so does the other. SIGHUP
+    is passed on to the API, for a rolling restart."""
+    # Each child stops when this process ends, even by SIGKILL (infra/lifeline.py).
     children = [
-        subprocess.Popen([sys.executable, "-m", "services.cli", command])  # noqa: S603
-        for command in ("api", "worker")
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "services.cli", command],
+            preexec_fn=dies_with_this_process(),  # noqa: PLW1509 - no thread runs yet
+        )
+        for command in COMMANDS
     ]
 
+    api = children[0]
+    stopping = False
+
     def stop(*_: object) -> None:
+        # Once: a child whose stop is done may have put back the default action for SIGTERM
+        # (asyncio does, as its loop closes), and a second one would kill it on its way out.
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
         for child in children:
             if child.poll() is None:
                 child.terminate()
 
+    def restart_api(*_: object) -> None:
+        if api.poll() is None:
+            api.send_signal(signal.SIGHUP)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, restart_api)
     while all(child.poll() is None for child in children):
         time.sleep(0.5)
     stop()
-    return max(abs(child.wait()) for child in children)
+    ignore_late_stops()
+    statuses = {command: child.wait() for command, child in zip(COMMANDS, children, strict=True)}
+    log.info("serve stopped", **statuses)
+    return max(abs(status) for status in statuses.values())

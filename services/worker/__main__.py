@@ -7,9 +7,14 @@ import sys
 import structlog
 
 from infra.config import Settings
+from infra.lifeline import dies_with_this_process, ignore_late_stops
 from services.worker.relay import run_relay
 
 log = structlog.get_logger(__name__)
+
+# Dramatiq waits for the messages under way before it stops; past this, it is stopped hard and
+# what it held is delivered again (the reconciler, or Redis's own recovery of a dead consumer).
+STOP_TIMEOUT_S = 30.0
 
 
 def dramatiq_command(settings: Settings) -> list[str]:
@@ -25,8 +30,40 @@ def dramatiq_command(settings: Settings) -> list[str]:
     ]
 
 
+async def start_dramatiq(settings: Settings) -> asyncio.subprocess.Process:
+    """Dramatiq's main process, in a session of its own, stopping when this process ends.
+
+    A signal to this service's process group (a supervisor's stop, Ctrl-C in a terminal) must
+    reach Dramatiq once, from this service: Dramatiq's main process forwards every stop it gets
+    to its worker processes, and a worker process takes a second one as an order to exit at
+    once, abandoning its messages and failing with status 1. In a session of its own, only this
+    service signals it. Since the group's signals no longer reach it, it asks the kernel for a
+    SIGTERM when this service ends, even by SIGKILL, and its worker processes do the same
+    (infra/lifeline.py): no Dramatiq group outlives the service to be joined by another when
+    the service is started again. Spawned first, before the relay starts any thread.
+    """
+    return await asyncio.create_subprocess_exec(
+        *dramatiq_command(settings),
+        start_new_session=True,
+        preexec_fn=dies_with_this_process(),
+    )
+
+
+async def stop_dramatiq(workers: asyncio.subprocess.Process) -> None:
+    if workers.returncode is not None:
+        return
+    workers.terminate()
+    try:
+        async with asyncio.timeout(STOP_TIMEOUT_S):
+            await workers.wait()
+    except TimeoutError:
+        log.warning("dramatiq_stop_timed_out", seconds=STOP_TIMEOUT_S)
+        workers.kill()  # its worker processes get their SIGTERM from the kernel then
+        await workers.wait()
+
+
 async def run_worker_service(settings: Settings) -> int:
-    workers = await asyncio.create_subprocess_exec(*dramatiq_command(settings))
+    workers = await start_dramatiq(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -40,10 +77,14 @@ async def run_worker_service(settings: Settings) -> int:
     finally:
         stop.set()
         await asyncio.gather(relay, return_exceptions=True)
-        if workers.returncode is None:
-            workers.terminate()
-            await workers.wait()
+        await stop_dramatiq(workers)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        ignore_late_stops()
     if relay.done() and not relay.cancelled() and relay.exception():
         log.error("relay_failed", exc_info=relay.exception())
         return 1
-    return 0 if workers.returncode in (0, -signal.SIGTERM) else 1
+    if workers.returncode != 0:
+        log.error("dramatiq_exited", exit_code=workers.returncode)
+        return 1
+    return 0

@@ -17,6 +17,7 @@ from infra.projections.consumer import Consumer
 from infra.projections.feed import lagging, relay_batch
 from infra.projections.rebuild import rebuild_if_outdated
 from infra.projections.registry import consumers
+from infra.projections.relay_health import RelayHealthRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +46,7 @@ class Relay:
         self._listener: asyncpg.Connection | None = None
         self._rebuild_checked = False
         self._reconciled_at = 0.0
+        self._health = RelayHealthRecorder(pool, settings.database_acquire_timeout_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         wait = POLL_SECONDS
@@ -52,7 +54,8 @@ class Relay:
             while not stop.is_set():
                 self._wake.clear()
                 try:
-                    await self._pass()
+                    async with self._health.recording_pass():
+                        await self._pass()
                 # redis-py's errors derive from neither OSError nor ConnectionError.
                 except redis.RedisError as error:
                     self.broker.failed(error)

@@ -59,7 +59,9 @@ async def _person(
             headers=admin,
         )
     )
-    token = _created(await api.post(f"/v1/users/{user['id']}/tokens", json={}, headers=admin))
+    # The admin invites them, and they redeem the code for a token of their own.
+    invited = _created(await api.post(f"/v1/users/{user['id']}/invitations", headers=admin))
+    token = _created(await api.post("/v1/invitations/redemption", json={"code": invited["code"]}))
     return UUID(str(user["id"])), str(token["token"])
 
 

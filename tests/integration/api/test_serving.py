@@ -29,16 +29,19 @@ _TCP_LISTEN = "0A"
 class ApiService(GroupProcess):
     """`python -m services.cli api`."""
 
-    def __init__(self, database_url: str, port: int, log_path: Path) -> None:
+    def __init__(
+        self, database_url: str, port: int, log_path: Path, worker_count: int = WORKERS
+    ) -> None:
         env = dict(os.environ)
         env.update(
             DATABASE_URL=database_url,
             API_HOST="127.0.0.1",
             API_PORT=str(port),
-            API_WORKERS=str(WORKERS),
+            API_WORKERS=str(worker_count),
             LOG_FORMAT="json",
         )
         super().__init__([sys.executable, "-m", "services.cli", "api"], env, log_path)
+        self.worker_count = worker_count
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
 
@@ -55,7 +58,7 @@ class ApiService(GroupProcess):
                     answered = (await client.get("/health/live")).status_code == 200
                 except httpx.TransportError:
                     answered = False
-                if answered and _listening_sockets(self.port) == WORKERS:
+                if answered and _listening_sockets(self.port) == self.worker_count:
                     return
                 assert time.monotonic() < deadline, self.log_tail()
                 await asyncio.sleep(0.1)

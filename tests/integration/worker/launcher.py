@@ -33,9 +33,16 @@ class WorkerServices:
 
     def start(self, redis_url: str | None = None, **settings: str) -> WorkerService:
         """A new service; `settings` override environment variables by name."""
+        log_path = self._log_dir / f"worker-service-{len(self._started) + 1}.log"
+        service = WorkerService(self.environment(redis_url, **settings), log_path)
+        self._started.append(service)
+        return service
+
+    def environment(self, redis_url: str | None = None, **settings: str) -> dict[str, str]:
+        """The environment of a service of this test; `settings` override variables by name."""
         redis_url = redis_url or self.redis_url
         self._redis_urls.add(redis_url)
-        env = {
+        return {
             **os.environ,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": redis_url,
@@ -47,10 +54,6 @@ class WorkerServices:
             "PYTHONUNBUFFERED": "1",
             **settings,
         }
-        log_path = self._log_dir / f"worker-service-{len(self._started) + 1}.log"
-        service = WorkerService(env, log_path)
-        self._started.append(service)
-        return service
 
     def outstanding_messages(self) -> int:
         """Messages of this test's namespace still in the shared Redis."""

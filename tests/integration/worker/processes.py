@@ -1,8 +1,9 @@
 """The worker service and a private Redis as real processes, each in its own session.
 
-Every process is started with `start_new_session=True`, so its whole tree (the service, the
-Dramatiq parent and the Dramatiq worker processes) shares one process group that a single
-`os.killpg` ends. A watchdog kills that group after a hard timeout, whatever the test does.
+Every process is started with `start_new_session=True`, in a process group of its own, and with
+a mark in its environment that every process it starts inherits, so that `kill` finds them all
+(the worker service's Dramatiq processes lead a session of their own). A watchdog kills them
+after a hard timeout, whatever the test does.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -24,6 +26,8 @@ import redis
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 HARD_TIMEOUT_SECONDS = 120.0
+# An environment variable that marks every process a test started, down to grandchildren.
+MARK = "GOALS_TEST_PROCESS_MARK"
 _EXIT_WAIT_SECONDS = 10.0
 _LOG_TAIL_LINES = 60
 
@@ -35,9 +39,8 @@ def free_port() -> int:
         return port
 
 
-def children_of(pid: int) -> list[int]:
-    """Live child processes of `pid`, read from /proc."""
-    found = []
+def _live_processes() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of each process that has not ended, read from /proc."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -48,8 +51,27 @@ def children_of(pid: int) -> list[int]:
         # The command name in parentheses may hold spaces; the fields after it do not.
         fields = stat[stat.rindex(")") + 2 :].split()
         state, parent = fields[0], int(fields[1])
-        if parent == pid and state != "Z":
-            found.append(int(entry.name))
+        if state != "Z":
+            yield int(entry.name), parent
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child processes of `pid`."""
+    return [child for child, parent in _live_processes() if parent == pid]
+
+
+def processes_with_environment(name: str, value: str) -> list[int]:
+    """Live processes whose environment sets `name` to `value`: a test's own, wherever they
+    went (a process whose parent was killed is adopted by another)."""
+    wanted = f"{name}={value}".encode()
+    found = []
+    for pid, _ in _live_processes():
+        try:
+            environment = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue  # ended while we looked, or another user's
+        if wanted in environment:
+            found.append(pid)
     return found
 
 
@@ -61,10 +83,16 @@ def command_line(pid: int) -> str:
 
 
 class GroupProcess:
-    """A subprocess leading its own process group, killed by a watchdog after a hard timeout."""
+    """A subprocess leading its own process group, killed by a watchdog after a hard timeout.
+
+    Its environment marks it and every process it starts, so that `kill` finds them all, even
+    those that lead a session of their own or lost their parent.
+    """
 
     def __init__(self, command: list[str], env: Mapping[str, str], log_path: Path) -> None:
         self.log_path = log_path
+        self.mark = uuid.uuid4().hex
+        env = {**env, MARK: self.mark}
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and programs
                 command,
@@ -92,11 +120,20 @@ class GroupProcess:
             os.killpg(self.pid, signum)
 
     def kill(self) -> None:
-        """Kills the process and every descendant still in its group, and reaps it."""
+        """Kills the process and every process it started, and reaps it."""
         self._watchdog.cancel()
+        # All at once: a child left alive for a moment would be told its parent died, and
+        # begin a stop of its own.
+        for pid in self.processes():
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.signal_group(signal.SIGKILL)
         with suppress(subprocess.TimeoutExpired):  # stuck in the kernel; init will reap it
             self.process.wait(_EXIT_WAIT_SECONDS)
+
+    def processes(self) -> list[int]:
+        """The live processes among this one and every process it started."""
+        return processes_with_environment(MARK, self.mark)
 
     async def wait_for_exit(self, within: float) -> int | None:
         """The exit code, or None if the process is still running after `within` seconds."""

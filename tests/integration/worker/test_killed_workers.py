@@ -30,7 +30,8 @@ def kill_one_worker_process(service: WorkerService) -> None:
 
 
 def kill_whole_service(service: WorkerService) -> None:
-    service.signal_group(signal.SIGKILL)
+    """Every process of the service at once, as when its machine or container goes."""
+    service.kill()
 
 
 @pytest.mark.parametrize(
