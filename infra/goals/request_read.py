@@ -18,10 +18,12 @@ from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import EVENT_COLUMNS, recorded_event
 from infra.goals.streams import goal_stream
 
-# The goal's client, with its care team, if the client is of the holder's clinic: `r.stream_id`
-# names the goal's stream and `h` is the token's holder.
+# The goal's client, with their clinic and care team, if the client is of the holder's clinic:
+# `r.stream_id` names the goal's stream and `h` is the token's holder. The clinic is read from the
+# client's row, not taken from the holder, so that the access policy checks it a second time.
 CLIENT_OF_GOAL = """
-    SELECT c.id, array(SELECT therapist_id FROM care_team WHERE client_id = c.id) AS therapists
+    SELECT c.id, c.clinic_id,
+        array(SELECT therapist_id FROM care_team WHERE client_id = c.id) AS therapists
     FROM users c
     WHERE c.clinic_id = h.clinic_id AND c.role = 'client' AND c.id = (
         SELECT (data ->> 'client_id')::uuid FROM events
@@ -33,11 +35,11 @@ CLIENT_OF_GOAL = """
 # after its version, or one with no event (null event columns); none when the token is not live.
 # Another clinic's goal, or none, leaves the client and the events empty. Besides `EVENT_COLUMNS`
 # each row names the token's `holder`, their `clinic_id` and `role`, the `token_id`, the goal's
-# `client` and its `therapists`, and the input row it answers, `request` (from 1); a query that
-# reads the same way may add columns of other names.
+# `client`, its clinic `client_clinic` and its `therapists`, and the input row it answers,
+# `request` (from 1); a query that reads the same way may add columns of other names.
 _READ = f"""
 SELECT e.*, h.id AS holder, h.clinic_id, h.role, h.token_id, client.id AS client,
-    client.therapists, r.n AS request
+    client.clinic_id AS client_clinic, client.therapists, r.n AS request
 FROM unnest($1::bytea[], $2::text[], $3::integer[]) WITH ORDINALITY
     AS r (secret_hash, stream_id, after_version, n)
 CROSS JOIN LATERAL ({live_token_holder("r.secret_hash")}) h
@@ -52,6 +54,7 @@ ORDER BY r.n, e.stream_version
 
 class GoalClient(msgspec.Struct, frozen=True):
     client_id: UUID
+    clinic_id: UUID
     therapists: frozenset[UUID]
 
 
@@ -104,6 +107,6 @@ def _request_read(rows: list[asyncpg.Record]) -> RequestRead:
     caller = Caller(first["holder"], first["clinic_id"], first["role"], first["token_id"])
     if first["client"] is None:
         return RequestRead(caller, None, [])
-    client = GoalClient(first["client"], frozenset(first["therapists"]))
+    client = GoalClient(first["client"], first["client_clinic"], frozenset(first["therapists"]))
     newer = [recorded_event(row) for row in rows if row["event_id"] is not None]
     return RequestRead(caller, client, newer)

@@ -194,7 +194,7 @@ class GoalWriter:
         if folded is None:
             raise RuntimeError(f"goal {goal_id} took a check-in but folds to no goal")
         access = GoalAccess(
-            read.caller.clinic_id,
+            read.client.clinic_id,
             read.client.client_id,
             folded.state.supporters,
             read.client.therapists,

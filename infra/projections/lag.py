@@ -4,6 +4,7 @@ import msgspec
 
 from infra.db.connection import Connection
 from infra.goals.streams import goal_id_sql, is_goal_stream_sql
+from infra.projections.consumer import Consumer
 from infra.projections.feed import RELAY, read_checkpoint
 
 
@@ -32,26 +33,26 @@ async def relay_lag(conn: Connection) -> ConsumerLag:
     return ConsumerLag(RELAY, int(row["events"]), float(row["age"] or 0))
 
 
-async def projection_lag(conn: Connection) -> ConsumerLag:
+async def consumer_lag(conn: Connection, consumer: Consumer) -> ConsumerLag:
     (row,) = await conn.fetch(
         f"""
         SELECT coalesce(sum(s.version - coalesce(p.version, 0)), 0) AS events,
                extract(epoch FROM now() - min(e.recorded_at)) AS age
         FROM streams s
-        LEFT JOIN goal_summaries p ON p.goal_id = {goal_id_sql("s.stream_id")}
+        LEFT JOIN {consumer.progress} p ON p.goal_id = {goal_id_sql("s.stream_id")}
         JOIN events e ON e.stream_id = s.stream_id
             AND e.stream_version = coalesce(p.version, 0) + 1
         WHERE {is_goal_stream_sql("s.stream_id")} AND s.version > coalesce(p.version, 0)
-        """  # noqa: S608 - constant fragments
+        """  # noqa: S608 - a declared relation and constant fragments, not input
     )
-    return ConsumerLag("goal_summaries", int(row["events"]), float(row["age"] or 0))
+    return ConsumerLag(consumer.name, int(row["events"]), float(row["age"] or 0))
 
 
-async def projection_counts(conn: Connection) -> ProjectionCounts:
+async def consumer_counts(conn: Connection, consumer: Consumer) -> ProjectionCounts:
     (row,) = await conn.fetch(
-        """
-        SELECT (SELECT coalesce(sum(version), 0) FROM goal_summaries) AS applied,
-               (SELECT count(*) FROM projection_dead_letters) AS failed
-        """
+        f"""
+        SELECT (SELECT coalesce(sum(version), 0) FROM {consumer.progress} p) AS applied,
+               (SELECT count(*) FROM {consumer.dead_letters} d) AS failed
+        """  # noqa: S608 - declared relations, not input
     )
     return ProjectionCounts(int(row["applied"]), int(row["failed"]))

@@ -46,7 +46,14 @@ from services.api.goals.schemas import (
     WriteResult,
 )
 from services.api.goals.written import requested, written_reply
-from services.api.writes import Reply, as_response, expected_version, idempotent
+from services.api.writes import (
+    WRITE_ON_A_GOAL,
+    Reply,
+    as_response,
+    documented,
+    expected_version,
+    idempotent,
+)
 
 _AFTER_WRITE = ResponseSpec(
     data_container=WriteResult,
@@ -109,6 +116,7 @@ async def _write(
     summary="Adjust a goal's terms, with a reason",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def adjust(
     request: Request,
@@ -133,12 +141,15 @@ async def adjust(
     summary="Record progress: a check-in",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def check_in(
     request: Request,
     goal_id: FromPath[UUID],
-    data: JSONBody[NewCheckIn],
+    data: JSONBody[NewCheckIn | None] = None,
 ) -> Response[bytes]:
+    """Every field has a default: a check-in with no body counts 1, now."""
+    data = data or NewCheckIn()
     check_in_id = data.check_in_id or uuid.uuid4()
 
     def make(actor: Actor, now: datetime) -> RecordProgress:
@@ -160,6 +171,7 @@ async def check_in(
     summary="Mark a goal achieved",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def achieve(
     request: Request,
@@ -179,6 +191,7 @@ async def achieve(
     summary="Close a goal as missed, with a reflection",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def miss(request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss]) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
@@ -192,6 +205,7 @@ async def miss(request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss]) 
     summary="Pause a goal while life needs it",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def pause(
     request: Request,
@@ -209,6 +223,7 @@ async def pause(
     summary="Resume a paused goal",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def resume(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
@@ -222,6 +237,7 @@ async def resume(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
     summary="Cancel a goal",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def cancel(
     request: Request,
@@ -239,6 +255,7 @@ async def cancel(
     summary="Mark the goal, or one check-in, as entered in error",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def correct(
     request: Request,
@@ -256,6 +273,7 @@ async def correct(
     summary="Rate goal attainment, -2 to +2 (the client's therapist)",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def rate(
     request: Request,
@@ -281,6 +299,7 @@ async def _supporter(conn: Connection, caller: Caller, user_id: UUID) -> None:
     summary="Share a goal with an accountability partner (the client)",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def add_supporter(
     request: Request,
@@ -314,6 +333,7 @@ async def add_supporter(
     summary="Stop sharing a goal with an accountability partner",
     status_code=200,
     responses={200: _AFTER_WRITE, **problem_responses(400, 401, 403, 404, 409, 422)},
+    operation_class=documented(reads=("If-Match",), answers=("ETag",)),
 )
 async def remove_supporter(
     request: Request,
@@ -336,8 +356,7 @@ async def remove_supporter(
         load=subject_of(caller, loaded),
         conn=conn,
     )
-    result = written_reply(request, written)
-    return Response(result.body, status_code=200, media_type="application/json")
+    return as_response(written_reply(request, written))
 
 
 ROUTES = [
