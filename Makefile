@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run migrate api worker test lint typecheck unit bench soak clean
+.PHONY: help setup run migrate api worker test lint typecheck unit mutate bench soak clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ unit: setup ## the pure tests only: no database needed
 test: lint typecheck ## set up, lint, type-check and run the whole suite
 	$(RUN) pytest -q
 
+mutate: setup ## mutation testing of the event store, the writer, the feed and the rebuild (docs/testing.md)
+	$(RUN) mutmut run --max-children 2
+	$(RUN) mutmut results
+
 bench: setup ## run every benchmark (see docs/benchmarks.md)
 	$(RUN) python -m bench.append_throughput
 	$(RUN) python -m bench.api_checkins
@@ -48,4 +52,4 @@ soak: setup ## faults at random under load for MINUTES (10), on throwaway server
 	$(RUN) python -m tests.faults.soak --minutes $(MINUTES)
 
 clean: ## remove the virtualenvs and caches
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants

@@ -3,6 +3,11 @@
 A caller who may not even see a goal is told it does not exist (`None`), so that a goal's
 existence never leaks across clients or clinics; a caller who may see it but not do the action
 is told so.
+
+Clinics are kept apart twice: the queries find a goal's client only within the caller's clinic,
+and the policy refuses a caller of another clinic than the one stored for the client. The second
+line matters for the clinic-wide roles (auditor, integration), which relate to every goal of
+their clinic: should a query ever let another clinic's goal through, they are still refused.
 """
 
 from enum import Enum
@@ -25,6 +30,7 @@ class GoalAccess(msgspec.Struct, frozen=True, gc=False):
     """The facts about a goal that access depends on."""
 
     clinic_id: UUID
+    """The client's clinic, as stored for the client (never taken from the caller)."""
     client_id: UUID
     supporters: frozenset[UUID]
     therapists: frozenset[UUID]
@@ -108,7 +114,6 @@ def may_unshare(caller: Caller, goal: GoalAccess, supporter_id: UUID) -> bool:
     return caller.role != "supporter" or caller.user_id == supporter_id
 
 
-def may_set_goal_for(caller: Caller, client_id: UUID, client_therapists: frozenset[UUID]) -> bool:
-    if caller.role == "client":
-        return caller.user_id == client_id
-    return caller.role == "therapist" and caller.user_id in client_therapists
+def may_set_goal_for(caller: Caller, client: GoalAccess) -> bool:
+    """The client and their therapists may set a goal for the client."""
+    return _relation(caller, client) in {"owner", "therapist"}

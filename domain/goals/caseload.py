@@ -26,7 +26,7 @@ class ClientFlags(msgspec.Struct, frozen=True, gc=False):
 
 
 def _behind(goal: GoalSummary, check_ins: list[CountedCheckIn], today: date) -> bool:
-    periods = series(goal.terms, check_ins, today)
+    periods = series(goal.terms, check_ins, today, periods=1)
     if not periods or periods[-1].end <= today:
         return False
     current = periods[-1]

@@ -5,8 +5,9 @@ and these are worked out when read, so they are never stale as days pass.
 """
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from itertools import islice
 from statistics import fmean
 from zoneinfo import ZoneInfo
 
@@ -60,8 +61,9 @@ def local_day(moment: datetime, time_zone: str) -> date:
     return moment.astimezone(ZoneInfo(time_zone)).date()
 
 
-def series(terms: GoalTerms, check_ins: Iterable[CountedCheckIn], today: date) -> list[Period]:
-    """Every period from the goal's start to the one holding today (or the due date)."""
+def _amounts_by_period(
+    terms: GoalTerms, check_ins: Iterable[CountedCheckIn]
+) -> dict[date, list[float]]:
     cadence = terms.measure.cadence
     by_period: dict[date, list[float]] = {}
     for check_in in check_ins:
@@ -69,33 +71,76 @@ def series(terms: GoalTerms, check_ins: Iterable[CountedCheckIn], today: date) -
         by_period.setdefault(period_start(day, cadence, terms.start_date), []).append(
             check_in.amount
         )
-    last_day = min(today, terms.due_date)
+    return by_period
+
+
+def _period(terms: GoalTerms, start: date, amounts: list[float]) -> Period:
     rated = terms.measure.kind == "rating_0_10"
-    periods = []
-    start = period_start(terms.start_date, cadence, terms.start_date)
-    while start <= last_day:
-        amounts = by_period.get(start, [])
-        done = (fmean(amounts) if amounts else 0.0) if rated else float(sum(amounts))
-        target = terms.measure.target
-        periods.append(
-            Period(
-                start=start,
-                end=period_end(start, cadence, terms.due_date),
-                done=done,
-                target=target,
-                met=done >= target,
-                adherence=round(min(done / target, 1.0) * 100, 1),
-            )
-        )
-        start = periods[-1].end
-    return periods
+    done = (fmean(amounts) if amounts else 0.0) if rated else float(sum(amounts))
+    target = terms.measure.target
+    return Period(
+        start=start,
+        end=period_end(start, terms.measure.cadence, terms.due_date),
+        done=done,
+        target=target,
+        met=done >= target,
+        adherence=round(min(done / target, 1.0) * 100, 1),
+    )
 
 
-def streak(periods: list[Period], today: date) -> int:
+def _starts_back(terms: GoalTerms, last_day: date) -> Iterator[date]:
+    """The starts of the periods up to the one holding `last_day`, latest first."""
+    cadence = terms.measure.cadence
+    first = period_start(terms.start_date, cadence, terms.start_date)
+    if last_day < first:
+        return
+    start = period_start(last_day, cadence, terms.start_date)
+    while start >= first:
+        yield start
+        if cadence == "per_day":
+            start -= timedelta(days=1)
+        elif cadence == "per_week":
+            start -= timedelta(days=7)
+        elif cadence == "per_month":
+            start = (start - timedelta(days=1)).replace(day=1)
+        else:
+            return
+
+
+def series(
+    terms: GoalTerms,
+    check_ins: Iterable[CountedCheckIn],
+    today: date,
+    *,
+    periods: int | None = None,
+    before: date | None = None,
+) -> list[Period]:
+    """The periods from the goal's start to the one holding today (or the due date), oldest
+    first; with `periods`, only that many of the latest, and with `before`, only those that
+    start before it. The work is that of the periods returned and of the check-ins given,
+    however old the goal."""
+    last_day = min(today, terms.due_date)
+    if before is not None:
+        last_day = min(last_day, before - timedelta(days=1))
+    starts = islice(_starts_back(terms, last_day), periods)
+    by_period = _amounts_by_period(terms, check_ins)
+    return [_period(terms, start, by_period.get(start, [])) for start in reversed(list(starts))]
+
+
+def has_earlier(terms: GoalTerms, period: Period) -> bool:
+    """Whether the goal has a period before this one."""
+    cadence = terms.measure.cadence
+    return period.start > period_start(terms.start_date, cadence, terms.start_date)
+
+
+def streak(terms: GoalTerms, check_ins: Iterable[CountedCheckIn], today: date) -> int:
     """Periods met in a row, counting back from the latest; an unfinished period that is not
-    met yet does not break the streak."""
+    met yet does not break the streak. Only periods with check-ins can be met, so the count
+    stops after as many periods as there are check-ins, however old the goal."""
+    by_period = _amounts_by_period(terms, check_ins)
     count = 0
-    for index, period in enumerate(reversed(periods)):
+    for index, start in enumerate(_starts_back(terms, min(today, terms.due_date))):
+        period = _period(terms, start, by_period.get(start, []))
         unfinished = index == 0 and period.end > today
         if period.met:
             count += 1

@@ -4,7 +4,7 @@ Each check raises `GoalRuleViolation` with a stable code, a message for a person
 """
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.goals.errors import GoalRuleViolation
@@ -12,6 +12,10 @@ from domain.goals.terms import GoalTerms, Measure
 
 STATEMENT_LENGTH = range(3, 201)
 MAX_YEARS_AHEAD = 5
+# A goal may be entered after it began (a plan agreed on paper), but not more than a year back:
+# before that it is history, not a goal to track. With due dates at most MAX_YEARS_AHEAD ahead,
+# every date a goal or its check-ins carry lies in a window of six years around today.
+MAX_YEARS_BACK = 1
 MAX_VALUES = 10
 MAX_TEXT = 2000
 MAX_SHORT_TEXT = 200
@@ -26,6 +30,15 @@ TARGET_LIMITS: dict[str, float] = {
     "done": 1_000,
 }
 WHOLE_NUMBER_KINDS = frozenset({"count", "done"})
+# The most one check-in can add, per kind: a count no larger than any goal's target, a day's
+# minutes, one "done", the top of the scale. Bounded amounts keep every total a finite,
+# exact number (whole counts stay exact in a float far past any goal's lifetime of check-ins).
+AMOUNT_LIMITS: dict[str, float] = {
+    "count": TARGET_LIMITS["count"],
+    "duration_minutes": 24 * 60,
+    "rating_0_10": 10,
+    "done": 1,
+}
 
 
 def _fail(code: str, message: str, field: str) -> GoalRuleViolation:
@@ -81,6 +94,18 @@ def check_dates(start: date, due: date, today: date, field: str = "due_date") ->
         )
 
 
+def check_start(start: date, today: date, field: str = "start_date") -> None:
+    """Only for a new goal: an adjusted goal keeps the start it was set with."""
+    earliest = _years_after(today, -MAX_YEARS_BACK)
+    if start < earliest:
+        raise _fail(
+            "start_too_early",
+            f"A goal can start at most {MAX_YEARS_BACK} year before today "
+            f"(on {earliest.isoformat()} or later).",
+            field,
+        )
+
+
 def _years_after(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
@@ -108,6 +133,12 @@ def check_terms(terms: GoalTerms, now: datetime, prefix: str = "terms") -> None:
     check_dates(terms.start_date, terms.due_date, today, f"{prefix}.due_date")
 
 
+def check_new_terms(terms: GoalTerms, now: datetime, prefix: str = "terms") -> None:
+    check_terms(terms, now, prefix)
+    today = now.astimezone(ZoneInfo(terms.time_zone)).date()
+    check_start(terms.start_date, today, f"{prefix}.start_date")
+
+
 def check_amount(measure: Measure, amount: float) -> None:
     if not math.isfinite(amount):
         raise _fail("amount_invalid", "The amount must be a number.", "amount")
@@ -122,13 +153,27 @@ def check_amount(measure: Measure, amount: float) -> None:
         raise _fail("amount_not_whole", f"A {kind} check-in is a whole number.", "amount")
     if kind == "done" and amount != 1:
         raise _fail("amount_out_of_range", "A done check-in counts once.", "amount")
-    if kind == "duration_minutes" and amount > 24 * 60:
+    if kind == "duration_minutes" and amount > AMOUNT_LIMITS[kind]:
         raise _fail("amount_out_of_range", "A day holds at most 1440 minutes.", "amount")
+    if amount > AMOUNT_LIMITS[kind]:
+        raise _fail(
+            "amount_out_of_range",
+            f"A {kind} check-in adds at most {AMOUNT_LIMITS[kind]:g}.",
+            "amount",
+        )
 
 
 def check_occurred_at(occurred_at: datetime, now: datetime, start: date, zone: str) -> None:
     if occurred_at.tzinfo is None:
         raise _fail("time_without_zone", "Give the time with its UTC offset.", "occurred_at")
+    try:
+        occurred_at.astimezone(UTC)
+    except OverflowError:  # its offset takes it before year 1 or past year 9999
+        raise _fail(
+            "time_out_of_range",
+            "This time lies outside the dates a goal can have.",
+            "occurred_at",
+        ) from None
     if occurred_at > now + CLOCK_SKEW:
         raise _fail("check_in_in_future", "A check-in cannot be in the future.", "occurred_at")
     if occurred_at.astimezone(ZoneInfo(zone)).date() < start:

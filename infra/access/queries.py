@@ -108,19 +108,24 @@ async def users_by_id(conn: Connection, user_ids: list[UUID]) -> dict[UUID, User
     return {row[0]: User(*row) for row in rows}
 
 
-async def care_team_of_client(
-    conn: Connection, clinic_id: UUID, client_id: UUID
-) -> frozenset[UUID] | None:
-    """The therapists of a client of the clinic; None if the clinic has no such client."""
+class ClientCare(msgspec.Struct, frozen=True):
+    clinic_id: UUID
+    """As stored for the client, so that the access policy checks it a second time."""
+    therapists: frozenset[UUID]
+
+
+async def care_of_client(conn: Connection, clinic_id: UUID, client_id: UUID) -> ClientCare | None:
+    """The clinic and therapists of a client of the clinic; None if it has no such client."""
     row = await conn.fetchrow(
         """
-        SELECT array(SELECT therapist_id FROM care_team WHERE client_id = u.id)
+        SELECT u.clinic_id, array(SELECT therapist_id FROM care_team WHERE client_id = u.id)
+            AS therapists
         FROM users u WHERE u.id = $1 AND u.clinic_id = $2 AND u.role = 'client'
         """,
         client_id,
         clinic_id,
     )
-    return None if row is None else frozenset(row[0])
+    return None if row is None else ClientCare(row["clinic_id"], frozenset(row["therapists"]))
 
 
 async def assign_therapist(conn: Connection, client_id: UUID, therapist_id: UUID) -> bool:

@@ -115,9 +115,12 @@ async def append(
                 [metadata_json(event.metadata) for event in events],
             )
     except asyncpg.UniqueViolationError as error:
-        # The stream was at the expected version, yet an event id is taken: a caller bug, not
-        # a retry. Inside a transaction that transaction is now aborted.
-        raise EventIdConflict(f"an event id is already stored: {error.detail}") from error
+        # The stream was at the expected version, yet an event id is taken: a command run again
+        # on the stream its first run left (by a process that folded the goal afresh, say), or
+        # a caller bug. Outside a transaction we can look; inside one, it is now aborted.
+        if conn.is_in_transaction():
+            raise EventIdConflict(f"an event id is already stored: {error.detail}") from error
+        return await _replay_or_conflict(conn, stream_id, expected_version, event_ids)
     if rows:
         return AppendResult(tuple(StoredPosition(row[0], row[1]) for row in rows))
     return await _replay_or_conflict(conn, stream_id, expected_version, event_ids)

@@ -46,8 +46,7 @@ _CHECK_IN_TYPE = str(LEAVES_CHECK_IN_DECIDED.__struct_config__.tag)
 _READ_AND_APPEND = f"""
 WITH attempt AS (
     SELECT r.*, h.id AS holder, h.clinic_id, h.role, h.token_id, client.id AS client,
-        client.therapists,
-        head.version AS head_version
+        client.clinic_id AS client_clinic, client.therapists, head.version AS head_version
     FROM unnest($1::bytea[], $2::text[], $3::integer[], $4::uuid[], $5::boolean[], $6::text[],
         $7::uuid[], $8::text[], $9::text[])
         WITH ORDINALITY AS r (secret_hash, stream_id, after_version, assumed_holder,
@@ -80,8 +79,8 @@ WITH attempt AS (
     ORDER BY a.n
     RETURNING stream_id, position, stream_version
 )
-SELECT e.*, a.holder, a.clinic_id, a.role, a.token_id, a.client, a.therapists, a.n, p.position,
-    p.stream_version
+SELECT e.*, a.holder, a.clinic_id, a.role, a.token_id, a.client, a.client_clinic,
+    a.therapists, a.n, p.position, p.stream_version
 FROM attempt a
 LEFT JOIN LATERAL (
     SELECT {EVENT_COLUMNS} FROM events

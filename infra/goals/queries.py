@@ -4,7 +4,7 @@ from uuid import UUID
 
 from infra.db.connection import Connection
 from infra.eventstore.envelope import RecordedEvent
-from infra.eventstore.store import read_streams
+from infra.eventstore.store import EVENT_COLUMNS, read_streams, recorded_event
 from infra.goals.streams import goal_stream
 
 
@@ -25,3 +25,17 @@ async def read_goal_streams(
 ) -> dict[UUID, list[RecordedEvent]]:
     by_stream = await read_streams(conn, [goal_stream(goal_id) for goal_id in goal_ids])
     return {goal_id: by_stream.get(goal_stream(goal_id), []) for goal_id in goal_ids}
+
+
+async def goal_events_page(
+    conn: Connection, goal_id: UUID, after_version: int, limit: int
+) -> list[RecordedEvent]:
+    """At most `limit` of a goal's events, those after `after_version`, oldest first."""
+    rows = await conn.fetch(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "  # noqa: S608
+        "ORDER BY stream_version LIMIT $3",
+        goal_stream(goal_id),
+        after_version,
+        limit,
+    )
+    return [recorded_event(row) for row in rows]

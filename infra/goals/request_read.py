@@ -18,10 +18,12 @@ from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import EVENT_COLUMNS, recorded_event
 from infra.goals.streams import goal_stream
 
-# The goal's client, with its care team, if the client is of the holder's clinic: `r.stream_id`
-# names the goal's stream and `h` is the token's holder.
+# The goal's client, with their clinic and care team, if the client is of the holder's clinic:
+# `r.stream_id` names the goal's stream and `h` is the token's holder. The clinic is read from the
+# client's row, not taken from the holder, so that the access policy checks it a second time.
 CLIENT_OF_GOAL = """
-    SELECT c.id, array(SELECT therapist_id FROM care_team WHERE client_id = c.id) AS therapists
+    SELECT c.id, c.clinic_id,
+        array(SELECT therapist_id FROM care_team WHERE client_id = c.id) AS therapists
     FROM users c
     WHERE c.clinic_id = h.clinic_id AND c.role = 'client' AND c.id = (
         SELECT (data ->> 'client_id')::uuid FROM events
@@ -33,7 +35,8 @@ CLIENT_OF_GOAL = """
 # after its version (event columns first), or one with no event; none when the token is not live.
 # Another clinic's goal, or none, leaves the client and the events empty.
 _READ = f"""
-SELECT e.*, h.id, h.clinic_id, h.role, h.token_id, client.id, client.therapists, r.n
+SELECT e.*, h.id, h.clinic_id, h.role, h.token_id, client.id, client.clinic_id,
+    client.therapists, r.n
 FROM unnest($1::bytea[], $2::text[], $3::integer[]) WITH ORDINALITY
     AS r (secret_hash, stream_id, after_version, n)
 CROSS JOIN LATERAL ({live_token_holder("r.secret_hash")}) h
@@ -45,12 +48,13 @@ LEFT JOIN LATERAL (
 ORDER BY r.n, e.stream_version
 """  # noqa: S608 - constant fragments
 _CALLER = 9  # the first column after the event's
-REQUEST_COLUMN = _CALLER + 6
+REQUEST_COLUMN = _CALLER + 7
 """Which input row a result row answers (from 1); a query may add columns after it."""
 
 
 class GoalClient(msgspec.Struct, frozen=True):
     client_id: UUID
+    clinic_id: UUID
     therapists: frozenset[UUID]
 
 
@@ -103,6 +107,6 @@ def _request_read(rows: list[asyncpg.Record]) -> RequestRead:
     caller = Caller(first[_CALLER], first[_CALLER + 1], first[_CALLER + 2], first[_CALLER + 3])
     if first[_CALLER + 4] is None:
         return RequestRead(caller, None, [])
-    client = GoalClient(first[_CALLER + 4], frozenset(first[_CALLER + 5]))
+    client = GoalClient(first[_CALLER + 4], first[_CALLER + 5], frozenset(first[_CALLER + 6]))
     newer = [recorded_event(row) for row in rows if row[0] is not None]
     return RequestRead(caller, client, newer)

@@ -20,6 +20,7 @@ from infra.logging import configure_logging
 from services.api import health, metrics
 from services.api.admission import admission
 from services.api.auth import OpaqueTokenAuthenticator
+from services.api.bodies import StrictRequest
 from services.api.deps import (
     ONE_STATEMENT_WRITES,
     provide_caller,
@@ -132,6 +133,7 @@ def create_app(
         ),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
+        request_class=StrictRequest,
         openapi_config=OpenAPIConfig(
             title="therapy-goals",
             version="1",

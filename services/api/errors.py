@@ -131,6 +131,9 @@ def on_version_conflict(_: Request, error: WrongExpectedVersion) -> Response[byt
     )
 
 
+REFUSED_BODY = "refused_body"
+"""Where the request's state keeps what the strict reading of its body refused."""
+
 _NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
 
 
@@ -144,15 +147,40 @@ def _field_path(key: object, message: str) -> str:
     return path or "body"
 
 
-def on_validation(_: Request, error: ValidationException) -> Response[bytes]:
+def _required_fields(request: Request) -> list[str]:
+    data_field = request.route_handler.parsed_data_field
+    body_type = None if data_field is None else data_field.annotation
+    if not (isinstance(body_type, type) and issubclass(body_type, msgspec.Struct)):
+        return []
+    fields = body_type.__struct_fields__
+    return list(fields[: len(fields) - len(body_type.__struct_defaults__)])
+
+
+def _missing_body(request: Request) -> FieldError:
+    """Litestar says only `'data'` when a required body is absent."""
+    required = _required_fields(request)
+    message = "This request needs a JSON body"
+    if required:
+        message += ", with at least " + ", ".join(f"`{name}`" for name in required)
+    return FieldError("body", message + ".")
+
+
+def _field_error(request: Request, item: dict[str, object]) -> FieldError:
+    key, message = item.get("key"), str(item.get("message"))
+    if key == "data" and message == "'data'":
+        return _missing_body(request)
+    return FieldError(_field_path(key, message), message)
+
+
+def on_validation(request: Request, error: ValidationException) -> Response[bytes]:
+    # What the strict reading of the body found (services/api/bodies.py), when there is any.
+    refused = request.state.get(REFUSED_BODY)
+    if isinstance(refused, ValidationException):
+        error = refused
     extra = error.extra if isinstance(error.extra, list) else []
     if not extra:
         return _response(_details(400, "malformed_body", "The body is not valid JSON."))
-    errors = [
-        FieldError(_field_path(item.get("key"), str(item.get("message"))), str(item.get("message")))
-        for item in extra
-        if isinstance(item, dict)
-    ]
+    errors = [_field_error(request, item) for item in extra if isinstance(item, dict)]
     return _response(
         _details(422, "invalid_input", "Some fields are missing or not valid.", errors=errors)
     )

@@ -2,9 +2,13 @@
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
 import msgspec
 from litestar import Request, Response
+from litestar.enums import ParamType
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import Parameter as OpenAPIParameter
 
 from domain.access.policy import Caller
 from infra import idempotency
@@ -14,6 +18,63 @@ from services.api.errors import Problem
 
 _MAX_KEY = 255
 
+_REQUEST_HEADERS = {
+    "If-Match": 'Write only if the goal is at this version, e.g. "3" (its ETag); else 409.',
+    "Idempotency-Key": "1 to 255 characters of the client's choosing: the same request sent "
+    "again with the same key answers the first reply, and writes nothing.",
+}
+_RESPONSE_HEADERS = {
+    "ETag": 'The goal\'s version, e.g. "3": send it as If-Match to write on this version only.',
+    "Idempotent-Replayed": "`true` when this is the first reply to the same request with the "
+    "same Idempotency-Key, sent again: nothing was written this time.",
+}
+
+
+def documented(*, reads: tuple[str, ...] = (), answers: tuple[str, ...] = ()) -> type[Operation]:
+    """An OpenAPI operation that names the headers a route reads (`If-Match`,
+    `Idempotency-Key`) and those its successful replies carry (`ETag`, `Idempotent-Replayed`).
+
+    The handlers read the headers themselves (`expected_version`, `idempotent`), so that a bad
+    value gets the problem that names it; this only describes them.
+    """
+    parameters = [
+        OpenAPIParameter(
+            name=name,
+            param_in=ParamType.HEADER,
+            required=False,
+            schema=Schema(type=OpenAPIType.STRING),
+            description=_REQUEST_HEADERS[name],
+        )
+        for name in reads
+    ]
+    headers = {
+        name: OpenAPIHeader(
+            schema=Schema(type=OpenAPIType.STRING), description=_RESPONSE_HEADERS[name]
+        )
+        for name in answers
+    }
+
+    @dataclass
+    class DocumentedOperation(Operation):
+        def __post_init__(self) -> None:
+            self.parameters = [*(self.parameters or []), *parameters]
+            self.responses = {
+                status: replace(answer, headers={**(answer.headers or {}), **headers})
+                if status.startswith("2") and isinstance(answer, OpenAPIResponse)
+                else answer
+                for status, answer in (self.responses or {}).items()
+            }
+
+    return DocumentedOperation
+
+
+WRITE_ON_A_GOAL = documented(
+    reads=("If-Match", "Idempotency-Key"), answers=("ETag", "Idempotent-Replayed")
+)
+"""Every write on a goal that exists."""
+IDEMPOTENT_WRITE = documented(reads=("Idempotency-Key",), answers=("Idempotent-Replayed",))
+"""A write that changes no goal."""
+
 
 class Reply(msgspec.Struct, frozen=True):
     status_code: int
@@ -22,8 +83,9 @@ class Reply(msgspec.Struct, frozen=True):
 
 
 def reply(status_code: int, payload: msgspec.Struct, version: int | None = None) -> Reply:
-    etag = None if version is None else f'"{version}"'
-    return Reply(status_code, msgspec.json.encode(payload), etag)
+    """A write's reply; `version`, the goal's, becomes its ETag, and must be the `version` its
+    payload names, if it names one (a replay reads it back from there)."""
+    return reply_of(status_code, msgspec.json.encode(payload), version)
 
 
 def expected_version(request: Request) -> int | None:
@@ -52,6 +114,20 @@ async def _fingerprint(request: Request) -> bytes:
     digest.update(request.url.path.encode())
     digest.update(await request.body())
     return digest.digest()
+
+
+class _Versioned(msgspec.Struct):
+    version: int | None = None
+
+
+def _kept_reply(status_code: int, body: bytes) -> Reply:
+    """The first reply as kept: its ETag is the version its body names, as `reply` made it."""
+    version = msgspec.json.decode(body, type=_Versioned).version if body else None
+    return reply_of(status_code, body, version)
+
+
+def reply_of(status_code: int, body: bytes, version: int | None) -> Reply:
+    return Reply(status_code, body, None if version is None else f'"{version}"')
 
 
 def _as_is(result: Reply) -> Reply:
@@ -85,7 +161,7 @@ async def idempotent(
                     "idempotency_key_reused",
                     "This Idempotency-Key was used for a different request.",
                 )
-            return as_response(Reply(stored.status_code, stored.body), replayed=True)
+            return as_response(_kept_reply(stored.status_code, stored.body), replayed=True)
         result = await produce()
         kept = kept_as(result)
         await idempotency.remember(conn, caller.user_id, key, kept.status_code, kept.body)

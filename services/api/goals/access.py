@@ -37,10 +37,10 @@ class LoadedGoal(msgspec.Struct, frozen=True):
 
 async def client_access(conn: Connection, caller: Caller, client_id: UUID) -> GoalAccess | None:
     """Access facts for a client of the caller's clinic; None for anyone else."""
-    therapists = await queries.care_team_of_client(conn, caller.clinic_id, client_id)
-    if therapists is None:
+    care = await queries.care_of_client(conn, caller.clinic_id, client_id)
+    if care is None:
         return None
-    return GoalAccess(caller.clinic_id, client_id, frozenset(), therapists)
+    return GoalAccess(care.clinic_id, client_id, frozenset(), care.therapists)
 
 
 async def readable_client(conn: Connection, caller: Caller, client_id: UUID) -> GoalAccess:
@@ -80,7 +80,10 @@ async def load_for(
     if folded is None or read.client is None:
         raise not_found("goal")
     access = GoalAccess(
-        caller.clinic_id, read.client.client_id, folded.state.supporters, read.client.therapists
+        read.client.clinic_id,
+        read.client.client_id,
+        folded.state.supporters,
+        read.client.therapists,
     )
     if view_of(caller, access) is None:
         raise not_found("goal")

@@ -50,7 +50,14 @@ from services.api.goals.schemas import (
 )
 from services.api.goals.store import goal_store
 from services.api.goals.written import actor_of, command_context, written_reply
-from services.api.writes import Reply, as_response, expected_version, idempotent
+from services.api.writes import (
+    WRITE_ON_A_GOAL,
+    Reply,
+    as_response,
+    documented,
+    expected_version,
+    idempotent,
+)
 
 
 async def run_command(
@@ -141,6 +148,7 @@ async def _write(
     summary="Adjust a goal's terms, with a reason",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def adjust(
     request: Request,
@@ -165,12 +173,15 @@ async def adjust(
     summary="Record progress: a check-in",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def check_in(
     request: Request,
     goal_id: FromPath[UUID],
-    data: JSONBody[NewCheckIn],
+    data: JSONBody[NewCheckIn | None] = None,
 ) -> Response[bytes]:
+    """Every field has a default: a check-in with no body counts 1, now."""
+    data = data or NewCheckIn()
     check_in_id = data.check_in_id or uuid.uuid4()
 
     def make(actor: Actor, now: datetime) -> RecordProgress:
@@ -197,6 +208,7 @@ async def check_in(
     summary="Mark a goal achieved",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def achieve(
     request: Request,
@@ -216,6 +228,7 @@ async def achieve(
     summary="Close a goal as missed, with a reflection",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def miss(request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss]) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
@@ -229,6 +242,7 @@ async def miss(request: Request, goal_id: FromPath[UUID], data: JSONBody[Miss]) 
     summary="Pause a goal while life needs it",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def pause(
     request: Request,
@@ -246,6 +260,7 @@ async def pause(
     summary="Resume a paused goal",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def resume(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
     def make(actor: Actor, now: datetime) -> GoalCommand:
@@ -259,6 +274,7 @@ async def resume(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
     summary="Cancel a goal",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def cancel(
     request: Request,
@@ -276,6 +292,7 @@ async def cancel(
     summary="Mark the goal, or one check-in, as entered in error",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def correct(
     request: Request,
@@ -293,6 +310,7 @@ async def correct(
     summary="Rate goal attainment, -2 to +2 (the client's therapist)",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def rate(
     request: Request,
@@ -318,6 +336,7 @@ async def _supporter(conn: Connection, caller: Caller, user_id: UUID) -> None:
     summary="Share a goal with an accountability partner (the client)",
     status_code=200,
     responses=WRITE_RESPONSES,
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def add_supporter(
     request: Request,
@@ -342,6 +361,7 @@ async def add_supporter(
     summary="Stop sharing a goal with an accountability partner",
     status_code=200,
     responses={200: _AFTER_WRITE, **problem_responses(400, 401, 403, 404, 409, 422)},
+    operation_class=documented(reads=("If-Match",), answers=("ETag",)),
 )
 async def remove_supporter(
     request: Request,
@@ -356,7 +376,7 @@ async def remove_supporter(
     result = await run_command(
         request, caller, command, before=loaded, access=loaded.access, conn=conn
     )
-    return Response(result.body, status_code=200, media_type="application/json")
+    return as_response(result)
 
 
 ROUTES = [

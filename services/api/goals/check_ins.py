@@ -84,7 +84,10 @@ async def check_in_at_once(request: Request, goal_id: UUID, make: CheckInMaker) 
     if folded is None:
         raise RuntimeError(f"goal {goal_id} took a check-in but folds to no goal")
     access = GoalAccess(
-        caller.clinic_id, read.client.client_id, folded.state.supporters, read.client.therapists
+        read.client.clinic_id,
+        read.client.client_id,
+        folded.state.supporters,
+        read.client.therapists,
     )
     before = LoadedGoal(folded.state, folded.detail, access, folded.version)
     handled = Handled(events, fold(events, folded.state), outcome.appended)

@@ -4,13 +4,19 @@ They say how far the projection is (see progress/routes.py); `min_position` (fro
 response) waits up to 2 seconds for that write to be applied.
 """
 
+import base64
+import binascii
 from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
+import msgspec
+from anyio import to_thread
 from litestar import get
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from domain.access.policy import Caller
+from domain.goals.summary import GoalSummary
 from infra.access import queries
 from infra.db.connection import Connection
 from infra.projections import reads
@@ -19,18 +25,63 @@ from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, problem_responses
 from services.api.goals.access import readable_client
 from services.api.progress.routes import MinPosition
-from services.api.progress.schemas import GoalList
+from services.api.progress.schemas import GoalList, GoalSummaryOut, SharedSummaryOut
 from services.api.progress.views import projected, summary_out
+
+MAX_PAGE = 100
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="goals per page")]
+Cursor = Annotated[str | None, QueryParameter(description="the `next_cursor` of the page before")]
+
+
+class _After(msgspec.Struct, frozen=True):
+    """Where a page ended, in the order goals are listed: newest set first."""
+
+    set_at: datetime
+    goal_id: UUID
+
+
+def _page(
+    summaries: list[GoalSummary], limit: int, cursor: str | None
+) -> tuple[list[GoalSummary], str | None]:
+    """`summaries` come oldest first; a page lists them newest first, so that the goals people
+    look for most are on the first."""
+    newest_first = summaries[::-1]
+    if cursor is not None:
+        try:
+            after = msgspec.json.decode(base64.urlsafe_b64decode(cursor), type=_After)
+        except (binascii.Error, ValueError, msgspec.DecodeError):
+            raise Problem(400, "invalid_cursor", "This cursor is not one we gave out.") from None
+        newest_first = [
+            s for s in newest_first if (s.set_at, s.goal_id) < (after.set_at, after.goal_id)
+        ]
+    page = newest_first[:limit]
+    if len(newest_first) <= limit:
+        return page, None
+    last = _After(page[-1].set_at, page[-1].goal_id)
+    return page, base64.urlsafe_b64encode(msgspec.json.encode(last)).decode()
 
 
 async def _listed(
-    conn: Connection, found: SummaryRead, mark: Watermark, *, shared: bool
+    conn: Connection,
+    found: SummaryRead,
+    mark: Watermark,
+    *,
+    shared: bool,
+    limit: int,
+    cursor: str | None,
 ) -> GoalList:
-    check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in found.goals])
+    page, next_cursor = _page(found.goals, limit, cursor)
+    check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in page])
     now = datetime.now(UTC)
+
+    def out() -> list[GoalSummaryOut | SharedSummaryOut]:
+        return [summary_out(item, check_ins, now, shared=shared) for item in page]
+
+    # Off the event loop: many goals with many check-ins must not hold up other requests.
     return GoalList(
-        goals=[summary_out(item, check_ins, now, shared=shared) for item in found.goals],
+        goals=await to_thread.run_sync(out),
         projected=projected(mark.covering(found)),
+        next_cursor=next_cursor,
     )
 
 
@@ -40,12 +91,17 @@ async def _listed(
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def client_goals(
-    client_id: FromPath[UUID], conn: Db, caller: Authenticated, min_position: MinPosition = None
+    client_id: FromPath[UUID],
+    conn: Db,
+    caller: Authenticated,
+    min_position: MinPosition = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> GoalList:
     await readable_client(conn, caller, client_id)
     mark = await reads.wait_for(conn, min_position)
-    summaries = await reads.summaries_of_clients(conn, [client_id])
-    return await _listed(conn, summaries, mark, shared=False)
+    found = await reads.summaries_of_clients(conn, [client_id])
+    return await _listed(conn, found, mark, shared=False, limit=limit, cursor=cursor)
 
 
 _WITH_GOALS = frozenset({"client", "therapist", "supporter"})
@@ -65,14 +121,21 @@ async def _my_summaries(conn: Connection, caller: Caller) -> SummaryRead:
     summary="My goals: my own, my clients', or those shared with me",
     responses=problem_responses(400, 401, 403, 422),
 )
-async def my_goals(conn: Db, caller: Authenticated, min_position: MinPosition = None) -> GoalList:
+async def my_goals(
+    conn: Db,
+    caller: Authenticated,
+    min_position: MinPosition = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> GoalList:
     if caller.role not in _WITH_GOALS:
         raise Problem(
             403, "no_goals_of_your_own", "Only clients, therapists and supporters have goals here."
         )
     mark = await reads.wait_for(conn, min_position)
-    summaries = await _my_summaries(conn, caller)
-    return await _listed(conn, summaries, mark, shared=caller.role == "supporter")
+    found = await _my_summaries(conn, caller)
+    shared = caller.role == "supporter"
+    return await _listed(conn, found, mark, shared=shared, limit=limit, cursor=cursor)
 
 
 ROUTES = [client_goals, my_goals]

@@ -2,12 +2,13 @@
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, may_set_goal_for, view_of
 from domain.goals.commands import SetGoal
@@ -16,9 +17,7 @@ from domain.goals.errors import GoalRuleViolation
 from domain.goals.terms import GoalTerms
 from infra.access import queries
 from infra.db.connection import Connection
-from infra.eventstore.store import read_stream
-from infra.goals.queries import goal_ids_of_client, read_goal_streams
-from infra.goals.streams import goal_stream
+from infra.goals.queries import goal_events_page, goal_ids_of_client, read_goal_streams
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.goals.access import (
@@ -39,7 +38,7 @@ from services.api.goals.schemas import (
     WriteResult,
 )
 from services.api.goals.written import actor_of
-from services.api.writes import Reply, idempotent
+from services.api.writes import Reply, documented, idempotent
 
 
 async def _clients_goals(conn: Connection, access: GoalAccess) -> list[LoadedGoal]:
@@ -54,7 +53,7 @@ async def _client_for_new_goal(conn: Connection, caller: Caller, data: NewGoal) 
     access = await client_access(conn, caller, client_id)
     if access is None or view_of(caller, access) is None:
         raise not_found("client")
-    if not may_set_goal_for(caller, client_id, access.therapists):
+    if not may_set_goal_for(caller, access):
         raise forbidden()
     return access
 
@@ -90,6 +89,7 @@ def _overload_warning(active: int, limit: int) -> list[GoalWarning]:
         ),
         **problem_responses(400, 401, 403, 404, 413, 422),
     },
+    operation_class=documented(reads=("Idempotency-Key",), answers=("ETag", "Idempotent-Replayed")),
 )
 async def set_goal(
     request: Request, data: JSONBody[NewGoal], conn: Db, caller: Authenticated
@@ -149,6 +149,7 @@ async def set_goal(
         ),
         **problem_responses(400, 401, 403, 404),
     },
+    operation_class=documented(answers=("ETag",)),
 )
 async def read_goal(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
     caller, loaded = await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
@@ -159,14 +160,31 @@ async def read_goal(request: Request, goal_id: FromPath[UUID]) -> Response[bytes
     )
 
 
+MAX_HISTORY_PAGE = 200
+
+
 @get(
     "/v1/goals/{goal_id:uuid}/history",
     summary="Every event of a goal: who, when, why",
-    responses=problem_responses(400, 401, 403, 404),
+    description=(
+        f"Oldest first, at most `limit` events (up to {MAX_HISTORY_PAGE}) after `after_version`;"
+        " a full page may have more after it: ask again with its last `version`."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
-async def goal_history(request: Request, goal_id: FromPath[UUID], conn: Db) -> list[HistoryEntry]:
+async def goal_history(
+    request: Request,
+    goal_id: FromPath[UUID],
+    conn: Db,
+    after_version: Annotated[
+        int, QueryParameter(ge=0, description="only events after this version")
+    ] = 0,
+    limit: Annotated[
+        int, QueryParameter(ge=1, le=MAX_HISTORY_PAGE, description="events per page")
+    ] = MAX_HISTORY_PAGE,
+) -> list[HistoryEntry]:
     await load_for(request, goal_id, GoalAction.READ_HISTORY)
-    return await history_entries(conn, await read_stream(conn, goal_stream(goal_id)))
+    return await history_entries(conn, await goal_events_page(conn, goal_id, after_version, limit))
 
 
 ROUTES = [set_goal, read_goal, goal_history]

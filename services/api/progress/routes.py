@@ -7,18 +7,27 @@ not come in time, or a goal the read covers is behind its log or stalled.
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
+from anyio import to_thread
 from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
 
 from domain.access.policy import GoalAction
 from domain.goals.attainment import t_score
 from domain.goals.caseload import client_flags
-from domain.goals.progress import achievement_status, local_day, series, streak
+from domain.goals.progress import (
+    CountedCheckIn,
+    achievement_status,
+    has_earlier,
+    local_day,
+    series,
+    streak,
+)
+from domain.goals.summary import GoalSummary
 from infra.access import queries
 from infra.projections import reads
 from infra.projections.reads import Watermark
@@ -31,37 +40,76 @@ from services.api.progress.schemas import (
     ClinicStatistics,
     OverviewOut,
     ProgressOut,
+    Projected,
 )
 from services.api.progress.views import projected
 
 MinPosition = Annotated[int | None, QueryParameter(ge=0, description="wait for this position")]
 
 
+DEFAULT_PERIODS = 12
+MAX_PERIODS = 100
+
+
+def _progress(
+    summary: GoalSummary,
+    counted: list[CountedCheckIn],
+    periods: int,
+    before: date | None,
+    reflects: Projected,
+) -> ProgressOut:
+    today = local_day(datetime.now(UTC), summary.terms.time_zone)
+    terms = summary.terms
+    page = series(terms, counted, today, periods=periods, before=before)
+    latest = page if before is None else series(terms, counted, today, periods=3)
+    return ProgressOut(
+        goal_id=summary.goal_id,
+        cadence=terms.measure.cadence,
+        time_zone=terms.time_zone,
+        periods=page,
+        streak=streak(terms, counted, today),
+        achievement_status=achievement_status(summary.status, latest, today),
+        projected=reflects,
+        earlier=page[0].start if page and has_earlier(terms, page[0]) else None,
+    )
+
+
 @get(
     "/v1/goals/{goal_id:uuid}/progress",
     summary="Progress per period, in the client's time",
+    description=(
+        f"The latest {DEFAULT_PERIODS} periods unless `periods` asks for more (at most "
+        f"{MAX_PERIODS}); `earlier`, when the goal has periods before the page, is the "
+        "`before` that asks for the page before it."
+    ),
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def goal_progress(
-    request: Request, goal_id: FromPath[UUID], conn: Db, min_position: MinPosition = None
+    request: Request,
+    goal_id: FromPath[UUID],
+    conn: Db,
+    min_position: MinPosition = None,
+    periods: Annotated[
+        int, QueryParameter(ge=1, le=MAX_PERIODS, description="how many periods, latest last")
+    ] = DEFAULT_PERIODS,
+    before: Annotated[
+        date | None, QueryParameter(description="only periods that start before this day")
+    ] = None,
 ) -> ProgressOut:
     await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
     mark = await reads.wait_for(conn, min_position)
     found = await reads.summaries_by_id(conn, [goal_id])
     if not found.goals:
         raise Problem(404, "not_projected_yet", "This goal's progress is not ready yet.")
-    summary = found.goals[0]
     check_ins = await reads.counted_check_ins(conn, [goal_id])
-    today = local_day(datetime.now(UTC), summary.terms.time_zone)
-    periods = series(summary.terms, check_ins.get(goal_id, []), today)
-    return ProgressOut(
-        goal_id=goal_id,
-        cadence=summary.terms.measure.cadence,
-        time_zone=summary.terms.time_zone,
-        periods=periods,
-        streak=streak(periods, today),
-        achievement_status=achievement_status(summary.status, periods, today),
-        projected=projected(mark.covering(found)),
+    # Off the event loop: a goal with many check-ins must not hold up other requests.
+    return await to_thread.run_sync(
+        _progress,
+        found.goals[0],
+        check_ins.get(goal_id, []),
+        periods,
+        before,
+        projected(mark.covering(found)),
     )
 
 
@@ -126,6 +174,26 @@ def _key_of(entry: CaseloadEntry) -> _Cursor:
     return _Cursor(-entry.flag_count, entry.display_name.lower(), str(entry.client_id))
 
 
+def _caseload_entry(
+    client_id: UUID,
+    name: str,
+    goals: list[GoalSummary],
+    check_ins: dict[UUID, list[CountedCheckIn]],
+    now: datetime,
+) -> CaseloadEntry:
+    flags = client_flags(goals, check_ins, now)
+    return CaseloadEntry(
+        client_id=client_id,
+        display_name=name,
+        active_goals=sum(1 for goal in goals if goal.status == "active"),
+        no_check_in_7_days=flags.no_recent_check_in,
+        behind_pace=flags.behind_pace,
+        due_within_7_days=flags.due_soon,
+        missed_last_14_days=flags.recently_missed,
+        flag_count=flags.count,
+    )
+
+
 @get(
     "/v1/caseload",
     summary="A therapist's clients, with who needs attention first",
@@ -150,24 +218,21 @@ async def caseload(
     check_ins = await reads.counted_check_ins(
         conn, [summary.goal_id for summary in summaries if summary.status == "active"]
     )
+    by_client: dict[UUID, list[GoalSummary]] = {client_id: [] for client_id in client_ids}
+    for summary in summaries:
+        by_client[summary.client_id].append(summary)
     now = datetime.now(UTC)
-    entries = []
-    for client_id in client_ids:
-        goals = [summary for summary in summaries if summary.client_id == client_id]
-        flags = client_flags(goals, check_ins, now)
-        entries.append(
-            CaseloadEntry(
-                client_id=client_id,
-                display_name=people[client_id].display_name,
-                active_goals=sum(1 for goal in goals if goal.status == "active"),
-                no_check_in_7_days=flags.no_recent_check_in,
-                behind_pace=flags.behind_pace,
-                due_within_7_days=flags.due_soon,
-                missed_last_14_days=flags.recently_missed,
-                flag_count=flags.count,
-            )
-        )
-    ordered = sorted(entries, key=lambda entry: _sort_key(_key_of(entry), sort))
+
+    def entries() -> list[CaseloadEntry]:
+        return [
+            _caseload_entry(client_id, people[client_id].display_name, goals, check_ins, now)
+            for client_id, goals in by_client.items()
+        ]
+
+    # Off the event loop: a large caseload with many check-ins must not hold up other requests.
+    ordered = sorted(
+        await to_thread.run_sync(entries), key=lambda entry: _sort_key(_key_of(entry), sort)
+    )
     if after is not None:
         start = _sort_key(after, sort)
         ordered = [entry for entry in ordered if _sort_key(_key_of(entry), sort) > start]
@@ -180,21 +245,32 @@ async def caseload(
     )
 
 
+MAX_MONTHS = 120
+
+
 @get(
     "/v1/clinic/stats",
     summary="Goals set, achieved and missed per month and life area (admins)",
+    description=f"The latest `months` months with goals (up to {MAX_MONTHS}), oldest first.",
     responses=problem_responses(400, 401, 403, 422),
 )
 async def clinic_stats(
-    conn: Db, caller: Authenticated, min_position: MinPosition = None
+    conn: Db,
+    caller: Authenticated,
+    min_position: MinPosition = None,
+    months: Annotated[
+        int, QueryParameter(ge=1, le=MAX_MONTHS, description="how many months, latest last")
+    ] = 24,
 ) -> ClinicStatistics:
     if caller.role != "admin":
         raise forbidden()
     mark = await reads.wait_for(conn, min_position)
     behind = await reads.clinic_goals_behind(conn, caller.clinic_id)
-    months = await reads.clinic_statistics(conn, caller.clinic_id)
+    rows = await reads.clinic_statistics(conn, caller.clinic_id)
+    latest = set(sorted({row.month for row in rows})[-months:])
     return ClinicStatistics(
-        months=months, projected=projected(Watermark(mark.position, mark.stale or behind))
+        months=[row for row in rows if row.month in latest],
+        projected=projected(Watermark(mark.position, mark.stale or behind)),
     )
 
 

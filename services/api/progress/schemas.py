@@ -58,7 +58,10 @@ class SharedSummaryOut(msgspec.Struct, frozen=True, tag="shared_summary", tag_fi
 
 class GoalList(msgspec.Struct, frozen=True):
     goals: list[GoalSummaryOut | SharedSummaryOut]
+    """At most `limit`, the newest set first."""
     projected: Projected
+    next_cursor: str | None = None
+    """Set when more goals follow: send it as `cursor` for the next page."""
 
 
 class ProgressOut(msgspec.Struct, frozen=True):
@@ -66,9 +69,13 @@ class ProgressOut(msgspec.Struct, frozen=True):
     cadence: Cadence
     time_zone: str
     periods: list[Period]
+    """At most the `periods` asked for, oldest first."""
     streak: int
     achievement_status: str
+    """Of the goal as it is now, whichever page this is."""
     projected: Projected
+    earlier: date | None = None
+    """Set when the goal has periods before this page: send it as `before` for them."""
 
 
 class OverviewOut(msgspec.Struct, frozen=True):

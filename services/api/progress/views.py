@@ -34,7 +34,9 @@ def summary_out(
     """The summary as of `now`; `shared` for a supporter, who sees less."""
     terms = summary.terms
     today = local_day(now, terms.time_zone)
-    periods = series(terms, check_ins.get(summary.goal_id, []), today)
+    counted = check_ins.get(summary.goal_id, [])
+    # The current period, and the two finished ones before it that say how it goes.
+    periods = series(terms, counted, today, periods=3)
     current = periods[-1] if periods and periods[-1].end > today else None
     this_period = (
         None
@@ -51,7 +53,7 @@ def summary_out(
             how_it_goes,
             terms.measure,
             this_period,
-            streak(periods, today),
+            streak(terms, counted, today),
             summary.last_check_in_at,
             terms.due_date,
             days_to_due,
@@ -66,7 +68,7 @@ def summary_out(
         how_it_goes,
         terms.measure,
         this_period,
-        streak(periods, today),
+        streak(terms, counted, today),
         summary.last_check_in_at,
         terms.due_date,
         days_to_due,

@@ -24,7 +24,7 @@ from services.api.pages import DEFAULT_PAGE_SIZE, Cursor, PageSize, decode_curso
 from services.api.users import clinic, tokens
 from services.api.users.access import known_time_zone, require_admin, visible_user
 from services.api.users.schemas import Assignment, NewUser, UserChanges, UserOut, UserPage
-from services.api.writes import Reply, idempotent, metadata_for, reply
+from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, metadata_for, reply
 
 
 def _user_out(user: User, deactivated_at: datetime | None = None) -> UserOut:
@@ -48,6 +48,7 @@ def _email_taken() -> Problem:
         ),
         **problem_responses(400, 401, 403, 409, 413, 422),
     },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def create_user(
     request: Request,

@@ -28,7 +28,7 @@ from services.api.users.schemas import (
     TokenOut,
     TokenPage,
 )
-from services.api.writes import Reply, idempotent, metadata_for, reply
+from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, metadata_for, reply
 
 
 class InvitationChannel(Protocol):
@@ -63,6 +63,7 @@ def _token_info(token: TokenRecord) -> TokenInfo:
         ),
         **problem_responses(400, 401, 403, 404, 413, 422),
     },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def create_token(
     request: Request,
@@ -177,6 +178,7 @@ async def revoke_token(
         ),
         **problem_responses(400, 401, 403, 404, 409),
     },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def invite_user(
     request: Request,

@@ -1,10 +1,18 @@
-"""Checking an access matrix through HTTP: tables of expected statuses, problem bodies, and the
-database's footprint (what a request wrote)."""
+"""Checking an access matrix through HTTP: tables of expected statuses, problem bodies, the
+database's footprint (what a request wrote), and which way a write went to the database."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 
 import asyncpg
+import pytest
 from httpx import Response
+
+from infra.db.connection import Connection
+from infra.eventstore.envelope import AppendResult, NewEvent
+from infra.goals.check_ins_at_once import AttemptOutcome, CheckInAttempt
+from services.api.goals.store import GoalStore
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -77,3 +85,53 @@ async def footprint(pool: asyncpg.Pool) -> Footprint:
     )
     assert row is not None
     return Footprint(**{key: int(value) for key, value in row.items()})
+
+
+@dataclass
+class StoreCalls:
+    """What requests asked of the app's goal store, which says the way their writes went:
+    appends that shared a round trip with other requests' (the default), check-ins that went
+    in with their read in one statement, and connections of their own (for a transaction: an
+    `Idempotency-Key`, or a retry queued behind a contended goal). Writes of the routes that
+    take the request's connection (setting a goal, sharing it) show in none of them."""
+
+    shared_appends: int = 0
+    one_trip_appends: int = 0
+    own_connections: int = 0
+
+
+SHARED_ROUND_TRIP = StoreCalls(shared_appends=1)
+ONE_TRIP = StoreCalls(one_trip_appends=1)
+OWN_CONNECTION = StoreCalls(own_connections=1)
+REQUEST_CONNECTION = StoreCalls()
+
+
+def record_store_calls(store: GoalStore, monkeypatch: pytest.MonkeyPatch) -> StoreCalls:
+    """Counts, until the test ends, the calls to `store` that carried a write."""
+    calls = StoreCalls()
+    append, check_in_at_once, connection = (
+        store.append,
+        store.check_in_at_once,
+        store.connection,
+    )
+
+    async def appending(stream_id: str, expected: int, events: list[NewEvent]) -> AppendResult:
+        appended = await append(stream_id, expected, events)
+        calls.shared_appends += 1
+        return appended
+
+    async def checking_in(attempt: CheckInAttempt) -> AttemptOutcome:
+        outcome = await check_in_at_once(attempt)
+        calls.one_trip_appends += outcome.appended is not None
+        return outcome
+
+    @asynccontextmanager
+    async def connecting() -> AsyncIterator[Connection]:
+        calls.own_connections += 1
+        async with connection() as conn:
+            yield conn
+
+    monkeypatch.setattr(store, "append", appending)
+    monkeypatch.setattr(store, "check_in_at_once", checking_in)
+    monkeypatch.setattr(store, "connection", connecting)
+    return calls

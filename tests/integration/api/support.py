@@ -41,6 +41,21 @@ async def event_count(pool: asyncpg.Pool) -> int:
     return int(await pool.fetchval("SELECT count(*) FROM events"))
 
 
+async def row_counts(pool: asyncpg.Pool) -> dict[str, int]:
+    """Rows of every table in the database, so that a refusal can be seen to write nothing."""
+    tables = await pool.fetch(
+        "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name "
+        "FROM information_schema.tables "
+        "WHERE table_type = 'BASE TABLE' "
+        "AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
+    )
+    names = [table["name"] for table in tables]
+    counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)
+    row = await pool.fetchrow(f"SELECT {counts}")
+    assert row is not None
+    return {name: int(count) for name, count in zip(names, row, strict=True)}
+
+
 async def goal_events(pool: asyncpg.Pool, goal_id: str | UUID) -> list[asyncpg.Record]:
     return list(
         await pool.fetch(

@@ -4,11 +4,16 @@ One world (two clinics with a person in every role) is built once for this modul
 building it costs dozens of requests; each case then sets up only what it needs (a fresh goal,
 a fresh token, a fresh care-team pair) and never changes what other cases rely on. A refused
 request must write nothing at all, and every refusal is an RFC 9457 problem.
+
+Every write is tried each way it can reach the database (services/api/goals/actions.py): with an
+`Idempotency-Key`, in a transaction of its own; without one, sharing its round trips with other
+requests'; and, for a check-in on a goal this process has folded by a caller it has seen, in one
+statement with its read. The goal store's calls show which way each allowed write went.
 """
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -25,10 +30,16 @@ from tests.conftest import RUN_PREFIX, service_url
 from tests.integration.api.access_matrix import (
     ERROR_CODES,
     NOTHING_WRITTEN,
+    ONE_TRIP,
+    OWN_CONNECTION,
+    REQUEST_CONNECTION,
+    SHARED_ROUND_TRIP,
     Footprint,
+    StoreCalls,
     assert_problem,
     footprint,
     parse_table,
+    record_store_calls,
 )
 from tests.integration.api.support import project_everything
 from tests.integration.api.world import (
@@ -135,7 +146,23 @@ SHARED_VIEW_FIELDS = {
 }
 
 GOAL_EVENT = Footprint(events=1, stream_versions=1)
-GOAL_EVENT_WITH_KEY = Footprint(events=1, stream_versions=1, idempotency_keys=1)
+
+# The ways a request is sent: only a POST takes an Idempotency-Key, and only a check-in goes in
+# one trip with its read.
+KEYED, UNKEYED, ONE_TRIP_CHECK_IN = "keyed", "unkeyed", "one_trip"
+
+
+def ways_to_send(method: str, action: str = "") -> list[str]:
+    if method != "POST":
+        return [UNKEYED]
+    return [KEYED, UNKEYED, ONE_TRIP_CHECK_IN] if action == "check_in" else [KEYED, UNKEYED]
+
+
+def written_when(written: Footprint, way: str) -> Footprint:
+    """What an allowed request writes, sent this way: a key is kept for retries."""
+    if way != KEYED or written == NOTHING_WRITTEN:
+        return written
+    return replace(written, idempotency_keys=written.idempotency_keys + 1)
 
 
 @dataclass(frozen=True)
@@ -219,10 +246,10 @@ async def world(world_api: Api, world_pool: asyncpg.Pool) -> World:
 
 
 async def send(
-    api: Api, method: str, path: str, person: Person | None, body: Json | None = None
+    api: Api, method: str, path: str, person: Person | None, body: Json | None, way: str
 ) -> Response:
     headers = {} if person is None else dict(person.headers)
-    if method == "POST":
+    if way == KEYED:
         # A key makes the write claim an idempotency record before checking access, so a
         # refusal must also roll that claim back.
         headers["Idempotency-Key"] = str(uuid.uuid4())
@@ -246,7 +273,10 @@ class GoalRequest:
     """With {goal_id}, {client_id} and {partner_id} to fill in."""
     body: Callable[[World], Json] | None = None
     written: Footprint = NOTHING_WRITTEN
-    """What it writes when allowed."""
+    """What it writes when allowed, sent without a key."""
+    shares_round_trips: bool = False
+    """Whether, sent without a key, it shares its round trips (else it takes the request's
+    connection)."""
     goal_after: Json | None = None
     """Fields of the goal as the allowed write leaves it."""
     starts_paused: bool = False
@@ -264,7 +294,7 @@ GOAL_REQUESTS = {
         "POST",
         "/v1/goals",
         body=lambda world: goal_body(client_id=str(world.clinic.client.id)),
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
     ),
     "read": GoalRequest("read", "GET", "/v1/goals/{goal_id}"),
     "history": GoalRequest("history", "GET", "/v1/goals/{goal_id}/history"),
@@ -277,7 +307,8 @@ GOAL_REQUESTS = {
         "POST",
         "/v1/goals/{goal_id}/adjustments",
         body=_fixed({"changes": {"priority": "low"}, "reason": "Work got busy"}),
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
+        shares_round_trips=True,
         goal_after={"priority": "low", "status": "active"},
     ),
     "check_in": GoalRequest(
@@ -285,7 +316,8 @@ GOAL_REQUESTS = {
         "POST",
         "/v1/goals/{goal_id}/check-ins",
         body=_fixed({"amount": 1, "note": "walked"}),
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
+        shares_round_trips=True,
         goal_after={"progress_total": 1, "status": "active"},
     ),
     "achieve": GoalRequest(
@@ -293,7 +325,8 @@ GOAL_REQUESTS = {
         "POST",
         "/v1/goals/{goal_id}/achievement",
         body=_fixed({}),
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
+        shares_round_trips=True,
         goal_after={"status": "achieved"},
     ),
     "miss": GoalRequest(
@@ -301,7 +334,8 @@ GOAL_REQUESTS = {
         "POST",
         "/v1/goals/{goal_id}/miss",
         body=_fixed({"cause": "obstacles", "reflection": "Too many late shifts"}),
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
+        shares_round_trips=True,
         goal_after={"status": "missed"},
     ),
     "pause": GoalRequest(
@@ -309,14 +343,16 @@ GOAL_REQUESTS = {
         "POST",
         "/v1/goals/{goal_id}/pause",
         body=_fixed({"reason": "Away for a week"}),
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
+        shares_round_trips=True,
         goal_after={"status": "paused"},
     ),
     "resume": GoalRequest(
         "write",
         "POST",
         "/v1/goals/{goal_id}/resume",
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
+        shares_round_trips=True,
         goal_after={"status": "active"},
         starts_paused=True,
     ),
@@ -325,7 +361,8 @@ GOAL_REQUESTS = {
         "POST",
         "/v1/goals/{goal_id}/cancel",
         body=_fixed({"reason": "No longer relevant"}),
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
+        shares_round_trips=True,
         goal_after={"status": "cancelled"},
     ),
     "correct": GoalRequest(
@@ -333,14 +370,15 @@ GOAL_REQUESTS = {
         "POST",
         "/v1/goals/{goal_id}/corrections",
         body=_fixed({"scope": "goal", "reason": "Set for the wrong client"}),
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
+        shares_round_trips=True,
         goal_after={"status": "entered_in_error"},
     ),
     "share": GoalRequest(
         "share",
         "POST",
         "/v1/goals/{goal_id}/supporters/{partner_id}",
-        written=GOAL_EVENT_WITH_KEY,
+        written=GOAL_EVENT,
     ),
     "unshare": GoalRequest(
         "unshare",
@@ -440,19 +478,43 @@ def assert_goal_reply(
             raise AssertionError(f"no check for {request.column}")
 
 
+def store_calls_when_allowed(request: GoalRequest, way: str) -> StoreCalls:
+    if request.method == "GET" or not request.shares_round_trips:
+        return REQUEST_CONNECTION
+    if way == ONE_TRIP_CHECK_IN:
+        return ONE_TRIP
+    return OWN_CONNECTION if way == KEYED else SHARED_ROUND_TRIP
+
+
+async def warm_for_one_trip(api: Api, world: World, goal_id: UUID, person: Person | None) -> None:
+    """Makes the process fold the goal (the client reads it) and see the caller (they try to)."""
+    for reader in (world.clinic.client, person):
+        if reader is not None:
+            read = await api.get(f"/v1/goals/{goal_id}", headers=reader.headers)
+            assert read.status_code in {200, 403, 404}, read.text
+
+
 GOAL_CASES = [
-    pytest.param(action, caller, id=f"{action}-{caller}")
-    for action in GOAL_REQUESTS
+    pytest.param(action, caller, way, id=f"{action}-{caller}-{way}")
+    for action, request in GOAL_REQUESTS.items()
     for caller in GOAL_TABLE
+    for way in ways_to_send(request.method, action)
 ]
 
 
-@pytest.mark.parametrize(("action", "caller"), GOAL_CASES)
+@pytest.mark.parametrize(("action", "caller", "way"), GOAL_CASES)
 async def test_goal_access(
-    world_api: Api, world_pool: asyncpg.Pool, world: World, action: str, caller: str
+    world_api: Api,
+    world_pool: asyncpg.Pool,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    caller: str,
+    way: str,
 ) -> None:
     request = GOAL_REQUESTS[action]
     expected = GOAL_TABLE[caller][request.column]
+    person = world.person(caller)
     shared_with = [world.partner_id] if request.partner_follows else []
     if caller == "shared_supporter":
         shared_with.append(world.clinic.supporter.id)
@@ -467,16 +529,21 @@ async def test_goal_access(
     if request.column in LISTS:
         # Lists come from the workers' projection; bring it up to date as they would.
         await project_everything(world_pool)
+    if way == ONE_TRIP_CHECK_IN:
+        await warm_for_one_trip(world_api, world, goal_id, person)
+    calls = record_store_calls(world_api.app.state.goal_store, monkeypatch)
     before = await footprint(world_pool)
-    response = await send(world_api, request.method, path, world.person(caller), body)
+    response = await send(world_api, request.method, path, person, body, way)
     written = await footprint(world_pool) - before
 
     if expected >= 400:
         assert_refused(response, expected, request.forbidden_code)
         assert written == NOTHING_WRITTEN
+        assert (calls.shared_appends, calls.one_trip_appends) == (0, 0), calls
         return
     assert response.status_code == expected, response.text
-    assert written == request.written
+    assert written == written_when(request.written, way)
+    assert calls == store_calls_when_allowed(request, way)
     assert_goal_reply(request, caller, response.json(), world, goal_id, version)
 
 
@@ -588,7 +655,7 @@ class AdminRequest:
     path: str
     """With {client_id}, {token_id}, {pair_client_id} and {pair_therapist_id} to fill in."""
     written: Footprint
-    """What it writes when allowed."""
+    """What it writes when allowed, sent without a key."""
     body: Callable[[], Json] | None = None
     target: str = "client"
     """What the case makes for it: "client" (nothing), "token", "pair" or "assigned_pair"."""
@@ -598,14 +665,14 @@ ADMIN_REQUESTS = {
     "new_user": AdminRequest(
         "POST",
         "/v1/users",
-        Footprint(events=1, stream_versions=1, users=1, idempotency_keys=1),
+        Footprint(events=1, stream_versions=1, users=1),
         body=_new_user_body,
     ),
     "read_user": AdminRequest("GET", "/v1/users/{client_id}", NOTHING_WRITTEN),
     "new_token": AdminRequest(
         "POST",
         "/v1/users/{client_id}/tokens",
-        Footprint(events=1, stream_versions=1, tokens=1, live_tokens=1, idempotency_keys=1),
+        Footprint(events=1, stream_versions=1, tokens=1, live_tokens=1),
         body=dict,
     ),
     "revoke_token": AdminRequest(
@@ -698,15 +765,16 @@ async def assert_admin_reply(
 
 
 ADMIN_CASES = [
-    pytest.param(action, caller, id=f"{action}-{caller}")
-    for action in ADMIN_REQUESTS
+    pytest.param(action, caller, way, id=f"{action}-{caller}-{way}")
+    for action, request in ADMIN_REQUESTS.items()
     for caller in ADMIN_TABLE
+    for way in ways_to_send(request.method)
 ]
 
 
-@pytest.mark.parametrize(("action", "caller"), ADMIN_CASES)
+@pytest.mark.parametrize(("action", "caller", "way"), ADMIN_CASES)
 async def test_admin_resource_access(
-    world_api: Api, world_pool: asyncpg.Pool, world: World, action: str, caller: str
+    world_api: Api, world_pool: asyncpg.Pool, world: World, action: str, caller: str, way: str
 ) -> None:
     request = ADMIN_REQUESTS[action]
     expected = ADMIN_TABLE[caller][action]
@@ -715,7 +783,7 @@ async def test_admin_resource_access(
     body = None if request.body is None else request.body()
 
     before = await footprint(world_pool)
-    response = await send(world_api, request.method, path, world.person(caller), body)
+    response = await send(world_api, request.method, path, world.person(caller), body, way)
     written = await footprint(world_pool) - before
 
     if expected >= 400:
@@ -725,7 +793,7 @@ async def test_admin_resource_access(
             assert await token_works(world_api, world, targets.token)
         return
     assert response.status_code == expected, response.text
-    assert written == request.written
+    assert written == written_when(request.written, way)
     await assert_admin_reply(world_api, action, caller, response, world, targets)
 
 
@@ -800,8 +868,10 @@ class DirectoryRequest:
     path: str
     """With {target_id} to fill in."""
     written: Footprint
-    """What it writes when allowed."""
+    """What it writes when allowed, without an Idempotency-Key."""
     body: Json | None = None
+    keeps_its_key: bool = False
+    """Whether a write sent with an Idempotency-Key keeps it for retries."""
 
 
 DIRECTORY_REQUESTS = {
@@ -815,7 +885,8 @@ DIRECTORY_REQUESTS = {
     "invite": DirectoryRequest(
         "POST",
         "/v1/users/{target_id}/invitations",
-        Footprint(events=1, stream_versions=1, invitations=1, idempotency_keys=1),
+        Footprint(events=1, stream_versions=1, invitations=1),
+        keeps_its_key=True,
     ),
     "edit_user": DirectoryRequest(
         "PATCH",
@@ -891,15 +962,16 @@ async def assert_directory_reply(
 
 
 DIRECTORY_CASES = [
-    pytest.param(action, caller, id=f"{action}-{caller}")
-    for action in DIRECTORY_REQUESTS
+    pytest.param(action, caller, way, id=f"{action}-{caller}-{way}")
+    for action, request in DIRECTORY_REQUESTS.items()
     for caller in DIRECTORY_TABLE
+    for way in ((UNKEYED,) if request.method == "GET" else (UNKEYED, KEYED))
 ]
 
 
-@pytest.mark.parametrize(("action", "caller"), DIRECTORY_CASES)
+@pytest.mark.parametrize(("action", "caller", "way"), DIRECTORY_CASES)
 async def test_directory_and_credential_access(
-    world_api: Api, world_pool: asyncpg.Pool, world: World, action: str, caller: str
+    world_api: Api, world_pool: asyncpg.Pool, world: World, action: str, caller: str, way: str
 ) -> None:
     request = DIRECTORY_REQUESTS[action]
     expected = DIRECTORY_TABLE[caller][action]
@@ -913,7 +985,7 @@ async def test_directory_and_credential_access(
         )
 
     before = await footprint(world_pool)
-    response = await send(world_api, request.method, path, world.person(caller), request.body)
+    response = await send(world_api, request.method, path, world.person(caller), request.body, way)
     written = await footprint(world_pool) - before
 
     if expected >= 400:
@@ -922,7 +994,8 @@ async def test_directory_and_credential_access(
         assert await target_works(world_api, target)
         return
     assert response.status_code == expected, response.text
-    assert written == request.written
+    kept_key = way == KEYED and request.keeps_its_key
+    assert written == replace(request.written, idempotency_keys=int(kept_key))
     await assert_directory_reply(world_api, action, caller, response, world, target)
 
 

@@ -1,14 +1,31 @@
-"""Reads served by the projection, with the projection brought up to date in-process."""
+"""Reads served by the projection, with the projection brought up to date in-process.
 
+No worker runs here, so the projection moves only when a test brings it up to date. How long a
+read waits for a position is set per test, so that none depends on how long a wait takes.
+"""
+
+import asyncio
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import asyncpg
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from infra.db.connection import Connection
+from infra.projections import reads
 from tests.integration.api.support import project_everything
 from tests.integration.api.world import Clinic, goal_body
+
+# Longer than any test may take: a read that waits this long has waited for what never comes.
+_FOREVER = 3600.0
+# Whatever a test does within this, it does without waiting on the projection.
+_DEADLINE = 30.0
+
+
+def _reads_wait_for_the_projection(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    monkeypatch.setattr(reads, "wait_for", partial(reads.wait_for, wait_seconds=seconds))
 
 
 async def _set_goal(api: AsyncTestClient[Litestar], clinic: Clinic, **overrides: object) -> str:
@@ -22,8 +39,12 @@ async def _set_goal(api: AsyncTestClient[Litestar], clinic: Clinic, **overrides:
 
 
 async def test_progress_counts_check_ins_per_week_and_says_what_it_reflects(
-    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+    api: AsyncTestClient[Litestar],
+    clinic: Clinic,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    _reads_wait_for_the_projection(monkeypatch, 0)  # nothing would project meanwhile
     goal_id = await _set_goal(api, clinic)
     now = datetime.now(UTC)
     for _ in range(2):
@@ -169,12 +190,15 @@ async def test_lists_come_from_the_projection_and_wait_for_a_written_position(
     never_given = await api.get(
         "/v1/me/goals", params={"min_position": 10**9}, headers=clinic.client.headers
     )
+    async with pool.acquire() as conn:
+        # A position never handed out is not waited for, however long a read may wait.
+        not_waited = await asyncio.wait_for(reads.wait_for(conn, 10**9, _FOREVER), _DEADLINE)
 
     assert before.json()["goals"] == []
     assert [goal["goal_id"] for goal in after.json()["goals"]] == [goal_id]
     assert after.json()["projected"]["stale"] is False
     assert never_given.json()["projected"]["stale"] is True
-    assert never_given.elapsed.total_seconds() < 1
+    assert not_waited == reads.Watermark(after.json()["projected"]["position"], stale=True)
 
 
 async def test_caseload_pages_follow_the_cursor_most_flagged_first(

@@ -114,6 +114,15 @@ def _listening_sockets(port: int) -> int:
     return sum(local == port and state == _TCP_LISTEN for local, _, state, _ in _tcp_sockets())
 
 
+def _accepted_per_worker(api: ApiService, client_ports: list[int]) -> dict[int, int]:
+    """How many of the connections from `client_ports` each worker has accepted (holds)."""
+    by_client_port = _server_side_inodes(api.port)
+    return {
+        pid: sum(by_client_port.get(port) in _socket_inodes(pid) for port in client_ports)
+        for pid in api.workers()
+    }
+
+
 def _server_side_inodes(server_port: int) -> dict[int, str]:
     """The server's end of each established connection to `server_port`, by client port."""
     return {
@@ -126,20 +135,17 @@ def _server_side_inodes(server_port: int) -> dict[int, str]:
 async def test_the_workers_share_the_connections_of_a_burst(api: ApiService) -> None:
     """All connections arrive at once; each worker, listening on its own socket, gets a share.
     (With one socket shared by all, the first worker to wake would accept most of them.)"""
-    server_port = api.port
     with ExitStack() as stack:
         clients = [
-            stack.enter_context(socket.create_connection(("127.0.0.1", server_port)))
+            stack.enter_context(socket.create_connection(("127.0.0.1", api.port)))
             for _ in range(CONNECTIONS)
         ]
         client_ports = [client.getsockname()[1] for client in clients]
-        await asyncio.sleep(0.5)  # for the workers to accept them all
-
-        by_client_port = _server_side_inodes(server_port)
-        per_worker = {
-            pid: sum(by_client_port.get(port) in _socket_inodes(pid) for port in client_ports)
-            for pid in api.workers()
-        }
+        # The kernel completes each connection at once; a worker holds it once it accepted it.
+        deadline = time.monotonic() + _READY_SECONDS
+        while sum((per_worker := _accepted_per_worker(api, client_ports)).values()) < CONNECTIONS:
+            assert time.monotonic() < deadline, per_worker
+            await asyncio.sleep(0.05)
 
     assert sum(per_worker.values()) == CONNECTIONS, per_worker
     # The kernel spreads connections by a hash of their addresses: fewer than 4 of 32 on one

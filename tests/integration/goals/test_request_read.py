@@ -33,6 +33,7 @@ from tests.integration.goals.clinics import (
 def _care_of(world: ClinicWorld) -> GoalClient:
     return GoalClient(
         world.client.user.id,
+        world.clinic_id,
         frozenset({world.therapist.user.id, world.second_therapist.user.id}),
     )
 
@@ -132,7 +133,7 @@ async def test_a_client_without_therapists_reads_an_empty_care_team(
 
     read = await read_for_request(conn, RequestKey(north.therapist.secret_hash, goal_id, 1))
 
-    assert read.client == GoalClient(alone.id, frozenset())
+    assert read.client == GoalClient(alone.id, north.clinic_id, frozenset())
     assert [item.stream_version for item in read.newer] == [2]
 
 

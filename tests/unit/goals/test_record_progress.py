@@ -114,6 +114,10 @@ REFUSED_AMOUNTS = [
     ("duration_minutes", 1440.5, "amount_out_of_range"),
     ("rating_0_10", -0.5, "amount_out_of_range"),
     ("rating_0_10", 10.5, "amount_out_of_range"),
+    ("count", 10_001.0, "amount_out_of_range"),
+    ("count", 1e20, "amount_out_of_range"),
+    ("count", float(2**63), "amount_out_of_range"),
+    ("duration_minutes", 1e308, "amount_out_of_range"),
 ]
 
 
@@ -163,6 +167,23 @@ def test_check_ins_up_to_five_minutes_ahead_are_accepted(occurred_at: datetime) 
 def test_check_ins_from_the_future_are_refused(occurred_at: datetime) -> None:
     given(goal_set()).when(record_progress(occurred_at=occurred_at)).then_rejected(
         "check_in_in_future", "occurred_at"
+    )
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        pytest.param(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), id="before year 1"),
+        pytest.param(
+            datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))), id="past year 9999"
+        ),
+    ],
+)
+def test_a_check_in_time_whose_offset_leaves_the_calendar_is_refused(
+    occurred_at: datetime,
+) -> None:
+    given(goal_set()).when(record_progress(occurred_at=occurred_at)).then_rejected(
+        "time_out_of_range", "occurred_at"
     )
 
 

@@ -274,3 +274,21 @@ def test_the_first_broken_rule_in_reading_order_is_reported(
 
 def test_setting_an_existing_goal_is_refused_before_its_terms_are_checked() -> None:
     given(goal_set()).when(set_goal(terms=terms(statement=""))).then_rejected("goal_exists")
+
+
+@pytest.mark.parametrize(
+    ("start", "accepted"),
+    [
+        pytest.param(date(2024, 3, 10), True, id="a year back, to the day"),
+        pytest.param(date(2024, 3, 9), False, id="a day more"),
+        pytest.param(date(1900, 1, 1), False, id="1900"),
+        pytest.param(date(1, 1, 1), False, id="year 1"),
+    ],
+)
+def test_a_new_goal_starts_at_most_a_year_back(start: date, accepted: bool) -> None:
+    command = set_goal(terms=terms(start_date=start))  # NOW is 10 March 2025
+
+    if accepted:
+        given().when(command).then(goal_set(terms=terms(start_date=start)))
+    else:
+        given().when(command).then_rejected("start_too_early", "terms.start_date")

@@ -100,7 +100,18 @@ def test_streak_counts_met_weeks_back_from_now_and_spares_the_unfinished_one() -
     periods = series(walking(), three_a_week, today=date(2026, 3, 24))
 
     assert [p.met for p in periods] == [False, True, True, False]
-    assert streak(periods, today=date(2026, 3, 24)) == 2
+    assert streak(walking(), three_a_week, today=date(2026, 3, 24)) == 2
+
+
+def test_a_window_of_periods_is_the_matching_slice_of_the_whole_series() -> None:
+    checked = [at(BERLIN, 2026, 3, day, 12) for day in (3, 4, 10, 17, 18, 25)]
+    today = date(2026, 4, 20)
+    whole = series(walking(), checked, today)
+
+    assert series(walking(), checked, today, periods=3) == whole[-3:]
+    assert series(walking(), checked, today, periods=2, before=whole[-3].start) == whole[-5:-3]
+    assert series(walking(), checked, today, periods=100) == whole
+    assert series(walking(), checked, today, before=whole[0].start) == []
 
 
 def test_achievement_status_compares_the_last_two_finished_periods() -> None:

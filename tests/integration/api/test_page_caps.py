@@ -1,0 +1,101 @@
+"""Every list is read a page at a time, with a page size the OpenAPI document caps."""
+
+from typing import Any
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.integration.api.support import project_everything, set_goal
+from tests.integration.api.world import Clinic
+
+# Each list, the query parameter that sizes its page, and the cap the document states.
+PAGE_SIZES = {
+    "/v1/me/goals": ("limit", 100),
+    "/v1/clients/{client_id}/goals": ("limit", 100),
+    "/v1/caseload": ("limit", 200),
+    "/v1/goals/{goal_id}/history": ("limit", 200),
+    "/v1/goals/{goal_id}/progress": ("periods", 100),
+    "/v1/clinic/stats": ("months", 120),
+}
+
+
+def _schema(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _is_a_list(document: dict[str, Any], operation: dict[str, Any]) -> bool:
+    """A top-level array, or a page: an object carrying a cursor to the next one."""
+    content = operation["responses"].get("200", {}).get("content", {})
+    schema = _schema(document, content.get("application/json", {}).get("schema", {}))
+    properties = schema.get("properties", {})
+    return schema.get("type") == "array" or "next_cursor" in properties or "earlier" in properties
+
+
+async def test_every_list_in_the_document_has_a_capped_page_size(
+    api: AsyncTestClient[Litestar],
+) -> None:
+    document = (await api.get("/schema/openapi.json")).json()
+
+    lists = {
+        path
+        for path, operations in document["paths"].items()
+        if "get" in operations and _is_a_list(document, operations["get"])
+    }
+    assert lists <= set(PAGE_SIZES), lists - set(PAGE_SIZES)
+    for path, (name, cap) in PAGE_SIZES.items():
+        parameters = {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+        assert parameters[name]["schema"]["maximum"] == cap, path
+
+
+@pytest.mark.parametrize(("path", "name_and_cap"), PAGE_SIZES.items(), ids=list(PAGE_SIZES))
+async def test_a_page_over_the_cap_is_refused(
+    api: AsyncTestClient[Litestar],
+    clinic: Clinic,
+    path: str,
+    name_and_cap: tuple[str, int],
+) -> None:
+    goal_id = (await set_goal(api, clinic))["goal_id"]
+    name, cap = name_and_cap
+    caller = {"/v1/caseload": clinic.therapist, "/v1/clinic/stats": clinic.admin}.get(
+        path, clinic.client
+    )
+    url = path.replace("{goal_id}", goal_id).replace("{client_id}", str(clinic.client.id))
+
+    response = await api.get(url, params={name: cap + 1}, headers=caller.headers)
+
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == [name]
+
+
+async def test_goal_lists_and_history_come_a_page_at_a_time(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    goal_ids = [(await set_goal(api, clinic))["goal_id"] for _ in range(3)]
+    for _ in range(3):
+        checked = await api.post(
+            f"/v1/goals/{goal_ids[0]}/check-ins", headers=clinic.client.headers
+        )
+        assert checked.status_code == 200, checked.text
+    await project_everything(pool)
+
+    seen, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await api.get("/v1/me/goals", params=params, headers=clinic.client.headers)).json()
+        assert len(page["goals"]) <= 2
+        seen += [goal["goal_id"] for goal in page["goals"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == goal_ids[::-1]
+
+    history = f"/v1/goals/{goal_ids[0]}/history"
+    first = (await api.get(history, params={"limit": 2}, headers=clinic.client.headers)).json()
+    rest = await api.get(
+        history, params={"after_version": first[-1]["version"]}, headers=clinic.client.headers
+    )
+    assert [entry["version"] for entry in first + rest.json()] == [1, 2, 3, 4]

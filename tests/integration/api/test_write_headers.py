@@ -1,0 +1,84 @@
+"""The headers writes read and answer with are in the OpenAPI document, and a replay under an
+Idempotency-Key answers exactly what the first reply did, its ETag included."""
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.integration.api.support import set_goal
+from tests.integration.api.world import Clinic, goal_body
+
+_ON_A_GOAL = ({"If-Match", "Idempotency-Key"}, {"ETag", "Idempotent-Replayed"})
+DOCUMENTED_HEADERS: dict[tuple[str, str], tuple[set[str], set[str]]] = {
+    ("post", "/v1/goals"): ({"Idempotency-Key"}, {"ETag", "Idempotent-Replayed"}),
+    ("get", "/v1/goals/{goal_id}"): (set(), {"ETag"}),
+    **{
+        ("post", f"/v1/goals/{{goal_id}}/{action}"): _ON_A_GOAL
+        for action in (
+            "adjustments",
+            "check-ins",
+            "achievement",
+            "miss",
+            "pause",
+            "resume",
+            "cancel",
+            "corrections",
+            "ratings",
+            "supporters/{user_id}",
+        )
+    },
+    ("delete", "/v1/goals/{goal_id}/supporters/{user_id}"): ({"If-Match"}, {"ETag"}),
+    ("post", "/v1/users"): ({"Idempotency-Key"}, {"Idempotent-Replayed"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), DOCUMENTED_HEADERS, ids=[" ".join(key) for key in DOCUMENTED_HEADERS]
+)
+async def test_the_openapi_document_names_the_headers_of_each_write(
+    api: AsyncTestClient[Litestar], method: str, path: str
+) -> None:
+    document = (await api.get("/schema/openapi.json")).json()
+    operation = document["paths"][path][method]
+    reads, answers = DOCUMENTED_HEADERS[method, path]
+
+    headers = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+    assert set(headers) == reads
+    assert all(header["description"] and not header["required"] for header in headers.values())
+    for status, response in operation["responses"].items():
+        if status.startswith("2"):
+            assert set(response.get("headers", {})) == answers, status
+
+
+async def _twice(api: AsyncTestClient[Litestar], path: str, body: Any, headers: Any) -> Any:
+    keyed = {**headers, "Idempotency-Key": f"twice {path}"}
+    first = await api.post(path, json=body, headers=keyed)
+    assert first.status_code in (200, 201), first.text
+    return first, await api.post(path, json=body, headers=keyed)
+
+
+async def test_a_replayed_goal_keeps_its_etag(
+    api: AsyncTestClient[Litestar], clinic: Clinic
+) -> None:
+    body = goal_body(client_id=str(clinic.client.id))
+
+    first, again = await _twice(api, "/v1/goals", body, clinic.therapist.headers)
+
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["etag"] == first.headers["etag"] == '"1"'
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+
+
+async def test_a_replayed_goal_action_keeps_its_etag(
+    api: AsyncTestClient[Litestar], clinic: Clinic
+) -> None:
+    goal_id = (await set_goal(api, clinic))["goal_id"]
+    path = f"/v1/goals/{goal_id}/pause"
+
+    first, again = await _twice(api, path, {"reason": "A busy month"}, clinic.therapist.headers)
+
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["etag"] == first.headers["etag"] == '"2"'
+    assert (again.status_code, again.content) == (first.status_code, first.content)
