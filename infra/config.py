@@ -106,6 +106,11 @@ class Settings(msgspec.Struct, frozen=True):
     """`LOCAL_DATA_DIR`: where embedded servers keep their data, relative to the working
     directory (the checkout, with `make run`)."""
 
+    consumer_modules: str = ""
+    """`CONSUMER_MODULES`: further consumers of the log, as Python modules separated by commas,
+    each of which registers its consumer when imported (infra/projections/registry.py). The
+    workers, the API's metrics and readiness, and `goals projections rebuild` all import them."""
+
 
 _PREFIXLESS = {field.upper(): field for field in Settings.__struct_fields__}
 

@@ -184,6 +184,18 @@ def local_servers(
                 chosen["redis"] = f"embedded {data / 'redis'}"
         if chosen:
             log.info("servers_chosen", **chosen)
+        # The URLs go to the processes started meanwhile, and leave with the servers they name.
+        earlier = {name: os.environ.get(name) for name in urls}
         os.environ.update(urls)
         get_settings.cache_clear()
-        yield msgspec.structs.replace(settings, **{name.lower(): url for name, url in urls.items()})
+        try:
+            yield msgspec.structs.replace(
+                settings, **{name.lower(): url for name, url in urls.items()}
+            )
+        finally:
+            for name, value in earlier.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            get_settings.cache_clear()

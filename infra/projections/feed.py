@@ -2,7 +2,8 @@
 
 Neither is trusted to be the only path: the relay's message can be lost in Redis after its
 checkpoint moved on, and the reconciler then finds the goal behind its stream and asks again.
-Applying twice is harmless (see goal_summaries.project_goal).
+Applying twice is harmless (see goal_summaries.project_goal). The relay reads the feed once for
+every consumer; the reconciler asks each consumer for the goals it is behind on.
 """
 
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ from uuid import UUID
 from infra.db.connection import Connection
 from infra.eventstore.envelope import FeedCheckpoint
 from infra.eventstore.store import checkpoint_of, read_all
+from infra.projections.consumer import Consumer
 from infra.projections.goal_summaries import LIVE, ProjectionTables
 
 RELAY = "relay"
@@ -74,7 +76,25 @@ async def lagging_goals(
     limit: int | None = 1000,
     tables: ProjectionTables = LIVE,
 ) -> list[UUID]:
-    """Goals whose oldest event not yet in their summary is older than `older_than`; stalled
+    """Goals whose summaries, in `tables`, are behind their streams (see `goals_behind`)."""
+    return await goals_behind(conn, tables.summaries, tables.dead_letters, older_than, limit)
+
+
+async def lagging(
+    conn: Connection, consumer: Consumer, older_than: timedelta, limit: int | None = 1000
+) -> list[UUID]:
+    """Goals that `consumer` is behind on (see `goals_behind`)."""
+    return await goals_behind(conn, consumer.progress, consumer.dead_letters, older_than, limit)
+
+
+async def goals_behind(
+    conn: Connection,
+    progress: str,
+    dead_letters: str,
+    older_than: timedelta,
+    limit: int | None,
+) -> list[UUID]:
+    """Goals whose oldest event not yet in `progress` is older than `older_than`; stalled
     goals wait for an operator and are left out. Ages count from when the query runs, not from
     when its transaction began: a rebuild's switch asks in a transaction older than the events
     it must catch up."""
@@ -84,15 +104,15 @@ async def lagging_goals(
             SELECT substr(s.stream_id, 6)::uuid AS goal_id, s.stream_id, s.version
             FROM streams s WHERE s.stream_id LIKE 'goal-%'
         ) g
-        LEFT JOIN {tables.summaries} p ON p.goal_id = g.goal_id
+        LEFT JOIN {progress} p ON p.goal_id = g.goal_id
         JOIN events e ON e.stream_id = g.stream_id
             AND e.stream_version = coalesce(p.version, 0) + 1
         WHERE g.version > coalesce(p.version, 0)
           AND p.stalled_at_version IS NULL
           AND e.recorded_at <= statement_timestamp() - $1::interval
-          AND NOT EXISTS (SELECT FROM {tables.dead_letters} d WHERE d.goal_id = g.goal_id)
+          AND NOT EXISTS (SELECT FROM {dead_letters} d WHERE d.goal_id = g.goal_id)
         LIMIT $2
-        """,  # noqa: S608 - constant names
+        """,  # noqa: S608 - declared relations, not input
         older_than,
         limit,
     )

@@ -17,6 +17,7 @@ from infra.eventstore import codec
 from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import read_stream
 from infra.goals.streams import goal_stream
+from infra.projections.consumer import Progressed
 
 log = structlog.get_logger(__name__)
 
@@ -26,11 +27,6 @@ _decode_terms = msgspec.json.Decoder(GoalTerms).decode
 # What `summary_from` reads, in its order; `stalled_at_version` comes last, for the applier.
 SELECTED_COLUMNS = """goal_id, clinic_id, client_id, terms::text, status, set_at, version,
 last_position, ended_at, last_check_in_at, attainment_rating, supporters, stalled_at_version"""
-
-
-class Progressed(msgspec.Struct, frozen=True):
-    applied: int
-    stalled: bool = False
 
 
 def summary_from(row: asyncpg.Record) -> GoalSummary:

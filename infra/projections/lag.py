@@ -3,6 +3,7 @@
 import msgspec
 
 from infra.db.connection import Connection
+from infra.projections.consumer import Consumer
 from infra.projections.feed import RELAY, read_checkpoint
 
 
@@ -31,26 +32,26 @@ async def relay_lag(conn: Connection) -> ConsumerLag:
     return ConsumerLag(RELAY, int(row[0]), float(row[1] or 0))
 
 
-async def projection_lag(conn: Connection) -> ConsumerLag:
+async def consumer_lag(conn: Connection, consumer: Consumer) -> ConsumerLag:
     (row,) = await conn.fetch(
-        """
+        f"""
         SELECT coalesce(sum(s.version - coalesce(p.version, 0)), 0),
                extract(epoch FROM now() - min(e.recorded_at))
         FROM streams s
-        LEFT JOIN goal_summaries p ON p.goal_id = substr(s.stream_id, 6)::uuid
+        LEFT JOIN {consumer.progress} p ON p.goal_id = substr(s.stream_id, 6)::uuid
         JOIN events e ON e.stream_id = s.stream_id
             AND e.stream_version = coalesce(p.version, 0) + 1
         WHERE s.stream_id LIKE 'goal-%' AND s.version > coalesce(p.version, 0)
-        """
+        """  # noqa: S608 - a declared relation, not input
     )
-    return ConsumerLag("goal_summaries", int(row[0]), float(row[1] or 0))
+    return ConsumerLag(consumer.name, int(row[0]), float(row[1] or 0))
 
 
-async def projection_counts(conn: Connection) -> ProjectionCounts:
+async def consumer_counts(conn: Connection, consumer: Consumer) -> ProjectionCounts:
     (row,) = await conn.fetch(
-        """
-        SELECT (SELECT coalesce(sum(version), 0) FROM goal_summaries),
-               (SELECT count(*) FROM projection_dead_letters)
-        """
+        f"""
+        SELECT (SELECT coalesce(sum(version), 0) FROM {consumer.progress} p),
+               (SELECT count(*) FROM {consumer.dead_letters} d)
+        """  # noqa: S608 - declared relations, not input
     )
     return ProjectionCounts(int(row[0]), int(row[1]))

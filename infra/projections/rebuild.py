@@ -9,7 +9,6 @@ the new are never behind the old. An interrupted rebuild drops its fresh tables,
 one drops any that a killed one left.
 """
 
-from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
 
@@ -21,6 +20,7 @@ from infra.db.connection import Connection
 from infra.eventstore import codec
 from infra.eventstore.envelope import RecordedEvent
 from infra.eventstore.store import EVENT_COLUMNS, recorded_event
+from infra.projections.consumer import Consumer, Progress, Rebuilt, StalledGoal
 from infra.projections.feed import lagging_goals
 from infra.projections.goal_summaries import (
     LIVE,
@@ -53,21 +53,6 @@ _GOAL_EVENTS = f"""
 SELECT {EVENT_COLUMNS} FROM events WHERE stream_id LIKE 'goal-%'
 ORDER BY stream_id, stream_version
 """  # noqa: S608 - constant fragments
-
-Progress = Callable[[int, int], None]
-
-
-class StalledGoal(msgspec.Struct, frozen=True):
-    """A goal whose event at `version` could not be applied; its summary stops before it."""
-
-    goal_id: UUID
-    version: int
-    error: str
-
-
-class Rebuilt(msgspec.Struct, frozen=True):
-    goals: int
-    stalled: list[StalledGoal]
 
 
 class _Fold:
@@ -253,3 +238,17 @@ async def needs_rebuild(conn: Connection) -> bool:
         "SELECT version FROM projection_versions WHERE projection = $1", GOAL_SUMMARIES
     )
     return built != GOAL_SUMMARIES_VERSION
+
+
+CONSUMER = Consumer(
+    name=GOAL_SUMMARIES,
+    version=GOAL_SUMMARIES_VERSION,
+    tables=(LIVE.summaries, LIVE.check_ins, LIVE.dead_letters),
+    apply=project_goal,
+    progress=LIVE.summaries,
+    dead_letters=LIVE.dead_letters,
+    dead_letter_table=LIVE.dead_letters,
+    rebuild=rebuild_goal_summaries,
+    # The queue its messages have always gone to.
+    queue="projections",
+)

@@ -23,7 +23,8 @@ from litestar.response import Response
 from infra.config import Settings
 from infra.db.migrate import is_current
 from infra.db.outages import unreachable
-from infra.projections.lag import ConsumerLag, projection_lag, relay_lag
+from infra.projections.lag import ConsumerLag, consumer_lag, relay_lag
+from infra.projections.registry import consumers
 from infra.projections.relay_health import RelayHealth, read_relay_health
 from services.api.outage import DatabaseWatch
 
@@ -101,9 +102,10 @@ async def ready(state: State) -> Response[Health]:
                     await relay_lag(conn),
                     settings.relay_stale_after_seconds,
                 )
-                lag = await projection_lag(conn)
-                if lag.seconds > STUCK_AFTER_SECONDS:
-                    behind[lag.consumer] = f"stuck: {lag.events} events, {lag.seconds:.0f} s"
+                for consumer in consumers():
+                    lag = await consumer_lag(conn, consumer)
+                    if lag.seconds > STUCK_AFTER_SECONDS:
+                        behind[lag.consumer] = f"stuck: {lag.events} events, {lag.seconds:.0f} s"
 
     try:
         # Within the budget even when the server is frozen (see DatabaseWatch.within).

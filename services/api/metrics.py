@@ -14,10 +14,11 @@ from infra.db.outages import unreachable
 from infra.projections.lag import (
     ConsumerLag,
     ProjectionCounts,
-    projection_counts,
-    projection_lag,
+    consumer_counts,
+    consumer_lag,
     relay_lag,
 )
+from infra.projections.registry import consumers
 from infra.projections.relay_health import RelayHealth, read_relay_health
 from services.api.health import OK, broker_check
 from services.api.outage import DatabaseWatch
@@ -49,10 +50,14 @@ async def metrics(state: State) -> Response[str]:
     pool: asyncpg.Pool = state.pool
     watch: DatabaseWatch = state.database_watch
 
-    async def look() -> tuple[list[ConsumerLag], ProjectionCounts, RelayHealth]:
+    async def look() -> tuple[list[ConsumerLag], dict[str, ProjectionCounts], RelayHealth]:
         async with pool.acquire() as conn:
-            lags = [await relay_lag(conn), await projection_lag(conn)]
-            return lags, await projection_counts(conn), await read_relay_health(conn)
+            lags = [await relay_lag(conn)]
+            lags += [await consumer_lag(conn, consumer) for consumer in consumers()]
+            counts = {
+                consumer.name: await consumer_counts(conn, consumer) for consumer in consumers()
+            }
+            return lags, counts, await read_relay_health(conn)
 
     broker_up = 1 if await broker_check(settings.redis_url) == OK else 0
     samples: dict[str, list[tuple[str, float]]] = {}
@@ -70,8 +75,12 @@ async def metrics(state: State) -> Response[str]:
             "goals_broker_up": [("", broker_up)],
             "goals_consumer_lag_events": [(lag.consumer, lag.events) for lag in lags],
             "goals_consumer_lag_seconds": [(lag.consumer, round(lag.seconds, 3)) for lag in lags],
-            "goals_projection_events_applied_total": [("goal_summaries", counts.applied)],
-            "goals_projection_events_failed_total": [("goal_summaries", counts.failed)],
+            "goals_projection_events_applied_total": [
+                (name, count.applied) for name, count in counts.items()
+            ],
+            "goals_projection_events_failed_total": [
+                (name, count.failed) for name, count in counts.items()
+            ],
             "goals_relay_last_pass_age_seconds": (
                 []
                 if relay.last_pass_age_seconds is None

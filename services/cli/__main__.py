@@ -22,7 +22,9 @@ from infra.db.migrate import MigrationError
 from infra.db.roles import RoleSetupError
 from infra.local_servers import local_servers
 from infra.logging import configure_logging
-from infra.projections.rebuild import GOAL_SUMMARIES, Rebuilt, rebuild_goal_summaries
+from infra.projections.consumer import Rebuilt
+from infra.projections.rebuild import GOAL_SUMMARIES
+from infra.projections.registry import consumer_named, consumers
 from services.cli.demo import DemoUser, seed_demo
 from services.cli.migrations import connect_as_projections, run_migrations
 from services.cli.progress import ProgressBar
@@ -30,7 +32,6 @@ from services.cli.serve import serve_all, serve_api
 from services.worker.__main__ import run_worker_service
 
 T = TypeVar("T")
-PROJECTIONS = (GOAL_SUMMARIES,)
 # The commands that use Redis; every command uses PostgreSQL.
 USES_REDIS = ("serve", "worker")
 
@@ -120,15 +121,18 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _rebuild(settings: Settings, arguments: argparse.Namespace) -> int:
-    if arguments.name not in PROJECTIONS:
-        print(f"unknown projection {arguments.name!r}; known: {', '.join(PROJECTIONS)}")
+    consumer = consumer_named(arguments.name)
+    if consumer is None or consumer.rebuild is None:
+        known = ", ".join(each.name for each in consumers() if each.rebuild is not None)
+        print(f"unknown projection {arguments.name!r}; known: {known}")
         return 2
+    rebuild = consumer.rebuild
     bar = ProgressBar(f"rebuilding {arguments.name}")
 
     async def work() -> Rebuilt:
         conn = await connect_as_projections(settings)
         try:
-            return await rebuild_goal_summaries(conn, bar)
+            return await rebuild(conn, bar)
         finally:
             await conn.close()
 
@@ -145,7 +149,7 @@ def _rebuild(settings: Settings, arguments: argparse.Namespace) -> int:
     if rebuilt.stalled:
         print(
             f"{len(rebuilt.stalled)} goals could not be folded; they wait in "
-            "projection_dead_letters for a fix to the projection's code"
+            f"{consumer.dead_letter_table} for a fix to the projection's code"
         )
         return 1
     return 0

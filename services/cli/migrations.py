@@ -8,7 +8,8 @@ from infra.config import Settings
 from infra.db.migrate import migrate
 from infra.db.pool import create_database_if_missing, database_name, login_of
 from infra.db.roles import PROJECTIONS, is_privileged
-from infra.projections.rebuild import rebuild_if_outdated
+from infra.projections.rebuild import GOAL_SUMMARIES, rebuild_if_outdated
+from infra.projections.registry import consumers
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +52,16 @@ async def run_migrations(settings: Settings) -> int:
     try:
         if await rebuild_if_outdated(rebuilding, _log_progress):
             log.info("projection_rebuilt")
+        for consumer in consumers():
+            if consumer.name == GOAL_SUMMARIES or consumer.rebuild is None:
+                continue  # the summaries' version is checked above, under their rebuild lock
+            built = await rebuilding.fetchval(
+                "SELECT version FROM projection_versions WHERE projection = $1", consumer.name
+            )
+            # One never built starts at version 0 of every goal and catches up as it runs.
+            if built is not None and built != consumer.version:
+                await consumer.rebuild(rebuilding, _log_progress)
+                log.info("projection_rebuilt", consumer=consumer.name)
     finally:
         await rebuilding.close()
     return applied

@@ -13,8 +13,10 @@ from infra.config import Settings
 from infra.db.outages import Outage, describe, unreachable
 from infra.db.pool import close_pool, open_pool
 from infra.eventstore.signal import CHANNEL
-from infra.projections.feed import lagging_goals, relay_batch
+from infra.projections.consumer import Consumer
+from infra.projections.feed import lagging, relay_batch
 from infra.projections.rebuild import rebuild_if_outdated
+from infra.projections.registry import consumers
 from infra.projections.relay_health import RelayHealthRecorder
 
 log = structlog.get_logger(__name__)
@@ -78,14 +80,17 @@ class Relay:
             self._rebuild_checked = True
         timeout = self._settings.database_acquire_timeout_seconds
         async with self._pool.acquire(timeout=timeout) as conn:
-            while await relay_batch(conn, self._enqueue):
+            while await relay_batch(conn, self._enqueue_for_all):
                 pass
             if time.monotonic() - self._reconciled_at > RECONCILE_EVERY_SECONDS:
                 older_than = timedelta(seconds=self._settings.reconcile_after_seconds)
-                lagging = await lagging_goals(conn, older_than)
-                if lagging:
-                    log.warning("reconciler_requeued", goals=len(lagging))
-                    await self._enqueue(lagging)
+                for consumer in consumers():
+                    behind = await lagging(conn, consumer, older_than)
+                    if behind:
+                        log.warning(
+                            "reconciler_requeued", consumer=consumer.name, goals=len(behind)
+                        )
+                        await self._enqueue(behind, [consumer])
                 self._reconciled_at = time.monotonic()
 
     async def _rebuild_if_outdated(self) -> None:
@@ -100,8 +105,11 @@ class Relay:
         finally:
             conn.terminate()
 
-    async def _enqueue(self, goal_ids: list[UUID]) -> None:
-        await _enqueue(goal_ids)
+    async def _enqueue_for_all(self, goal_ids: list[UUID]) -> None:
+        await self._enqueue(goal_ids, consumers())
+
+    async def _enqueue(self, goal_ids: list[UUID], to: list[Consumer]) -> None:
+        await _enqueue(goal_ids, to)
         self.broker.recovered()
 
     async def _keep_listening(self) -> None:
@@ -131,12 +139,14 @@ async def _first_of(wake: asyncio.Event, stop: asyncio.Event, at_most: float) ->
         waiter.cancel()
 
 
-async def _enqueue(goal_ids: list[UUID]) -> None:
-    from services.worker.actors import project_goal  # noqa: PLC0415 - binds the broker first
+async def _enqueue(goal_ids: list[UUID], to: list[Consumer]) -> None:
+    """One message per consumer and goal."""
+    from services.worker.actors import ACTORS  # noqa: PLC0415 - binds the broker first
 
     def send() -> None:
-        for goal_id in goal_ids:
-            project_goal.send(str(goal_id))
+        for consumer in to:
+            for goal_id in goal_ids:
+                ACTORS[consumer.name].send(str(goal_id))
 
     await asyncio.to_thread(send)
 

@@ -1,10 +1,20 @@
 """`goals create-clinic` refuses what the API refuses, in words, before it connects."""
 
+from collections.abc import Iterator
+
 import pytest
+import structlog
 
 from infra.config import Settings
 from services.cli import __main__ as command_line
 from services.cli.__main__ import main, parser
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_before() -> Iterator[None]:
+    """`main` points the logs at this test's captured stderr, which closes when it ends."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.mark.parametrize(
@@ -24,8 +34,11 @@ def test_a_clinic_the_api_would_refuse_is_refused_with_a_message(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Nothing listens at this address: a refusal must come before any connection.
-    unreachable = Settings(database_url="postgresql://nobody@127.0.0.1:9/nowhere")
+    # Nothing listens at this address, and no server may be started in its place: a refusal
+    # must come before any connection.
+    unreachable = Settings(
+        database_url="postgresql://nobody@127.0.0.1:9/nowhere", local_servers="off"
+    )
     monkeypatch.setattr(command_line, "get_settings", lambda: unreachable)
 
     code = main(["create-clinic", name, "--admin-email", email])

@@ -4,16 +4,12 @@ They say how far the projection is (see progress/routes.py); `min_position` (fro
 response) waits up to 2 seconds for that write to be applied.
 """
 
-import base64
-import binascii
 from datetime import UTC, datetime
-from typing import Annotated
 from uuid import UUID
 
-import msgspec
 from anyio import to_thread
 from litestar import get
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 
 from domain.access.policy import Caller
 from domain.goals.summary import GoalSummary
@@ -24,20 +20,10 @@ from infra.projections.reads import SummaryRead, Watermark
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, problem_responses
 from services.api.goals.access import readable_client
+from services.api.pages import DEFAULT_PAGE_SIZE, Cursor, PageSize, decode_cursor, encode_cursor
 from services.api.progress.routes import MinPosition
 from services.api.progress.schemas import GoalList, GoalSummaryOut, SharedSummaryOut
 from services.api.progress.views import projected, summary_out
-
-MAX_PAGE = 100
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="goals per page")]
-Cursor = Annotated[str | None, QueryParameter(description="the `next_cursor` of the page before")]
-
-
-class _After(msgspec.Struct, frozen=True):
-    """Where a page ended, in the order goals are listed: newest set first."""
-
-    set_at: datetime
-    goal_id: UUID
 
 
 def _page(
@@ -47,18 +33,12 @@ def _page(
     look for most are on the first."""
     newest_first = summaries[::-1]
     if cursor is not None:
-        try:
-            after = msgspec.json.decode(base64.urlsafe_b64decode(cursor), type=_After)
-        except (binascii.Error, ValueError, msgspec.DecodeError):
-            raise Problem(400, "invalid_cursor", "This cursor is not one we gave out.") from None
-        newest_first = [
-            s for s in newest_first if (s.set_at, s.goal_id) < (after.set_at, after.goal_id)
-        ]
+        after: tuple[datetime, UUID] = decode_cursor(cursor, tuple[datetime, UUID])
+        newest_first = [s for s in newest_first if (s.set_at, s.goal_id) < after]
     page = newest_first[:limit]
     if len(newest_first) <= limit:
         return page, None
-    last = _After(page[-1].set_at, page[-1].goal_id)
-    return page, base64.urlsafe_b64encode(msgspec.json.encode(last)).decode()
+    return page, encode_cursor(page[-1].set_at, page[-1].goal_id)
 
 
 async def _listed(
@@ -95,7 +75,7 @@ async def client_goals(
     conn: Db,
     caller: Authenticated,
     min_position: MinPosition = None,
-    limit: Limit = 50,
+    limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> GoalList:
     await readable_client(conn, caller, client_id)
@@ -125,7 +105,7 @@ async def my_goals(
     conn: Db,
     caller: Authenticated,
     min_position: MinPosition = None,
-    limit: Limit = 50,
+    limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> GoalList:
     if caller.role not in _WITH_GOALS:

@@ -18,6 +18,8 @@ PAGE_SIZES = {
     "/v1/goals/{goal_id}/history": ("limit", 200),
     "/v1/goals/{goal_id}/progress": ("periods", 100),
     "/v1/clinic/stats": ("months", 120),
+    "/v1/users": ("limit", 100),
+    "/v1/users/{user_id}/tokens": ("limit", 100),
 }
 
 
@@ -60,10 +62,16 @@ async def test_a_page_over_the_cap_is_refused(
 ) -> None:
     goal_id = (await set_goal(api, clinic))["goal_id"]
     name, cap = name_and_cap
-    caller = {"/v1/caseload": clinic.therapist, "/v1/clinic/stats": clinic.admin}.get(
-        path, clinic.client
+    caller = {
+        "/v1/caseload": clinic.therapist,
+        "/v1/clinic/stats": clinic.admin,
+        "/v1/users": clinic.admin,
+    }.get(path, clinic.client)
+    url = (
+        path.replace("{goal_id}", goal_id)
+        .replace("{client_id}", str(clinic.client.id))
+        .replace("{user_id}", str(clinic.client.id))
     )
-    url = path.replace("{goal_id}", goal_id).replace("{client_id}", str(clinic.client.id))
 
     response = await api.get(url, params={name: cap + 1}, headers=caller.headers)
 
