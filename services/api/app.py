@@ -32,6 +32,7 @@ from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
 from services.api.goals.store import GoalStore
+from services.api.limits import STORE_NAME, rate_limits
 from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
@@ -105,6 +106,7 @@ def create_app(
             await close_pool(batch_pool, closing)
             await close_pool(app.state.pool, closing)
 
+    limits = rate_limits(settings)
     app = Litestar(
         route_handlers=[
             *health.ROUTES,
@@ -123,6 +125,8 @@ def create_app(
             "correlation_id": Provide(provide_correlation_id, sync_to_thread=False),
         },
         lifespan=[lifespan],
+        middleware=[limits[0].middleware] if limits else [],
+        stores={STORE_NAME: limits[1]} if limits else None,
         on_startup=on_startup,
         state=State(
             {

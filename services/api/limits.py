@@ -1,0 +1,167 @@
+"""Rate limits per caller, counted in Redis so that every API process shares them.
+
+Litestar's `RateLimitMiddleware` does the counting (a fixed window per identity, in the store
+named `rate_limit`); this module says who a request is, adds `Retry-After` to its 429, and keeps
+the API answering when Redis does not.
+
+Who: the user the bearer token belongs to, so that the tokens one person mints share one limit.
+The middleware asks before the route runs, so the holder of a token not yet seen by this process
+is looked up once (a token never changes hands) and remembered. A request without a token is
+not counted (it is answered 401 without touching the database); one whose token proves no one is
+counted by the address it came from, so that guessing tokens is limited too.
+
+When Redis cannot be reached, requests are not limited (fail open): the limits protect the
+service's fairness, not its data, and a Redis outage must not take the API down with it. Each
+process says so once per outage, and tries Redis again at most every `_RETRY_SECONDS`, so that
+an unreachable Redis costs a request no wait.
+"""
+
+import time
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+from litestar import Request
+from litestar.exceptions import TooManyRequestsException
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
+from litestar.stores.redis import RedisStore
+from litestar.types import Receive, Scope, Send
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from infra.access.queries import caller_for_token
+from infra.access.tokens import hash_token
+from infra.config import Settings
+
+log = structlog.get_logger(__name__)
+
+STORE_NAME = "rate_limit"
+UNLIMITED_PATHS = ["^/health", "^/metrics", "^/schema"]
+_IDENTITY = "rate_limit_identity"
+_RETRY_SECONDS = 1.0
+_REDIS_TIMEOUT_SECONDS = 0.5
+
+
+class TokenHolders:
+    """The user each token hash belongs to, as far as this process has looked."""
+
+    def __init__(self, hash_key: str, capacity: int = 10_000) -> None:
+        self._hash_key = hash_key
+        self._capacity = capacity
+        self._holders: OrderedDict[bytes, str] = OrderedDict()
+
+    async def identity(self, request: Request[Any, Any, Any]) -> str | None:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            return None
+        token_hash = hash_token(credentials.strip(), self._hash_key)
+        holder = self._holders.get(token_hash) or await self._look_up(request, token_hash)
+        return f"user:{holder}" if holder else f"address:{get_remote_address(request)}"
+
+    async def _look_up(self, request: Request[Any, Any, Any], token_hash: bytes) -> str | None:
+        pool: asyncpg.Pool = request.app.state.pool
+        settings: Settings = request.app.state.settings
+        try:
+            async with pool.acquire(timeout=settings.database_acquire_timeout_seconds) as conn:
+                caller = await caller_for_token(conn, token_hash)
+        except (OSError, TimeoutError, asyncpg.PostgresError):
+            return None  # the route answers 503 for the database itself
+        if caller is None:
+            return None
+        self._holders[token_hash] = str(caller.user_id)
+        if len(self._holders) > self._capacity:
+            self._holders.popitem(last=False)
+        return str(caller.user_id)
+
+
+class FailOpenRedisStore(RedisStore):
+    """A Redis store that answers "nothing counted yet" while Redis cannot be reached."""
+
+    def __init__(self, redis: Redis, namespace: str) -> None:
+        super().__init__(redis, namespace=namespace, handle_client_shutdown=True)
+        self._down_since: float | None = None
+        self._next_try = 0.0
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        if not self._worth_trying():
+            return None
+        try:
+            value = await super().get(key, renew_for)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return None
+        self._answered()
+        return value
+
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        if not self._worth_trying():
+            return
+        try:
+            await super().set(key, value, expires_in)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return
+        self._answered()
+
+    def _worth_trying(self) -> bool:
+        return self._down_since is None or time.monotonic() >= self._next_try
+
+    def _failed(self, error: Exception) -> None:
+        now = time.monotonic()
+        if self._down_since is None:
+            self._down_since = now
+            log.warning("rate_limits_off_redis_unreachable", error=repr(error))
+        self._next_try = now + _RETRY_SECONDS
+
+    def _answered(self) -> None:
+        if self._down_since is not None:
+            log.info("rate_limits_back", off_seconds=round(time.monotonic() - self._down_since, 1))
+            self._down_since = None
+
+
+class CallerRateLimitMiddleware(RateLimitMiddleware):
+    """Litestar's middleware, with `Retry-After` on its 429 (RFC 9110), which it leaves out."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except TooManyRequestsException as refused:
+            headers = dict(refused.headers or {})
+            reset = headers.get(self.config.rate_limit_reset_header_key, "1")
+            headers["Retry-After"] = str(max(1, int(reset)))
+            refused.headers = headers
+            raise
+
+
+def rate_limits(settings: Settings) -> tuple[RateLimitConfig, FailOpenRedisStore] | None:
+    """The middleware's configuration and its store; None when the operator turned limits off."""
+    if settings.rate_limit_requests <= 0:
+        return None
+    holders = TokenHolders(settings.token_hash_key)
+
+    async def counted(request: Request[Any, Any, Any]) -> bool:
+        identity = await holders.identity(request)
+        request.state[_IDENTITY] = identity
+        return identity is not None
+
+    def identifier(request: Request[Any, Any, Any]) -> str:
+        return str(request.state[_IDENTITY])
+
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=_REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+    )
+    config = RateLimitConfig(
+        rate_limit=(settings.rate_limit_window, settings.rate_limit_requests),
+        exclude=UNLIMITED_PATHS,
+        identifier_for_request=identifier,
+        check_throttle_handler=counted,
+        middleware_class=CallerRateLimitMiddleware,
+        store=STORE_NAME,
+    )
+    return config, FailOpenRedisStore(redis, f"{settings.broker_namespace}:rate_limit")
