@@ -10,7 +10,7 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from infra.config import DEVELOPMENT_TOKEN_KEY, Settings, get_settings
@@ -27,6 +27,7 @@ from services.api.deps import (
     provide_correlation_id,
     provide_settings,
 )
+from services.api.docs_page import SCHEMA_PATH, SwaggerPage, schema_router
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
@@ -140,8 +141,9 @@ def create_app(
             title="therapy-goals",
             version="1",
             description="SMART therapy goals for clinics, on an event log.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin()],
+            path=SCHEMA_PATH,
+            openapi_router=schema_router(),
+            render_plugins=[SwaggerPage(), JsonRenderPlugin()],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(
