@@ -92,15 +92,16 @@ class Settings(msgspec.Struct, frozen=True):
     max_body_bytes: int = 64 * 1024
     """`MAX_BODY_BYTES`: the largest request body the API accepts; larger ones answer 413."""
 
-    rate_limit_requests: int = 100
+    rate_limit_requests: int = 600
     """`RATE_LIMIT_REQUESTS`: requests one user (all their tokens together) may make per
     `RATE_LIMIT_WINDOW`, counted in Redis across every API process; past it, 429 with
     `Retry-After`. 0 turns the limits off. Health, metrics and the schema are never limited."""
 
-    rate_limit_window: Literal["second", "minute", "hour", "day"] = "second"
+    rate_limit_window: Literal["second", "minute", "hour", "day"] = "minute"
     """`RATE_LIMIT_WINDOW`: the window `RATE_LIMIT_REQUESTS` counts in: second, minute, hour or
-    day. Each request reads and writes the user's window whole, so keep the count per window in
-    the hundreds: a long window with a large count costs every request more."""
+    day, from the user's first request in it. Each request reads and writes the user's window
+    whole, so keep the count in the hundreds; and a `second` window is ended at the turn of the
+    clock's second, so it admits up to twice its count."""
 
 
 _PREFIXLESS = {field.upper(): field for field in Settings.__struct_fields__}

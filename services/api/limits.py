@@ -18,16 +18,19 @@ an unreachable Redis costs a request no wait.
 
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import asyncpg
 import structlog
 from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
 from litestar.stores.redis import RedisStore
-from litestar.types import Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -123,18 +126,56 @@ class FailOpenRedisStore(RedisStore):
             self._down_since = None
 
 
+class _LocksByKey:
+    """One lock per key, kept only while someone holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[anyio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def held(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (anyio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class CallerRateLimitMiddleware(RateLimitMiddleware):
-    """Litestar's middleware, with `Retry-After` on its 429 (RFC 9110), which it leaves out."""
+    """Litestar's middleware, its `__call__` changed in two ways.
+
+    Each identity's read-then-write of its window holds a lock of that identity's own. Litestar
+    holds one lock per process for every caller's, so that a flood from one user queued every
+    other user's requests behind its Redis round trips (docs/benchmarks.md, "Rate limits").
+    And its 429 carries `Retry-After` (RFC 9110), which Litestar leaves out.
+    """
+
+    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
+        super().__init__(app, config)
+        self._locks = _LocksByKey()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except TooManyRequestsException as refused:
-            headers = dict(refused.headers or {})
-            reset = headers.get(self.config.rate_limit_reset_header_key, "1")
-            headers["Retry-After"] = str(max(1, int(reset)))
-            refused.headers = headers
-            raise
+        app = scope["litestar_app"]
+        request: Request[Any, Any, Any] = app.request_class(scope)
+        store = self.config.get_store_from_app(app)
+        if await self.should_check_request(request=request):
+            key = self.cache_key_from_request(request)
+            async with self._locks.held(key):
+                window = await self.retrieve_cached_history(key, store)
+                if len(window.history) >= self.max_requests:
+                    headers = self.create_response_headers(cache_object=window)
+                    headers["Retry-After"] = str(max(1, window.reset - int(time.time())))
+                    raise TooManyRequestsException(headers=headers)
+                await self.set_cached_history(key=key, cache_object=window, store=store)
+            if self.config.set_rate_limit_headers:
+                send = self.create_send_wrapper(send=send, cache_object=window)
+        await self.app(scope, receive, send)
 
 
 def rate_limits(settings: Settings) -> tuple[RateLimitConfig, FailOpenRedisStore] | None:
