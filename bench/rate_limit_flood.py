@@ -1,17 +1,17 @@
 """Benchmark: does a flood from one token leave another clinic's latency alone?
 
-    uv run python -m bench.rate_limit_flood [--rounds 3] [--duration 10] [--victim-rate 50]
+    uv run python -m bench.rate_limit_flood [--rounds 3] [--duration 15] [--victim-rate 8]
         [--limit N] [--window second|minute|hour|day]
 
 On a scratch database (dropped at the end) of the server `DATABASE_URL` names, two clinics are
 seeded as bench/api_checkins.py seeds one: each a client with goals and a bearer token. The real
 API (`goals api`, 2 worker processes) runs with the default rate limits (`RATE_LIMIT_REQUESTS`,
-`RATE_LIMIT_WINDOW`, or those `--limit` and `--window` give), counted in the Redis `REDIS_URL` names under a `BROKER_NAMESPACE` of the
-run's own (its keys expire with their windows).
+`RATE_LIMIT_WINDOW`, or those `--limit` and `--window` give), counted in the Redis `REDIS_URL`
+names under a `BROKER_NAMESPACE` of the run's own (its keys expire with their windows).
 
 Each round measures, in an order that alternates between rounds:
-- unloaded: the second clinic's client checks in at a paced rate (open loop, well under its own
-  limit) for `duration` seconds, alone;
+- unloaded: the second clinic's client checks in at a paced rate (open loop, under its own limit
+  whatever the window: 8/s is 480 a minute, under the default 600) for `duration` seconds, alone;
 - flooded: the same paced load, while the first clinic's client floods the API (64 keep-alive
   connections, closed loop) with check-ins, most of which answer 429.
 
@@ -173,9 +173,9 @@ async def benchmark(scratch_url: str, arguments: argparse.Namespace) -> None:
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.rate_limit_flood")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per phase")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per phase")
     parser.add_argument(
-        "--victim-rate", type=float, default=50, help="the other clinic's check-ins per second"
+        "--victim-rate", type=float, default=8, help="the other clinic's check-ins per second"
     )
     parser.add_argument("--limit", type=int, help="RATE_LIMIT_REQUESTS (default: the service's)")
     parser.add_argument(
