@@ -28,7 +28,12 @@ import asyncpg
 import structlog
 from litestar import Request
 from litestar.exceptions import TooManyRequestsException
-from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
+from litestar.middleware.rate_limit import (
+    CacheObject,
+    RateLimitConfig,
+    RateLimitMiddleware,
+    get_remote_address,
+)
 from litestar.stores.redis import RedisStore
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
@@ -45,6 +50,7 @@ UNLIMITED_PATHS = ["^/health", "^/metrics", "^/schema"]
 _IDENTITY = "rate_limit_identity"
 _RETRY_SECONDS = 1.0
 _REDIS_TIMEOUT_SECONDS = 0.5
+_FULL_WINDOWS_KEPT = 10_000
 
 
 class TokenHolders:
@@ -148,17 +154,21 @@ class _LocksByKey:
 
 
 class CallerRateLimitMiddleware(RateLimitMiddleware):
-    """Litestar's middleware, its `__call__` changed in two ways.
+    """Litestar's middleware, its `__call__` changed in three ways.
 
     Each identity's read-then-write of its window holds a lock of that identity's own. Litestar
     holds one lock per process for every caller's, so that a flood from one user queued every
     other user's requests behind its Redis round trips (docs/benchmarks.md, "Rate limits").
-    And its 429 carries `Retry-After` (RFC 9110), which Litestar leaves out.
+    A window seen full refuses at once until it ends. And the 429 carries `Retry-After`
+    (RFC 9110), which Litestar leaves out.
     """
 
     def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
         super().__init__(app, config)
         self._locks = _LocksByKey()
+        # Windows this process saw full: a window only fills until it ends, so until then a
+        # flood's requests are refused here, without a round trip to Redis each.
+        self._full: dict[str, CacheObject] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = scope["litestar_app"]
@@ -166,16 +176,29 @@ class CallerRateLimitMiddleware(RateLimitMiddleware):
         store = self.config.get_store_from_app(app)
         if await self.should_check_request(request=request):
             key = self.cache_key_from_request(request)
+            self._refuse_if_full(self._full.get(key))
             async with self._locks.held(key):
                 window = await self.retrieve_cached_history(key, store)
                 if len(window.history) >= self.max_requests:
-                    headers = self.create_response_headers(cache_object=window)
-                    headers["Retry-After"] = str(max(1, window.reset - int(time.time())))
-                    raise TooManyRequestsException(headers=headers)
+                    self._remember_full(key, window)
+                    self._refuse_if_full(window)
                 await self.set_cached_history(key=key, cache_object=window, store=store)
             if self.config.set_rate_limit_headers:
                 send = self.create_send_wrapper(send=send, cache_object=window)
         await self.app(scope, receive, send)
+
+    def _refuse_if_full(self, window: CacheObject | None) -> None:
+        if window is None or window.reset <= int(time.time()):
+            return
+        headers = self.create_response_headers(cache_object=window)
+        headers["Retry-After"] = str(max(1, window.reset - int(time.time())))
+        raise TooManyRequestsException(headers=headers)
+
+    def _remember_full(self, key: str, window: CacheObject) -> None:
+        now = int(time.time())
+        if len(self._full) >= _FULL_WINDOWS_KEPT:
+            self._full = {k: full for k, full in self._full.items() if full.reset > now}
+        self._full[key] = window
 
 
 def rate_limits(settings: Settings) -> tuple[RateLimitConfig, FailOpenRedisStore] | None:
