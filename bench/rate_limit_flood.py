@@ -1,7 +1,7 @@
 """Benchmark: does a flood from one token leave another clinic's latency alone?
 
     uv run python -m bench.rate_limit_flood [--rounds 3] [--duration 15] [--victim-rate 8]
-        [--limit N] [--window second|minute|hour|day]
+        [--flood-rate R] [--limit N] [--window second|minute|hour|day]
 
 On a scratch database (dropped at the end) of the server `DATABASE_URL` names, two clinics are
 seeded as bench/api_checkins.py seeds one: each a client with goals and a bearer token. The real
@@ -13,7 +13,7 @@ Each round measures, in an order that alternates between rounds:
 - unloaded: the second clinic's client checks in at a paced rate (open loop, under its own limit
   whatever the window: 8/s is 480 a minute, under the default 600) for `duration` seconds, alone;
 - flooded: the same paced load, while the first clinic's client floods the API (64 keep-alive
-  connections, closed loop) with check-ins, most of which answer 429.
+  connections, closed loop, or paced at `--flood-rate`) with check-ins, most of which answer 429.
 
 Both loads come from bench/http_load.py, each in a process of its own. The report gives, per
 round and as the median of the rounds, the second clinic's p50 and p99 in each phase, and what
@@ -25,26 +25,30 @@ import asyncio
 import os
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import msgspec
 
 from bench.api_checkins import (
     BenchError,
     Measured,
     Options,
     api_command,
+    finish,
     free_port,
+    measured_from,
     on_scratch_database,
-    python_load,
     seed,
     served,
     server_environment,
 )
-from bench.http_load import LoadSpec
+from bench.http_load import LoadResult, LoadSpec
 from infra.db.migrate import migrate
 
 TARGET_FACTOR = 2.0
@@ -80,6 +84,27 @@ async def prepare(scratch_url: str, hash_key: str) -> tuple[str, list[str], str,
     )
 
 
+async def load(spec: LoadSpec) -> Measured:
+    began = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.http_load",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    output, errors = await finish(process, msgspec.json.encode(spec))
+    try:
+        result = msgspec.json.decode(output, type=LoadResult)
+    except msgspec.DecodeError:
+        raise BenchError(
+            f"load generator status {process.returncode}, {len(output)} bytes: "
+            f"{output[:100]!r}...{output[-100:]!r} {errors[-3000:].decode(errors='replace')}"
+        ) from None
+    return measured_from(result, time.monotonic() - began)
+
+
 async def one_round(
     base_url: str,
     tokens: tuple[str, list[str], str, list[str]],
@@ -95,17 +120,24 @@ async def one_round(
         arguments.duration,
         rate=arguments.victim_rate,
     )
-    flood = LoadSpec(base_url, flooder_token, flooder_goals, FLOOD_CONNECTIONS, arguments.duration)
+    flood = LoadSpec(
+        base_url,
+        flooder_token,
+        flooder_goals,
+        FLOOD_CONNECTIONS,
+        arguments.duration,
+        rate=arguments.flood_rate,
+    )
 
     async def flooded() -> tuple[Measured, Measured]:
-        paced, flooding = await asyncio.gather(python_load(victim), python_load(flood))
+        paced, flooding = await asyncio.gather(load(victim), load(flood))
         return paced, flooding
 
     if flood_first:
         under_flood, flooding = await flooded()
-        alone = await python_load(victim)
+        alone = await load(victim)
     else:
-        alone = await python_load(victim)
+        alone = await load(victim)
         under_flood, flooding = await flooded()
     for phase, measured in (("unloaded", alone), ("flooded", under_flood)):
         if measured.failed:
@@ -114,9 +146,13 @@ async def one_round(
 
 
 def report(rounds: list[Round], arguments: argparse.Namespace) -> None:
+    flood_shape = (
+        "closed loop" if arguments.flood_rate is None else f"paced at {arguments.flood_rate:.0f}/s"
+    )
     print(
         f"other clinic paced at {arguments.victim_rate:.0f}/s on {VICTIM_CONNECTIONS} connections;"
-        f" flood: {FLOOD_CONNECTIONS} connections, closed loop; {arguments.duration} s per phase;"
+        f" flood: {FLOOD_CONNECTIONS} connections, {flood_shape};"
+        f" {arguments.duration} s per phase;"
         f" limit {arguments.limit or 'default'} per {arguments.window or 'default window'};"
         f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
@@ -176,6 +212,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=15, help="seconds per phase")
     parser.add_argument(
         "--victim-rate", type=float, default=8, help="the other clinic's check-ins per second"
+    )
+    parser.add_argument(
+        "--flood-rate", type=float, help="pace the flood at this rate (default: closed loop)"
     )
     parser.add_argument("--limit", type=int, help="RATE_LIMIT_REQUESTS (default: the service's)")
     parser.add_argument(
