@@ -21,7 +21,6 @@ once (about 1,000 at 8), so it, not the server, would have set the pace.
 """
 
 import asyncio
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -256,9 +255,6 @@ def main() -> None:
     spec = msgspec.json.decode(sys.stdin.buffer.read(), type=LoadSpec)
     # uvloop (which uvicorn[standard] brings) keeps the generator's own share of the CPU small.
     result = uvloop.run(run(spec))
-    # The loop may leave the pipe non-blocking: a long result (a closed loop's hundreds of
-    # thousands of latencies) would then be cut at the pipe's buffer size.
-    os.set_blocking(sys.stdout.fileno(), True)
     sys.stdout.buffer.write(msgspec.json.encode(result))
 
 
