@@ -158,3 +158,17 @@ async def test_requests_are_served_unlimited_while_redis_is_down(
             assert len(service.logged("rate_limits_back")) == 1
     finally:
         service.kill()
+
+
+async def test_tokens_that_prove_no_one_are_limited_by_their_address(
+    database_url: str, redis: PrivateRedis, clinic: Clinic
+) -> None:
+    async with AsyncTestClient(create_app(_limited(database_url, redis.url))) as api:
+        for guess in range(LIMIT):
+            answered = await api.get(READ, headers={"Authorization": f"Bearer guess-{guess}"})
+            assert answered.status_code == 401
+
+        refused = await api.get(READ, headers={"Authorization": "Bearer guess-again"})
+        assert refused.status_code == 429
+        # A person's own token is counted apart from the guesses sent from the same address.
+        assert (await api.get(READ, headers=clinic.client.headers)).status_code == 200
