@@ -111,6 +111,17 @@ class Settings(msgspec.Struct, frozen=True):
     each of which registers its consumer when imported (infra/projections/registry.py). The
     workers, the API's metrics and readiness, and `goals projections rebuild` all import them."""
 
+    rate_limit_requests: int = 600
+    """`RATE_LIMIT_REQUESTS`: requests one user (all their tokens together) may make per
+    `RATE_LIMIT_WINDOW`, counted in Redis across every API process; past it, 429 with
+    `Retry-After`. 0 turns the limits off. Health, metrics and the schema are never limited."""
+
+    rate_limit_window: Literal["second", "minute", "hour", "day"] = "minute"
+    """`RATE_LIMIT_WINDOW`: the window `RATE_LIMIT_REQUESTS` counts in: second, minute, hour or
+    day, from the user's first request in it. Each request reads and writes the user's window
+    whole, so keep the count in the hundreds; and a `second` window is ended at the turn of the
+    clock's second, so it admits up to twice its count."""
+
 
 _PREFIXLESS = {field.upper(): field for field in Settings.__struct_fields__}
 

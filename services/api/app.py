@@ -10,7 +10,7 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from infra.config import DEVELOPMENT_TOKEN_KEY, Settings, get_settings
@@ -30,10 +30,12 @@ from services.api.deps import (
     provide_correlation_id,
     provide_settings,
 )
+from services.api.docs_page import SCHEMA_PATH, SwaggerPage, schema_router
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
+from services.api.limits import STORE_NAME, rate_limits
 from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
@@ -107,6 +109,7 @@ def create_app(
             await close_pool(batch_pool, closing)
             await close_pool(app.state.pool, closing)
 
+    limits = rate_limits(settings)
     app = Litestar(
         route_handlers=[
             *health.ROUTES,
@@ -125,6 +128,8 @@ def create_app(
             "correlation_id": Provide(provide_correlation_id, sync_to_thread=False),
         },
         lifespan=[lifespan],
+        middleware=[limits[0].middleware] if limits else [],
+        stores={STORE_NAME: limits[1]} if limits else None,
         on_startup=on_startup,
         state=State(
             {
@@ -139,8 +144,9 @@ def create_app(
             title="therapy-goals",
             version="1",
             description="SMART therapy goals for clinics, on an event log.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin()],
+            path=SCHEMA_PATH,
+            openapi_router=schema_router(),
+            render_plugins=[SwaggerPage(), JsonRenderPlugin()],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(

@@ -76,6 +76,7 @@ _TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable content",
     428: "Precondition required",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -196,6 +197,7 @@ def on_http_exception(_: Request, error: HTTPException) -> Response[bytes]:
         405: "method_not_allowed",
         413: "body_too_large",
         415: "unsupported_media_type",
+        429: "rate_limited",
     }.get(status, "bad_request" if status < 500 else "internal_error")
     detail = error.detail if status < 500 else "Something went wrong on our side."
     return _response(_details(status, code, detail), headers=error.headers)

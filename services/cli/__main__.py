@@ -25,7 +25,7 @@ from infra.logging import configure_logging
 from infra.projections.consumer import Rebuilt
 from infra.projections.rebuild import GOAL_SUMMARIES
 from infra.projections.registry import consumer_named, consumers
-from services.cli.demo import DemoUser, seed_demo
+from services.cli.demo import Demo, seed_demo
 from services.cli.migrations import connect_as_projections, run_migrations
 from services.cli.progress import ProgressBar
 from services.cli.serve import serve_all, serve_api
@@ -33,7 +33,7 @@ from services.worker.__main__ import run_worker_service
 
 T = TypeVar("T")
 # The commands that use Redis; every command uses PostgreSQL.
-USES_REDIS = ("serve", "worker")
+USES_REDIS = ("serve", "api", "worker")
 
 log = structlog.get_logger(__name__)
 
@@ -94,16 +94,23 @@ def _invite(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, _: argparse.Namespace) -> int:
-    async def work(conn: Connection) -> list[DemoUser]:
+    async def work(conn: Connection) -> Demo:
         return await seed_demo(conn, settings.token_hash_key)
 
-    users = asyncio.run(_in_transaction(settings, work))
-    print("A demo clinic is ready. Try, for instance:")
+    demo = asyncio.run(_in_transaction(settings, work))
+    if demo.created:
+        print("A demo clinic is ready. Try, for instance:")
+    else:
+        print(
+            f"The demo clinic is already there (clinic {demo.clinic_id}): here are new tokens for"
+            " its people; their earlier ones work until they expire. Try, for instance:"
+        )
+    client = next(user for user in demo.users if user.role == "client")
     print(
-        f"  curl -H 'Authorization: Bearer {users[2].token}' "
+        f"  curl -H 'Authorization: Bearer {client.token}' "
         f"http://{settings.api_host}:{settings.api_port}/v1/me/goals"
     )
-    for user in users:
+    for user in demo.users:
         print(f"{user.role:<10} {user.name:<18} {user.user_id}  {user.token}")
     return 0
 

@@ -1,4 +1,8 @@
-"""`goals demo`: a small clinic to try the API with at once."""
+"""`goals demo`: a small clinic to try the API with at once.
+
+There is one demo clinic per database: run again, `goals demo` finds it and gives its people new
+tokens, rather than making a second clinic that nobody could tell from the first.
+"""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -22,6 +26,10 @@ _PEOPLE = (
     ("supporter", "Jordan Rivera", "jordan.rivera"),
 )
 _TOKEN_LIFETIME = timedelta(days=7)
+DEMO_CLINIC = "Demo clinic"
+# Two `goals demo` at once: the second waits for the first's clinic, and reuses it.
+_DEMO_LOCK = 0x64656D6F
+_ROLE_ORDER = ("admin", "therapist", "client", "supporter")
 
 
 class DemoUser(msgspec.Struct, frozen=True):
@@ -29,6 +37,13 @@ class DemoUser(msgspec.Struct, frozen=True):
     name: str
     user_id: uuid.UUID
     token: str
+
+
+class Demo(msgspec.Struct, frozen=True):
+    clinic_id: uuid.UUID
+    created: bool
+    """False when the demo clinic was there already, and its people were given new tokens."""
+    users: list[DemoUser]
 
 
 async def _goal(
@@ -50,10 +65,41 @@ async def _goal(
     return goal_id
 
 
-async def seed_demo(conn: Connection, hash_key: str) -> list[DemoUser]:
+async def _new_tokens(conn: Connection, clinic_id: uuid.UUID, hash_key: str) -> list[DemoUser]:
+    rows = await conn.fetch(
+        """
+        SELECT id, role, display_name FROM users WHERE clinic_id = $1
+        ORDER BY array_position($2::text[], role), display_name DESC
+        """,
+        clinic_id,
+        list(_ROLE_ORDER),
+    )
+    metadata = system_metadata(f"demo-again-{uuid.uuid4()}")
+    users = []
+    for row in rows:
+        token = await identity.issue_token(
+            conn,
+            token_id=uuid.uuid4(),
+            user_id=row["id"],
+            lifetime=_TOKEN_LIFETIME,
+            hash_key=hash_key,
+            metadata=metadata,
+        )
+        users.append(DemoUser(row["role"], row["display_name"], row["id"], token.secret))
+    return users
+
+
+async def seed_demo(conn: Connection, hash_key: str) -> Demo:
+    """The demo clinic, made if there is none yet, with a fresh token for each of its people."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _DEMO_LOCK)
+    existing = await conn.fetchval(
+        "SELECT id FROM clinics WHERE name = $1 ORDER BY created_at LIMIT 1", DEMO_CLINIC
+    )
+    if existing is not None:
+        return Demo(existing, created=False, users=await _new_tokens(conn, existing, hash_key))
     suffix = uuid.uuid4().hex[:6]
     admin, admin_token = await start_clinic(
-        conn, f"Demo clinic {suffix}", f"admin+{suffix}@demo.example", hash_key
+        conn, DEMO_CLINIC, f"admin+{suffix}@demo.example", hash_key
     )
     metadata = system_metadata(f"demo-{suffix}")
     users = {}
@@ -116,4 +162,4 @@ async def seed_demo(conn: Connection, hash_key: str) -> list[DemoUser]:
         walk_goal, users["jordan.rivera"].id, Actor(sam.id, "client"), datetime.now(UTC)
     )
     await write_command(conn, share, CommandContext(uuid.uuid4(), sam.clinic_id, f"demo-{suffix}"))
-    return shown
+    return Demo(admin.clinic_id, created=True, users=shown)

@@ -208,7 +208,7 @@ def _process_findings(stack: Stack, fault: Fault, start: float, end: float) -> l
         ]
         found += [
             f"goals {service.name} exited at +{left.at - start:.1f} s and left {len(left.pids)} "
-            f"processes of its group running (pids {left.pids})"
+            f"processes it started running (pids {left.pids})"
             for left in service.left_over
             if start <= left.at <= end
         ]

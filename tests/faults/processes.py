@@ -1,18 +1,29 @@
-"""Processes the fault run starts: each leads a process group of its own, which one signal ends.
+"""Processes the fault run starts: each leads a process group of its own, and carries a mark in
+its environment that every process it starts inherits.
 
-A watchdog kills each group once its lifetime is over, whatever became of the run that started
-it, so that no server or service outlives a run that was itself killed mid-way.
+The mark finds what the group cannot: a descendant that leads a session of its own (the worker
+service's Dramatiq processes do) or was adopted by another parent when its own was killed. A
+watchdog kills them all once their lifetime is over, whatever became of the run that started
+them, so that no server or service outlives a run that was itself killed mid-way.
 """
 
 import os
 import signal
 import subprocess
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 
-from tests.integration.worker.processes import PROJECT_ROOT, children_of, command_line, free_port
+from tests.integration.worker.processes import (
+    MARK,
+    PROJECT_ROOT,
+    children_of,
+    command_line,
+    free_port,
+    processes_with_environment,
+)
 
 __all__ = ["PROJECT_ROOT", "ProcessGroup", "children_of", "command_line", "free_port"]
 
@@ -20,29 +31,17 @@ _EXIT_WAIT_SECONDS = 10.0
 _LOG_TAIL_LINES = 40
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live processes of the process group `pgid`, read from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # the process ended while we looked
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def kill_group(pgid: int) -> None:
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+def kill_processes(pids: Sequence[int]) -> None:
+    # All at once: a child left alive for a moment would be told its parent died, and begin a
+    # stop of its own.
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 class ProcessGroup:
-    """A subprocess leading its own process group, killed with it after `lifetime` seconds."""
+    """A subprocess leading its own process group, killed with every process it started after
+    `lifetime` seconds."""
 
     def __init__(
         self,
@@ -53,11 +52,12 @@ class ProcessGroup:
         user: str | None = None,
     ) -> None:
         self.log_path = log_path
+        self.mark = uuid.uuid4().hex
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and programs
                 list(command),
                 cwd=PROJECT_ROOT,
-                env=dict(env),
+                env={**env, MARK: self.mark},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -82,10 +82,15 @@ class ProcessGroup:
         with suppress(ProcessLookupError):  # the whole group has already exited
             os.killpg(self.pid, signum)
 
+    def processes(self) -> list[int]:
+        """The live processes among this one and every process it started, wherever they went."""
+        return processes_with_environment(MARK, self.mark)
+
     def kill(self) -> None:
-        """Kills the process and every descendant still in its group, and reaps it."""
+        """Kills the process and every process it started, and reaps it."""
         self._watchdog.cancel()
-        kill_group(self.pid)
+        kill_processes(self.processes())
+        self.signal_group(signal.SIGKILL)
         with suppress(subprocess.TimeoutExpired):  # stuck in the kernel; init will reap it
             self.process.wait(_EXIT_WAIT_SECONDS)
 

@@ -1,8 +1,10 @@
 """`goals api` and `goals worker` as real processes, each kept running as a plain supervisor
 would: restarted a moment after it exits, however it exited, and every exit recorded.
 
-A service killed with `kill -9` on its main process only leaves the rest of its process group
-to itself, as it would under such a supervisor; what is left of it is recorded, then killed.
+A service killed with `kill -9` on its main process only leaves the processes it started to
+themselves, as it would under such a supervisor; what is left of them is recorded, then killed.
+They are found by the mark in their environment, not by their process group: the worker
+service's Dramatiq processes lead a session of their own.
 """
 
 import json
@@ -11,16 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.processes import (
-    ProcessGroup,
-    children_of,
-    command_line,
-    group_members,
-    kill_group,
-)
+from tests.faults.processes import ProcessGroup, children_of, command_line, kill_processes
 
 RESTART_DELAY_SECONDS = 1.0
-# How long what is left of a dead service's group has to end by itself before it counts.
+# How long what is left of a dead service has to end by itself before it counts.
 LEFT_OVER_GRACE_SECONDS = 3.0
 MAX_STARTS = 60
 _ERROR_LEVELS = ('"level": "error"', '"level": "critical"', "Traceback", "Error:")
@@ -38,10 +34,9 @@ class Exit:
 
 @dataclass
 class LeftOver:
-    """Processes of a service's group still running after its main process had exited."""
+    """Processes a service started, still running after its main process had exited."""
 
     service: str
-    pgid: int
     pids: list[int]
     at: float
 
@@ -79,8 +74,8 @@ class SupervisedService:
     current: ProcessGroup | None = None
     starts: int = 0
     _exited_at: float | None = None
-    _departed: list[tuple[int, float]] = field(default_factory=list)
-    """Groups of exited processes, with when they exited, still to be looked at."""
+    _departed: list[tuple[ProcessGroup, float]] = field(default_factory=list)
+    """Exited processes, with when they exited, whose descendants are still to be looked at."""
 
     def start(self) -> ProcessGroup:
         self.starts += 1
@@ -104,21 +99,21 @@ class SupervisedService:
             self.exits.append(
                 Exit(self.name, self._exited_at, code, last_error_line(process.log_path))
             )
-            self._departed.append((process.pid, self._exited_at))
+            self._departed.append((process, self._exited_at))
         if self.clock() - self._exited_at < RESTART_DELAY_SECONDS or self.starts >= MAX_STARTS:
             return
         self.start()
 
     def _look_for_left_overs(self) -> None:
-        """Records what is left of a departed group after its grace, and ends it."""
+        """Records what is left of a departed process after its grace, and ends it."""
         for departed in list(self._departed):
-            pgid, exited_at = departed
+            process, exited_at = departed
             if self.clock() - exited_at < LEFT_OVER_GRACE_SECONDS:
                 continue
             self._departed.remove(departed)
-            if survivors := group_members(pgid):
-                self.left_over.append(LeftOver(self.name, pgid, survivors, exited_at))
-                kill_group(pgid)
+            if survivors := process.processes():
+                self.left_over.append(LeftOver(self.name, survivors, exited_at))
+                kill_processes(survivors)
 
     def departures_pending(self) -> int:
         return len(self._departed)
@@ -137,8 +132,8 @@ class SupervisedService:
     def close(self) -> None:
         if self.current is not None:
             self.current.kill()
-        for pgid, _ in self._departed:
-            kill_group(pgid)
+        for process, _ in self._departed:
+            process.kill()
 
 
 def api_workers(api: SupervisedService) -> list[int]:

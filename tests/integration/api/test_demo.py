@@ -13,7 +13,7 @@ async def test_the_demos_people_hold_tokens_they_redeemed_themselves(
     api: AsyncTestClient[Litestar], pool: asyncpg.Pool
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        people = await seed_demo(conn, TOKEN_KEY)
+        people = (await seed_demo(conn, TOKEN_KEY)).users
 
     admin = next(person for person in people if person.role == "admin")
     for person in people:
