@@ -245,8 +245,14 @@ EXCEPTION_HANDLERS = {
 }
 
 
+# What any route may answer, whatever it does: too many requests from its caller, or its
+# database out of reach.
+_ANY_ROUTE = (429, 503)
+
+
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI documentation of the problem details a route answers with, by status."""
+    """OpenAPI documentation of the problem details a route answers with, by status, besides
+    those any route may answer (429 and 503, with `Retry-After`)."""
     return {
         status: ResponseSpec(
             data_container=ProblemDetails,
@@ -254,5 +260,5 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_JSON,
             generate_examples=False,
         )
-        for status in statuses
+        for status in sorted({*statuses, *_ANY_ROUTE})
     }

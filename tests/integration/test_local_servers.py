@@ -19,8 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from infra import local_servers as local_servers_module
 from infra.config import Settings
 from infra.local_servers import local_servers
 from tests.integration.api.world import goal_body
@@ -225,7 +227,12 @@ async def test_make_run_works_on_embedded_servers_and_leaves_nothing_behind(
         service.kill()
 
 
-def test_a_url_wins_and_a_server_on_the_default_address_comes_next(tmp_path: Path) -> None:
+def test_a_url_wins_and_a_server_on_the_default_address_comes_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A logger that an earlier test already used is bound for good (cache_logger_on_first_use);
+    # a fresh one binds to the capture below.
+    monkeypatch.setattr(local_servers_module, "log", structlog.get_logger(local_servers.__module__))
     with socket.create_server(("127.0.0.1", 0)) as listening:
         port = listening.getsockname()[1]
         settings = Settings(

@@ -1,20 +1,10 @@
 """`goals create-clinic` refuses what the API refuses, in words, before it connects."""
 
-from collections.abc import Iterator
-
 import pytest
-import structlog
 
 from infra.config import Settings
 from services.cli import __main__ as command_line
 from services.cli.__main__ import main, parser
-
-
-@pytest.fixture(autouse=True)
-def _logging_as_before() -> Iterator[None]:
-    """`main` points the logs at this test's captured stderr, which closes when it ends."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,13 @@ from tests.integration.api.world import TOKEN_KEY, Clinic, build_clinic
 
 @pytest.fixture
 async def api(database_url: str) -> AsyncIterator[AsyncTestClient]:
-    settings = Settings(database_url=database_url, token_hash_key=TOKEN_KEY, log_format="json")
+    settings = Settings(
+        database_url=database_url,
+        token_hash_key=TOKEN_KEY,
+        log_format="json",
+        # Limits are their own tests' subject; here a caller makes hundreds of requests.
+        rate_limit_requests=0,
+    )
     async with AsyncTestClient(create_app(settings)) as client:
         yield client
 
@@ -31,7 +37,13 @@ async def other_clinic(api: AsyncTestClient, pool: asyncpg.Pool) -> Clinic:
 @pytest.fixture
 async def served_api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app running behind a real HTTP server, for requests that must overlap."""
-    settings = Settings(database_url=database_url, token_hash_key=TOKEN_KEY, log_format="json")
+    settings = Settings(
+        database_url=database_url,
+        token_hash_key=TOKEN_KEY,
+        log_format="json",
+        # Limits are their own tests' subject; here a caller makes hundreds of requests.
+        rate_limit_requests=0,
+    )
     with serving(create_app(settings)) as base_url:
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
             yield client

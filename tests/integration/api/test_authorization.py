@@ -206,7 +206,13 @@ async def world_pool(world_database: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="module")
 async def world_api(world_database: str) -> AsyncIterator[Api]:
-    settings = Settings(database_url=world_database, token_hash_key=TOKEN_KEY, log_format="json")
+    settings = Settings(
+        database_url=world_database,
+        token_hash_key=TOKEN_KEY,
+        log_format="json",
+        # Limits are their own tests' subject; here a caller makes hundreds of requests.
+        rate_limit_requests=0,
+    )
     async with AsyncTestClient(create_app(settings)) as client:
         yield client
 
