@@ -50,7 +50,6 @@ from services.api.writes import (
     WRITE_ON_A_GOAL,
     Reply,
     as_response,
-    documented,
     expected_version,
     idempotent,
 )
@@ -333,7 +332,7 @@ async def add_supporter(
     summary="Stop sharing a goal with an accountability partner",
     status_code=200,
     responses={200: _AFTER_WRITE, **problem_responses(400, 401, 403, 404, 409, 422)},
-    operation_class=documented(reads=("If-Match",), answers=("ETag",)),
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def remove_supporter(
     request: Request,
@@ -348,15 +347,18 @@ async def remove_supporter(
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return RemoveSupporter(goal_id, user_id, actor, now)
 
-    written = await goal_writer(request).write(
-        goal_id,
-        make,
-        requested(request),
-        expected_version(request),
-        load=subject_of(caller, loaded),
-        conn=conn,
-    )
-    return as_response(written_reply(request, written))
+    async def produce() -> Reply:
+        written = await goal_writer(request).write(
+            goal_id,
+            make,
+            requested(request),
+            expected_version(request),
+            load=subject_of(caller, loaded),
+            conn=conn,
+        )
+        return written_reply(request, written)
+
+    return await idempotent(request, conn, caller, produce)
 
 
 ROUTES = [

@@ -147,13 +147,13 @@ SHARED_VIEW_FIELDS = {
 
 GOAL_EVENT = Footprint(events=1, stream_versions=1)
 
-# The ways a request is sent: only a POST takes an Idempotency-Key, and only a check-in goes in
+# The ways a request is sent: every write takes an Idempotency-Key, and only a check-in goes in
 # one trip with its read.
 KEYED, UNKEYED, ONE_TRIP_CHECK_IN = "keyed", "unkeyed", "one_trip"
 
 
 def ways_to_send(method: str, action: str = "") -> list[str]:
-    if method != "POST":
+    if method == "GET":
         return [UNKEYED]
     return [KEYED, UNKEYED, ONE_TRIP_CHECK_IN] if action == "check_in" else [KEYED, UNKEYED]
 
@@ -876,8 +876,6 @@ class DirectoryRequest:
     written: Footprint
     """What it writes when allowed, without an Idempotency-Key."""
     body: Json | None = None
-    keeps_its_key: bool = False
-    """Whether a write sent with an Idempotency-Key keeps it for retries."""
 
 
 DIRECTORY_REQUESTS = {
@@ -892,7 +890,6 @@ DIRECTORY_REQUESTS = {
         "POST",
         "/v1/users/{target_id}/invitations",
         Footprint(events=1, stream_versions=1, invitations=1),
-        keeps_its_key=True,
     ),
     "edit_user": DirectoryRequest(
         "PATCH",
@@ -971,7 +968,7 @@ DIRECTORY_CASES = [
     pytest.param(action, caller, way, id=f"{action}-{caller}-{way}")
     for action, request in DIRECTORY_REQUESTS.items()
     for caller in DIRECTORY_TABLE
-    for way in ((UNKEYED,) if request.method == "GET" else (UNKEYED, KEYED))
+    for way in ways_to_send(request.method)
 ]
 
 
@@ -1000,8 +997,7 @@ async def test_directory_and_credential_access(
         assert await target_works(world_api, target)
         return
     assert response.status_code == expected, response.text
-    kept_key = way == KEYED and request.keeps_its_key
-    assert written == replace(request.written, idempotency_keys=int(kept_key))
+    assert written == written_when(request.written, way)
     await assert_directory_reply(world_api, action, caller, response, world, target)
 
 
