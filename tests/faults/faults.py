@@ -64,7 +64,7 @@ async def restart_redis(stack: Stack) -> list[str]:
 
 
 async def restart_postgres(stack: Stack) -> list[str]:
-    await asyncio.to_thread(stack.postgres.stop_immediately)
+    await asyncio.to_thread(stack.postgres.stop)
     await asyncio.sleep(POSTGRES_DOWN_SECONDS)  # the outage itself
     await asyncio.to_thread(stack.postgres.start)
     return []
@@ -72,7 +72,7 @@ async def restart_postgres(stack: Stack) -> list[str]:
 
 async def kill_api_worker_while_postgres_is_down(stack: Stack) -> list[str]:
     """The replacement worker must start, and find its database away, within the outage."""
-    await asyncio.to_thread(stack.postgres.stop_immediately)
+    await asyncio.to_thread(stack.postgres.stop)
     try:
         killed = api_workers(stack.api)[:1]
         noticed = await kill_api_worker(stack)

@@ -12,11 +12,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from infra.db.pool import url_for_database
-from tests.faults.processes import free_port, run_as
-from tests.faults.servers import ThrowawayPostgres, ThrowawayRedis
 from tests.faults.services import SupervisedService, api_workers, worker_ready
 from tests.faults.world import World, admin_token_from, build_world
+from tests.private_servers import PrivatePostgres, PrivateRedis, postgres_binaries
+from tests.processes import free_port, run_as
 from tests.servers import service_url
 
 API_WORKERS = 2
@@ -35,9 +34,12 @@ class Stack:
         self.lifetime = lifetime
         self.started_at = time.monotonic()
         self.wall_started = time.time()
-        self.postgres = ThrowawayPostgres(lifetime)
-        self.redis = ThrowawayRedis(directory, lifetime)
-        self.database_url = url_for_database(self.postgres.url, "goals")
+        binaries = postgres_binaries()
+        if binaries is None:
+            raise RuntimeError("no PostgreSQL programs for the run's own server: set POSTGRES_BIN")
+        self.postgres = PrivatePostgres(binaries, lifetime=lifetime)
+        self.redis = PrivateRedis(directory / "redis.log", lifetime)
+        self.database_url = self.postgres.url
         self.api_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.api_port}"
         self.env = {

@@ -23,7 +23,6 @@ from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from infra.config import Settings
 from infra.db.pool import clone_database, drop_database, url_for_database
 from services.api.app import create_app
 from tests.conftest import RUN_PREFIX, service_url
@@ -43,9 +42,9 @@ from tests.integration.api.access_matrix import (
 )
 from tests.integration.api.support import project_everything
 from tests.integration.api.world import (
-    TOKEN_KEY,
     Clinic,
     Person,
+    app_settings,
     build_clinic,
     goal_body,
     invited_token,
@@ -206,14 +205,7 @@ async def world_pool(world_database: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="module")
 async def world_api(world_database: str) -> AsyncIterator[Api]:
-    settings = Settings(
-        database_url=world_database,
-        token_hash_key=TOKEN_KEY,
-        log_format="json",
-        # Limits are their own tests' subject; here a caller makes hundreds of requests.
-        rate_limit_requests=0,
-    )
-    async with AsyncTestClient(create_app(settings)) as client:
+    async with AsyncTestClient(create_app(app_settings(world_database))) as client:
         yield client
 
 

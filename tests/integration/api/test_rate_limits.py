@@ -14,7 +14,7 @@ from services.api.app import create_app
 from tests.integration.api.test_serving import _server_side_inodes, _socket_inodes
 from tests.integration.api.world import TOKEN_KEY, Clinic, Person
 from tests.integration.outages.services import ApiService
-from tests.integration.worker.processes import PrivateRedis, private_redis
+from tests.private_servers import PrivateRedis, private_redis
 
 LIMIT = 4
 READ = "/v1/me/goals"

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.integration.api.test_serving import WORKERS, ApiService
-from tests.integration.worker.processes import free_port
 from tests.integration.worker.projection import wait_until
+from tests.processes import free_port
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="finds the workers and their sockets in /proc"

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.worker.processes import GroupProcess, children_of, command_line, free_port
+from tests.processes import ProcessGroup, children_of, command_line, free_port
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="finds each connection's worker in /proc"
@@ -26,7 +26,7 @@ _TCP_ESTABLISHED = "01"
 _TCP_LISTEN = "0A"
 
 
-class ApiService(GroupProcess):
+class ApiService(ProcessGroup):
     """`python -m services.cli api`."""
 
     def __init__(

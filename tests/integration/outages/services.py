@@ -1,17 +1,15 @@
 """`goals api` as an operator starts it, on a test's own database, with the test's settings."""
 
 import asyncio
-import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tests.integration.api.world import TOKEN_KEY
-from tests.integration.worker.processes import GroupProcess, children_of, command_line, free_port
+from tests.processes import ProcessGroup, children_of, command_line, free_port
 
 _READY_SECONDS = 30.0
 
@@ -23,7 +21,7 @@ SHORT_TIME_LIMITS = {
 }
 
 
-class ApiService(GroupProcess):
+class ApiService(ProcessGroup):
     """`python -m services.cli api` with `workers` worker processes."""
 
     def __init__(self, database_url: str, log_dir: Path, workers: int, **settings: str) -> None:
@@ -66,17 +64,3 @@ class ApiService(GroupProcess):
                     return
                 assert time.monotonic() < deadline, self.log_tail()
                 await asyncio.sleep(0.1)
-
-    def log_records(self) -> list[dict[str, Any]]:
-        records = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line a library wrote without our formatter
-            if isinstance(record, dict):
-                records.append(record)
-        return records
-
-    def logged(self, event: str) -> list[dict[str, Any]]:
-        return [record for record in self.log_records() if record.get("event") == event]

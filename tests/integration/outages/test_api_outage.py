@@ -16,7 +16,7 @@ from tests.integration.outages.world import (
     clinic_with_goal,
     wait_until,
 )
-from tests.integration.private_postgres import PrivatePostgres
+from tests.private_servers import PrivatePostgres
 
 RECOVERY_SECONDS = 20
 

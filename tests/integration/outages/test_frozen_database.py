@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration.outages.services import SHORT_TIME_LIMITS, ApiService
 from tests.integration.outages.world import assert_unavailable, check_in, clinic_with_goal
-from tests.integration.private_postgres import PrivatePostgres
+from tests.private_servers import PrivatePostgres
 
 COMMAND_TIMEOUT = float(SHORT_TIME_LIMITS["DATABASE_COMMAND_TIMEOUT_SECONDS"])
 # For the scheduling of a shared machine; without time limits, a request on a frozen server takes
