@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from tests.integration.outages.services import SHORT_TIME_LIMITS
+from tests.integration.api.api_service import SHORT_TIME_LIMITS
 from tests.integration.worker.histories import CheckInWriter, set_goals
 from tests.integration.worker.launcher import WorkerServices
 from tests.integration.worker.processes import WorkerService
