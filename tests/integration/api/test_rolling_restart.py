@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration.api.api_service import ApiService
 from tests.integration.api.test_serving import WORKERS, until_every_worker_listens
-from tests.integration.worker.projection import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="finds the workers and their sockets in /proc"

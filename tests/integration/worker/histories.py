@@ -9,7 +9,7 @@ import asyncpg
 
 from domain.goals.commands import RecordProgress, SetGoal
 from tests.integration.projections.goals import CLINIC_OPENED, NOW, THERAPIST, run, terms
-from tests.integration.worker.projection import wait_until
+from tests.waiting import wait_until
 
 
 async def set_goals(pool: asyncpg.Pool, count: int) -> list[UUID]:
