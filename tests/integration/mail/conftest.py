@@ -8,8 +8,9 @@ import pytest
 
 from infra.access.clinics import start_clinic
 from infra.config import Settings, get_settings
-from services.worker.mail import MailDelivery
 from infra.mail.smtp import SmtpSender
+from services.worker.mail import MailDelivery
+from tests.integration.api.world import TOKEN_KEY
 from tests.integration.mail.smtp_server import SmtpServer, smtp_server
 
 MAIL_FROM = "Therapy goals <noreply@clinic.example>"
@@ -31,6 +32,7 @@ def mail_environment(database_url: str, smtp_port: int, **overrides: str) -> dic
         "MAIL_POLL_SECONDS": "0.05",
         "MAIL_MAX_ATTEMPTS": "5",
         "LOG_FORMAT": "json",
+        "TOKEN_HASH_KEY": TOKEN_KEY,
         **overrides,
     }
 

@@ -39,7 +39,7 @@ class Mailbox:
     def message_ids(self) -> Counter[str]:
         return Counter(str(message["Message-ID"]) for message in self.accepted)
 
-    async def handle_RCPT(
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's name for the hook
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
         if address in self.refused_recipients:
@@ -47,14 +47,15 @@ class Mailbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's name for the hook
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         if self.hold.is_set():
             self.hold.clear()
             self.held.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.02)
+            await asyncio.to_thread(self.release.wait)
             if not self.answer_held_with.startswith("250"):
                 return self.answer_held_with
         content = envelope.original_content or envelope.content
@@ -64,6 +65,14 @@ class Mailbox:
         with self._lock:
             self._accepted.append(message)
         return "250 OK"
+
+
+def body(message: EmailMessage, kind: str) -> str:
+    """The text of the message's `plain` or `html` part."""
+    part = message.get_body((kind,))
+    assert part is not None, f"no {kind} part"
+    content: str = part.get_content()
+    return content
 
 
 class SmtpServer:

@@ -14,7 +14,7 @@ from tests.integration.mail.outbox_rows import (
     queue_some,
     statuses,
 )
-from tests.integration.mail.smtp_server import SmtpServer
+from tests.integration.mail.smtp_server import SmtpServer, body
 from tests.integration.worker.projection import wait_until
 
 WITHIN = 15.0
@@ -38,8 +38,8 @@ async def test_an_email_goes_out_with_its_headers_and_parts_and_its_body_is_then
     assert message["List-Unsubscribe"] == UNSUBSCRIBE
     assert message["Message-ID"] == row["message_id"]
     assert row["message_id"].endswith("@clinic.example>")
-    assert message.get_body(("plain",)).get_content().strip() == "Hello number 0"
-    assert message.get_body(("html",)).get_content().strip() == "<p>Hello number 0</p>"
+    assert body(message, "plain").strip() == "Hello number 0"
+    assert body(message, "html").strip() == "<p>Hello number 0</p>"
     assert row["attempts"] == 1
     assert row["sent_at"] is not None
     assert (row["body_text"], row["body_html"], row["claimed_by"]) == (None, None, None)
