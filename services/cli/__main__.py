@@ -190,7 +190,9 @@ def parser() -> argparse.ArgumentParser:
     clinic.add_argument("--admin-email", required=True, help="the first admin's email")
     clinic.set_defaults(run=_create_clinic)
     invitation = commands.add_parser(
-        "invite", help="invite a user of a clinic; prints the code they redeem for a token"
+        "invite",
+        help="invite a user of a clinic; e-mails them (or, with e-mail off, prints) the code "
+        "they redeem for a token",
     )
     invitation.add_argument("email", help="the user's email")
     invitation.add_argument("--clinic", required=True, type=UUID, help="the clinic's id")

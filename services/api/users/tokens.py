@@ -164,7 +164,7 @@ async def revoke_token(
     responses={
         201: ResponseSpec(
             data_container=InvitationOut,
-            description="The invitation; its `code` only while no e-mail channel is configured",
+            description="The invitation; its `code` only while e-mail is off",
             generate_examples=False,
         ),
         **problem_responses(400, 401, 403, 404, 409),
