@@ -73,10 +73,12 @@ class MailDelivery:
 
         An outcome that could not be recorded (PostgreSQL away) is recorded before any other
         e-mail is taken: were it dropped, the e-mail would go out again after its lease."""
-        while not stop.is_set():
+        while True:
             if self._unrecorded is not None:
                 await self._record(self._unrecorded)
                 self._unrecorded = None
+            if stop.is_set():
+                return
             timeout = self._settings.database_acquire_timeout_seconds
             async with self._pool.acquire(timeout=timeout) as conn:
                 email = await claim_due(conn, self.sender_id, self._settings.mail_lease_seconds)

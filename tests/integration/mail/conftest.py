@@ -4,11 +4,15 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import asyncpg
+import msgspec
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
 from infra.access.clinics import start_clinic
 from infra.config import Settings, get_settings
 from infra.mail.smtp import SmtpSender
+from services.api.app import create_app
 from services.worker.mail import MailDelivery
 from tests.integration.api.world import TOKEN_KEY
 from tests.integration.mail.smtp_server import SmtpServer, smtp_server
@@ -52,6 +56,20 @@ def environment(values: dict[str, str]) -> Iterator[Settings]:
             else:
                 os.environ[name] = value
         get_settings.cache_clear()
+
+
+Api = AsyncTestClient[Litestar]
+
+
+@pytest.fixture
+async def api(mail_settings: Settings) -> AsyncIterator[Api]:
+    """The API in this process, with e-mail on."""
+    # No Redis: these tests need none, and the metrics' ping of it fails at once.
+    settings = msgspec.structs.replace(
+        mail_settings, rate_limit_requests=0, redis_url="redis://127.0.0.1:1/0"
+    )
+    async with AsyncTestClient(create_app(settings)) as client:
+        yield client
 
 
 @pytest.fixture

@@ -3,38 +3,24 @@ admin's answer nor the operator's command shows it; the e-mail's subject and pre
 nothing of the clinic or the person."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from uuid import UUID
 
 import asyncpg
-import msgspec
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from infra.access.clinics import start_clinic
 from infra.access.invitation_mail import PREVIEW, SUBJECT
-from infra.config import Settings
-from services.api.app import create_app
 from services.cli import __main__ as command_line
 from tests.integration.api.world import TOKEN_KEY
-from tests.integration.mail.conftest import Senders
+from tests.integration.mail.conftest import Api, Senders
 from tests.integration.mail.outbox_rows import outbox, statuses
 from tests.integration.mail.smtp_server import SmtpServer, body
 from tests.integration.worker.projection import wait_until
 
-Api = AsyncTestClient[Litestar]
 CLINIC = "Northside Eating Disorders Service"
 NAME = "Riley Quinn"
 EMAIL = "riley.quinn@example.org"
-
-
-@pytest.fixture
-async def api(mail_settings: Settings) -> AsyncIterator[Api]:
-    settings = msgspec.structs.replace(mail_settings, rate_limit_requests=0)
-    async with AsyncTestClient(create_app(settings)) as client:
-        yield client
 
 
 async def _clinic_with_client(api: Api, pool: asyncpg.Pool) -> tuple[UUID, dict[str, str], UUID]:
