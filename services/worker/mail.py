@@ -69,22 +69,27 @@ class MailDelivery:
             log.info("mail_delivery_stopped", sent=self.sent)
 
     async def deliver_due(self, stop: asyncio.Event) -> None:
-        """Sends e-mail until none is due or `stop` is set.
+        """Sends e-mail until none is due, the SMTP server cannot be reached, or `stop` is set.
 
-        An outcome that could not be recorded (PostgreSQL away) is recorded before any other
-        e-mail is taken: were it dropped, the e-mail would go out again after its lease."""
+        While the server is away, one e-mail a pass finds out whether it is back, rather than
+        every due e-mail spending an attempt on it. An outcome that could not be recorded
+        (PostgreSQL away) is recorded before any other e-mail is taken: were it dropped, the
+        e-mail would go out again after its lease."""
+        server_away = False
         while True:
             if self._unrecorded is not None:
                 await self._record(self._unrecorded)
                 self._unrecorded = None
-            if stop.is_set():
+            if stop.is_set() or server_away:
                 return
             timeout = self._settings.database_acquire_timeout_seconds
             async with self._pool.acquire(timeout=timeout) as conn:
                 email = await claim_due(conn, self.sender_id, self._settings.mail_lease_seconds)
             if email is None:
                 return
-            self._unrecorded = (email, await self._send(email))
+            failure = await self._send(email)
+            self._unrecorded = (email, failure)
+            server_away = failure is not None and failure.unreachable
 
     async def _send(self, email: ClaimedEmail) -> SendFailed | None:
         try:

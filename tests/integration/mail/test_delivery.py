@@ -1,11 +1,14 @@
 """The mail delivery against a real SMTP server: what goes out, once, whatever fails."""
 
+import asyncio
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from infra.config import Settings
+from infra.mail.smtp import SmtpSender
+from services.worker.mail import MailDelivery
 from tests.integration.mail.conftest import MAIL_FROM, Senders
 from tests.integration.mail.outbox_rows import (
     SUBJECT,
@@ -127,3 +130,21 @@ async def test_a_refused_recipient_fails_at_once_and_a_failing_server_is_given_u
     assert await wait_until(given_up, WITHIN, interval=0.05)
     (later,) = [row for row in await outbox(pool) if row["dedup_key"] == "later-0"]
     assert later["attempts"] == mail_settings.mail_max_attempts
+
+
+async def test_while_the_server_is_away_a_pass_spends_one_attempt_not_one_per_email(
+    pool: asyncpg.Pool, clinic_id: UUID, smtp: SmtpServer, mail_settings: Settings
+) -> None:
+    smtp.stop()
+    await queue_some(pool, clinic_id, 20)
+    delivery = MailDelivery(mail_settings, pool, SmtpSender(mail_settings))
+
+    await delivery.deliver_due(asyncio.Event())
+
+    assert await pool.fetchval("SELECT sum(attempts) FROM email_outbox") == 1
+    assert delivery.smtp.ongoing
+    smtp.start()
+    await delivery.deliver_due(asyncio.Event())
+    # All but perhaps the one tried during the outage, which may still wait for its retry.
+    assert (await statuses(pool)).get("sent", 0) >= 19
+    assert not delivery.smtp.ongoing
