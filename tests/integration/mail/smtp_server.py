@@ -2,6 +2,7 @@
 again on the same port, and tell to hold, delay or refuse e-mail."""
 
 import asyncio
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -14,6 +15,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.integration.worker.processes import free_port
+
+# aiosmtpd tells of every connection at INFO: noise beside the service's own logs.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class Mailbox:
