@@ -20,7 +20,6 @@ from domain.goals.events import (
     GoalPaused,
     GoalResumed,
     GoalSet,
-    ProgressRecorded,
     TermsChange,
 )
 from domain.goals.fhir import ACHIEVEMENT_SYSTEM, CADENCE_EXTENSION, goal_resource
@@ -152,7 +151,9 @@ def test_a_goal_the_client_set_is_expressed_by_the_patient() -> None:
 def test_each_measure_becomes_a_target_detail_and_a_timing(
     kind: str, target: float, cadence: str, detail: tuple[str, object], repeat: Json
 ) -> None:
-    goal = goal_set(terms=terms(measure=measure(kind=kind, target=target, unit="u", cadence=cadence)))
+    goal = goal_set(
+        terms=terms(measure=measure(kind=kind, target=target, unit="u", cadence=cadence))
+    )
     (made,) = resource_of([goal])["target"]
     key, value = detail
     assert made[key] == value
@@ -208,7 +209,7 @@ def test_a_corrected_check_in_leaves_the_goal_as_it_was() -> None:
 
 
 def test_resuming_restores_active_and_dates_the_resumption() -> None:
-    history = list(HISTORY_BY_STATUS["paused"]) + [goal_resumed()]
+    history = [*HISTORY_BY_STATUS["paused"], goal_resumed()]
     resource = resource_of(history, at=datetime(2025, 3, 10, 22, 30, tzinfo=UTC))
     assert resource["lifecycleStatus"] == "active"
     assert "statusReason" not in resource
@@ -232,7 +233,11 @@ def test_an_achievement_note_and_a_reflection_become_notes() -> None:
 
 
 def test_a_shared_view_leaves_out_the_client_and_what_is_private() -> None:
-    history = [goal_set(), supporter_added(), GoalMissed(GOAL_ID, "obstacles", "Money worries")]
+    history: list[GoalEvent] = [
+        goal_set(),
+        supporter_added(),
+        GoalMissed(GOAL_ID, "obstacles", "Money worries"),
+    ]
     resource = resource_of(history, view="shared")
     text = msgspec.json.encode(resource).decode()
     assert str(CLIENT_ID) not in text
