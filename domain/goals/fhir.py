@@ -9,7 +9,9 @@ How the service's words become FHIR's:
 - status: active -> active, paused -> on-hold, achieved -> completed + achievementStatus
   achieved, missed -> completed + not-achieved (the cause in `statusReason`, the reflection in a
   `note`), cancelled -> cancelled, entered in error -> entered-in-error (never left out: a
-  correction marks, it does not erase). A goal still pursued (active or paused) is in-progress.
+  correction marks, it does not erase). A goal still pursued (active or paused) is
+  in-progress, or, given the client's `today`, improving, worsening or no-change as its last two
+  finished periods compare (what the JSON API's goal lists say, from `progress.py`).
 - `statusDate` is the client's local day on which the status took effect.
 - `target`: the measure, the target as `detailQuantity` (minutes in UCUM; `detailInteger` for a
   0-10 rating, `detailBoolean` for a goal that is simply done), `dueDate`, and the cadence as a
@@ -21,9 +23,11 @@ How the service's words become FHIR's:
   client id, notes, reasons or priority; `meta.tag` SUBSETTED says that elements are left out.
 """
 
+from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from domain.goals.progress import CountedCheckIn, achievement_status, series
 from domain.goals.record import Author, GoalRecord
 from domain.goals.terms import Cadence, GoalStatus, Measure, MissCause
 from domain.goals.view import GoalDetail
@@ -51,12 +55,15 @@ LIFECYCLE: dict[GoalStatus, str] = {
     "cancelled": "cancelled",
     "entered_in_error": "entered-in-error",
 }
-ACHIEVEMENT: dict[GoalStatus, tuple[str, str]] = {
-    "active": ("in-progress", "In Progress"),
-    "paused": ("in-progress", "In Progress"),
-    "achieved": ("achieved", "Achieved"),
-    "missed": ("not-achieved", "Not Achieved"),
+ACHIEVEMENT_DISPLAY = {
+    "in-progress": "In Progress",
+    "improving": "Improving",
+    "worsening": "Worsening",
+    "no-change": "No Change",
+    "achieved": "Achieved",
+    "not-achieved": "Not Achieved",
 }
+_ASSESSED: frozenset[GoalStatus] = frozenset({"active", "paused", "achieved", "missed"})
 PRIORITY = {
     "high": ("high-priority", "High Priority"),
     "medium": ("medium-priority", "Medium Priority"),
@@ -79,14 +86,19 @@ PERIOD_UNITS: dict[Cadence, str] = {"per_day": "d", "per_week": "wk", "per_month
 _EXPRESSED_AS = {"client": "Patient", "therapist": "Practitioner"}
 
 
-def goal_resource(goal: GoalDetail, record: GoalRecord, *, view: View = "full") -> Json:
-    """The FHIR R4 Goal for `goal`, as `record` dates and versions it, in the caller's `view`."""
+def goal_resource(
+    goal: GoalDetail, record: GoalRecord, *, view: View = "full", today: date | None = None
+) -> Json:
+    """The FHIR R4 Goal for `goal`, as `record` dates and versions it, in the caller's `view`;
+    `today` is the client's local day, for the trend of a goal still pursued (None: the goal is
+    only said to be in progress)."""
     terms = goal.terms
     meta: Json = {"versionId": str(record.version), "lastUpdated": _instant(record)}
     resource: Json = {"resourceType": "Goal", "id": str(goal.goal_id), "meta": meta}
     resource["lifecycleStatus"] = LIFECYCLE[goal.status]
-    if goal.status in ACHIEVEMENT:
-        code, display = ACHIEVEMENT[goal.status]
+    if goal.status in _ASSESSED:
+        code = _achievement(goal, today)
+        display = ACHIEVEMENT_DISPLAY[code]
         resource["achievementStatus"] = _coded(ACHIEVEMENT_SYSTEM, code, display)
     resource["description"] = {"text": terms.statement}
     target = _target(goal)
@@ -113,6 +125,17 @@ def goal_resource(goal: GoalDetail, record: GoalRecord, *, view: View = "full") 
     if notes:
         resource["note"] = notes
     return resource
+
+
+def _achievement(goal: GoalDetail, today: date | None) -> str:
+    if today is None or goal.status not in {"active", "paused"}:
+        return achievement_status(goal.status, [], date.min)
+    counted = [
+        CountedCheckIn(item.amount, item.occurred_at)
+        for item in goal.check_ins
+        if not item.entered_in_error
+    ]
+    return achievement_status(goal.status, series(goal.terms, counted, today, periods=3), today)
 
 
 def _instant(record: GoalRecord) -> str:

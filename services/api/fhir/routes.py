@@ -7,6 +7,7 @@ Who may read what is the JSON API's own decision, made by the same code: a goal 
 OperationOutcomes (services/api/fhir/outcomes.py).
 """
 
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -19,6 +20,9 @@ from litestar.params import FromPath, QueryParameter
 
 from domain.access.policy import GoalAction, View, view_of
 from domain.goals.fhir import FHIR_JSON, goal_resource
+from domain.goals.fhir import View as FhirView
+from domain.goals.progress import local_day
+from domain.goals.view import GoalDetail
 from infra.goals.fhir_reads import client_goal_page, folded_goals, goal_records
 from services.api.deps import Authenticated, Db
 from services.api.errors import FieldError, Problem, not_found
@@ -68,6 +72,11 @@ def _documented(description: str) -> ResponseSpec:
     )
 
 
+def _today(goal: GoalDetail) -> date:
+    """The client's day, for a goal's trend: as the JSON API's lists reckon it."""
+    return local_day(datetime.now(UTC), goal.terms.time_zone)
+
+
 def _base(request: Request[Any, Any, Any]) -> str:
     return str(request.base_url).rstrip("/") + FHIR_BASE
 
@@ -90,7 +99,8 @@ async def read_fhir_goal(request: Request, goal_id: FromPath[str], conn: Db) -> 
     caller, loaded = await load_for(request, wanted, GoalAction.READ, GoalAction.READ_SHARED)
     record = (await goal_records(conn, {wanted: loaded.version}))[wanted]
     shared = view_of(caller, loaded.access) is not View.FULL
-    resource = goal_resource(loaded.detail, record, view="shared" if shared else "full")
+    view: FhirView = "shared" if shared else "full"
+    resource = goal_resource(loaded.detail, record, view=view, today=_today(loaded.detail))
     return _fhir(resource, {"ETag": f'W/"{loaded.version}"'})
 
 
@@ -143,7 +153,9 @@ async def search_fhir_goals(
     entries = [
         {
             "fullUrl": f"{base}/Goal/{goal_id}",
-            "resource": goal_resource(folded[goal_id].detail, records[goal_id]),
+            "resource": goal_resource(
+                folded[goal_id].detail, records[goal_id], today=_today(folded[goal_id].detail)
+            ),
             "search": {"mode": "match"},
         }
         for goal_id, _ in listed

@@ -18,7 +18,7 @@ from infra.goals.fhir_reads import goal_records, stamp_of
 from infra.goals.streams import goal_stream
 from services.api.fhir.outcomes import PROBLEM_CODES
 from tests.fhir_validation import validate_fhir
-from tests.integration.api.support import set_goal
+from tests.integration.api.support import project_everything, set_goal
 from tests.integration.api.world import Clinic, Person
 
 Api = AsyncTestClient[Litestar]
@@ -166,10 +166,11 @@ async def test_a_record_read_from_few_envelopes_is_that_of_the_whole_stream(
 
 
 async def test_a_patients_goals_search_as_the_api_lists_them(
-    api: Api, clinic: Clinic, other_clinic: Clinic
+    api: Api, clinic: Clinic, other_clinic: Clinic, pool: asyncpg.Pool
 ) -> None:
     goal_id = (await set_goal(api, clinic))["goal_id"]
     client_id = clinic.client.id
+    await project_everything(pool)
     found = {}
     for name, person in callers(clinic, other_clinic).items():
         body = await _same_answer(
@@ -181,6 +182,12 @@ async def test_a_patients_goals_search_as_the_api_lists_them(
         "therapist",
         "integration",
     }
+    # The goal's trend is the one the JSON list gives.
+    headers = clinic.therapist.headers
+    (listed,) = (await api.get(f"/v1/clients/{client_id}/goals", headers=headers)).json()["goals"]
+    bundle = fhir_body(await api.get(f"/fhir/r4/Goal?patient={client_id}", headers=headers))
+    (coding,) = bundle["entry"][0]["resource"]["achievementStatus"]["coding"]
+    assert coding["code"] == listed["achievement_status"]
     # Another clinic's client is as unknown as one that does not exist.
     for patient in (other_clinic.client.id, uuid4()):
         response = await api.get(

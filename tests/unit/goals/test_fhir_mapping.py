@@ -2,8 +2,9 @@
 random histories checked against an independent reading of the events. Every resource made here
 is validated as R4B."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -171,6 +172,35 @@ def test_a_target_by_the_due_date_repeats_within_the_goals_span() -> None:
             "count": 12,
         }
     }
+
+
+@pytest.mark.parametrize(
+    ("per_week", "trend"),
+    [((1, 2), "improving"), ((2, 1), "worsening"), ((2, 2), "no-change"), ((0, 0), "no-change")],
+)
+def test_given_today_a_pursued_goal_shows_its_trend(per_week: tuple[int, int], trend: str) -> None:
+    first_week, second_week = per_week
+    days = [START + timedelta(days=1)] * first_week + [START + timedelta(days=8)] * second_week
+    check_ins = [
+        progress_recorded(
+            check_in_id=UUID(int=n + 1),
+            occurred_at=datetime.combine(day, time(12), tzinfo=UTC),
+        )
+        for n, day in enumerate(days)
+    ]
+    detail = goal_detail([goal_set(), *check_ins])
+    record = goal_record([(goal_set(), stamp(1))])
+    assert detail is not None
+    assert record is not None
+    in_week_three = START + timedelta(days=15)
+    with_trend = validate_fhir(goal_resource(detail, record, today=in_week_three))
+    assert achievement(with_trend) == trend
+    assert achievement(validate_fhir(goal_resource(detail, record))) == "in-progress"
+    if per_week == (2, 2):
+        # A check-in entered in error counts for nothing: the first week falls to 1.
+        corrected = goal_detail([goal_set(), *check_ins, check_in_corrected(UUID(int=1))])
+        assert corrected is not None
+        assert achievement(goal_resource(corrected, record, today=in_week_three)) == "improving"
 
 
 # Each event's effect, beyond the status table above: what it changes in the resource.
