@@ -2,24 +2,30 @@
 refusals as OperationOutcomes, a goal's course as Goal resources, and the searchset's pages.
 Every FHIR body a test receives is validated as R4B."""
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from domain.goals.fhir import FHIR_JSON
 from domain.goals.record import goal_record
+from infra.config import Settings
 from infra.eventstore.store import read_stream
 from infra.goals import codec
 from infra.goals.fhir_reads import goal_records, stamp_of
 from infra.goals.streams import goal_stream
+from services.api.app import create_app
 from services.api.fhir.outcomes import PROBLEM_CODES
 from tests.fhir_validation import validate_fhir
 from tests.integration.api.support import project_everything, set_goal
-from tests.integration.api.world import Clinic, Person
+from tests.integration.api.world import TOKEN_KEY, Clinic, Person
+from tests.integration.worker.processes import PrivateRedis, private_redis
 
 Api = AsyncTestClient[Litestar]
 Json = dict[str, Any]
@@ -250,3 +256,30 @@ async def test_the_capability_statement_says_what_is_served(api: Api) -> None:
     assert {item["code"] for item in goal["interaction"]} == {"read", "search-type"}
     schema = (await api.get("/schema/openapi.json")).json()
     assert {"/fhir/r4/Goal", "/fhir/r4/Goal/{goal_id}", "/fhir/r4/metadata"} <= set(schema["paths"])
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    with private_redis(tmp_path / "redis.log") as server:
+        yield server
+
+
+async def test_a_caller_over_the_rate_limit_is_told_so_in_fhir(
+    database_url: str, redis: PrivateRedis, clinic: Clinic
+) -> None:
+    limit = 2
+    settings = Settings(
+        database_url=database_url,
+        redis_url=redis.url,
+        token_hash_key=TOKEN_KEY,
+        log_format="json",
+        rate_limit_requests=limit,
+        rate_limit_window="minute",
+    )
+    search = f"/fhir/r4/Goal?patient={clinic.client.id}"
+    async with AsyncTestClient(create_app(settings)) as limited:
+        for _ in range(limit):
+            fhir_body(await limited.get(search, headers=clinic.client.headers))
+        refused = await limited.get(search, headers=clinic.client.headers)
+    assert outcome_code(refused, 429) == "rate_limited"
+    assert int(refused.headers["retry-after"]) >= 1
