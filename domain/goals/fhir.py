@@ -1,8 +1,10 @@
 """A goal as an HL7 FHIR R4 Goal resource, the shape other clinic systems read.
 
 `goal_resource(goal, record)` is pure: the goal as folded (`view.goal_detail`) and its record
-(`record.goal_record`) in, a JSON-ready dict out. The API's FHIR routes and the webhook feed's
-`fhir` format both serve what it returns, so the two never disagree.
+(`record.goal_record`) in, a JSON-ready dict out; `history_resource(history)` folds both from a
+goal's events with their stamps (`infra.goals.fhir_reads.stamp_of` makes one from a stored
+event's envelope). The API's FHIR routes and the webhook feed's `fhir` format both serve what
+they return, so the two never disagree.
 
 How the service's words become FHIR's:
 
@@ -23,14 +25,16 @@ How the service's words become FHIR's:
   client id, notes, reasons or priority; `meta.tag` SUBSETTED says that elements are left out.
 """
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from domain.goals.events import GoalEvent
 from domain.goals.progress import CountedCheckIn, achievement_status, series
-from domain.goals.record import Author, GoalRecord
+from domain.goals.record import Author, GoalRecord, Stamp, goal_record
 from domain.goals.terms import Cadence, GoalStatus, Measure, MissCause
-from domain.goals.view import GoalDetail
+from domain.goals.view import GoalDetail, goal_detail
 
 FHIR_JSON = "application/fhir+json"
 CANONICAL_BASE = "https://therapy-goals.example/fhir"
@@ -125,6 +129,17 @@ def goal_resource(
     if notes:
         resource["note"] = notes
     return resource
+
+
+def history_resource(
+    history: Sequence[tuple[GoalEvent, Stamp]], *, view: View = "full", today: date | None = None
+) -> Json | None:
+    """The Goal that a goal's events, oldest first with their stamps, make; None for none."""
+    detail = goal_detail([event for event, _ in history])
+    record = goal_record(history)
+    if detail is None or record is None:
+        return None
+    return goal_resource(detail, record, view=view, today=today)
 
 
 def _achievement(goal: GoalDetail, today: date | None) -> str:

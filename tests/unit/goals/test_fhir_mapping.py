@@ -23,7 +23,13 @@ from domain.goals.events import (
     GoalSet,
     TermsChange,
 )
-from domain.goals.fhir import ACHIEVEMENT_SYSTEM, CADENCE_EXTENSION, goal_resource
+from domain.goals.fhir import (
+    ACHIEVEMENT_SYSTEM,
+    CADENCE_EXTENSION,
+    View,
+    goal_resource,
+    history_resource,
+)
 from domain.goals.record import goal_record
 from domain.goals.view import goal_detail
 from tests.fhir_validation import validate_fhir
@@ -52,17 +58,14 @@ from tests.unit.goals.fhir_histories import Stamped, first_event, stamp, stamped
 Json = dict[str, Any]
 
 
-def resource_of(events: list[GoalEvent], *, view: str = "full", at: datetime = NOW) -> Json:
+def resource_of(events: list[GoalEvent], *, view: View = "full", at: datetime = NOW) -> Json:
     history = [(event, stamp(n, at + timedelta(hours=n))) for n, event in enumerate(events, 1)]
     return resource_of_stamped(history, view=view)
 
 
-def resource_of_stamped(history: list[Stamped], *, view: str = "full") -> Json:
-    detail = goal_detail([event for event, _ in history])
-    record = goal_record(history)
-    assert detail is not None
-    assert record is not None
-    resource = goal_resource(detail, record, view=view)  # type: ignore[arg-type]
+def resource_of_stamped(history: list[Stamped], *, view: View = "full") -> Json:
+    resource = history_resource(history, view=view)
+    assert resource is not None
     # What the API and the webhooks send: the JSON of it, read back.
     decoded: Json = msgspec.json.decode(msgspec.json.encode(resource))
     return validate_fhir(decoded)
@@ -359,3 +362,4 @@ def test_the_goals_first_event_is_the_one_that_sets_it() -> None:
     with pytest.raises(ValueError, match="set once"):
         goal_record([(goal_set(), stamp(1)), (goal_set(), stamp(2))])
     assert goal_record([]) is None
+    assert history_resource([]) is None
