@@ -22,6 +22,7 @@ from infra.goals.fhir_reads import goal_records, stamp_of
 from infra.goals.streams import goal_stream
 from services.api.app import create_app
 from services.api.fhir.outcomes import PROBLEM_CODES
+from services.api.pages import encode_cursor
 from tests.fhir_validation import validate_fhir
 from tests.integration.api.support import project_everything, set_goal
 from tests.integration.api.world import TOKEN_KEY, Clinic, Person
@@ -239,6 +240,10 @@ async def test_the_searchsets_page_size_is_bounded(api: Api, clinic: Clinic) -> 
         ("&_count=-1", 422, "invalid_input"),
         ("&_count=many", 422, "invalid_input"),
         ("&_cursor=not-ours", 400, "invalid_cursor"),
+        # Positions beyond a bigint's range, either way, and a position as text.
+        (f"&_cursor={encode_cursor(2**63)}", 400, "invalid_cursor"),
+        (f"&_cursor={encode_cursor(-(2**63) - 1)}", 400, "invalid_cursor"),
+        (f"&_cursor={encode_cursor('5')}", 400, "invalid_cursor"),
     ]:
         response = await api.get(search + query, headers=headers)
         assert outcome_code(response, status) == code
