@@ -5,7 +5,6 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-
 from structlog.testing import capture_logs
 
 from infra.config import Settings
