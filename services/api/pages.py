@@ -31,8 +31,9 @@ def encode_cursor(*key: object) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(key)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, shape: type[Any]) -> Any:
-    """The key a cursor holds, as `shape` (a tuple type); 400 if it is not one of ours."""
+def decode_cursor(cursor: str, shape: type[Any], parameter: str = "cursor") -> Any:
+    """The key a cursor holds, as `shape` (a tuple type); 400, naming the query `parameter`
+    that carried it, if it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         return msgspec.json.decode(raw, type=shape)
@@ -41,5 +42,5 @@ def decode_cursor(cursor: str, shape: type[Any]) -> Any:
             400,
             "invalid_cursor",
             "This cursor is not one this list gave out.",
-            errors=[FieldError("cursor", "not a cursor of this list")],
+            errors=[FieldError(parameter, "not a cursor of this list")],
         ) from None

@@ -9,7 +9,7 @@ from tests.integration.db.privileges import assert_refused
 REFUSED = [
     "UPDATE email_outbox SET to_address = 'someone@elsewhere.example'",
     "UPDATE email_outbox SET subject = 'rewritten'",
-    "UPDATE email_outbox SET headers = '{\"Bcc\": \"someone@elsewhere.example\"}'",
+    'UPDATE email_outbox SET headers = \'{"Bcc": "someone@elsewhere.example"}\'',
     "UPDATE email_outbox SET message_id = '<other@example.org>'",
     "UPDATE email_outbox SET dedup_key = 'other'",
     "UPDATE email_outbox SET clinic_id = gen_random_uuid()",
