@@ -3,6 +3,7 @@ names where the next page starts, so that a page costs the same however far into
 
 import base64
 import binascii
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -36,11 +37,23 @@ def decode_cursor(cursor: str, shape: type[Any], parameter: str = "cursor") -> A
     that carried it, if it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return msgspec.json.decode(raw, type=shape)
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+        key = msgspec.json.decode(raw, type=shape)
+        _check_storable(key)
+    except (binascii.Error, ValueError, OverflowError, msgspec.DecodeError):
         raise Problem(
             400,
             "invalid_cursor",
             "This cursor is not one this list gave out.",
             errors=[FieldError(parameter, "not a cursor of this list")],
         ) from None
+    return key
+
+
+def _check_storable(key: tuple[Any, ...]) -> None:
+    """Raises for a part PostgreSQL would refuse: text with a NUL, a time past year 9999 (or
+    before year 1) once in UTC, which is how it is sent."""
+    for part in key:
+        if isinstance(part, str) and "\x00" in part:
+            raise ValueError("a NUL in a cursor's text")
+        if isinstance(part, datetime):
+            part.astimezone(UTC)
