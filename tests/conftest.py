@@ -15,6 +15,28 @@ from infra.db.roles import PROJECTIONS
 from services.cli.migrations import run_migrations
 from tests.servers import postgres_server, service_url
 
+# Tests that start services, servers or a whole stack of their own, and hold them to deadlines:
+# under `pytest -n 2 --dist loadgroup` they share one group, so that they run one after another
+# on one worker (while the other takes the in-process tests) and never load each other.
+OWN_PROCESSES = (
+    "tests/faults/",
+    "tests/integration/outages/",
+    "tests/integration/worker/",
+    "tests/integration/test_local_servers.py",
+    "tests/integration/cli/",
+    "tests/integration/api/test_rate_limits.py",
+    "tests/integration/api/test_rolling_restart.py",
+    "tests/integration/api/test_serving.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(OWN_PROCESSES):
+            item.add_marker(pytest.mark.xdist_group("own_processes"))
+
+
 # One run's databases share a prefix, so a crashed run's leftovers are easy to spot and drop.
 RUN_PREFIX = f"goals_test_{uuid.uuid4().hex[:8]}"
 
