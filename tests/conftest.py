@@ -3,6 +3,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from xdist.remote import Producer
+from xdist.scheduler import LoadGroupScheduling, Scheduling
 
 from infra.config import Settings
 from infra.db.connection import Connection
@@ -15,9 +17,10 @@ from infra.db.roles import PROJECTIONS
 from services.cli.migrations import run_migrations
 from tests.servers import postgres_server, service_url
 
-# Tests that start services, servers or a whole stack of their own, and hold them to deadlines:
-# under `pytest -n 2 --dist loadgroup` they share one group, so that they run one after another
-# on one worker (while the other takes the in-process tests) and never load each other.
+# Tests that start services, servers or a whole stack of their own, and hold them to deadlines.
+# Under `pytest -n 2 --dist loadgroup` (`make test`) they are one group: they run one after
+# another on one worker, while the other worker takes the in-process tests, so that no two of
+# them load each other.
 OWN_PROCESSES = (
     "tests/faults/",
     "tests/integration/outages/",
@@ -30,11 +33,19 @@ OWN_PROCESSES = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.nodeid.startswith(OWN_PROCESSES):
-            item.add_marker(pytest.mark.xdist_group("own_processes"))
+class _OwnProcessesTogether(LoadGroupScheduling):
+    """`--dist loadgroup` with the group named by path: xdist's own reads an `xdist_group` mark
+    by renaming the test's node id, which pytest 9 no longer lets it do."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return "own_processes" if nodeid.startswith(OWN_PROCESSES) else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:
+    if config.getoption("dist") != "loadgroup":
+        return None  # xdist's own
+    return _OwnProcessesTogether(config, log)
 
 
 # One run's databases share a prefix, so a crashed run's leftovers are easy to spot and drop.
