@@ -35,11 +35,8 @@ typecheck: setup ## mypy (strict on domain/)
 unit: setup ## the pure tests only: no database needed
 	$(RUN) pytest tests/unit -q
 
-# Two pytest workers; the tests that start processes of their own run one at a time on one of
-# them (docs/testing.md). WORKERS=0 runs the suite in one process.
-WORKERS ?= 2
-test: lint typecheck ## set up, lint, type-check and run the whole suite (on WORKERS workers)
-	$(RUN) pytest -q -n $(WORKERS) --dist loadgroup
+test: lint typecheck ## set up, lint, type-check and run the whole suite
+	$(RUN) pytest -q
 
 mutate: setup ## mutation testing of the event store, the writer, the feed and the rebuild (docs/testing.md)
 	$(RUN) mutmut run --max-children 2

@@ -3,8 +3,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
-from xdist.remote import Producer
-from xdist.scheduler import LoadGroupScheduling, Scheduling
 
 from infra.config import Settings
 from infra.db.connection import Connection
@@ -16,37 +14,6 @@ from infra.db.pool import (
 from infra.db.roles import PROJECTIONS
 from services.cli.migrations import run_migrations
 from tests.servers import postgres_server, service_url
-
-# Tests that start services, servers or a whole stack of their own, and hold them to deadlines.
-# Under `pytest -n 2 --dist loadgroup` (`make test`) they are one group: they run one after
-# another on one worker, while the other worker takes the in-process tests, so that no two of
-# them load each other.
-OWN_PROCESSES = (
-    "tests/faults/",
-    "tests/integration/outages/",
-    "tests/integration/worker/",
-    "tests/integration/test_local_servers.py",
-    "tests/integration/cli/",
-    "tests/integration/api/test_rate_limits.py",
-    "tests/integration/api/test_rolling_restart.py",
-    "tests/integration/api/test_serving.py",
-)
-
-
-class _OwnProcessesTogether(LoadGroupScheduling):
-    """`--dist loadgroup` with the group named by path: xdist's own reads an `xdist_group` mark
-    by renaming the test's node id, which pytest 9 no longer lets it do."""
-
-    def _split_scope(self, nodeid: str) -> str:
-        return "own_processes" if nodeid.startswith(OWN_PROCESSES) else nodeid
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:
-    if config.getoption("dist") != "loadgroup":
-        return None  # xdist's own
-    return _OwnProcessesTogether(config, log)
-
 
 # One run's databases share a prefix, so a crashed run's leftovers are easy to spot and drop.
 RUN_PREFIX = f"goals_test_{uuid.uuid4().hex[:8]}"
