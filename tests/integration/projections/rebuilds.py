@@ -83,10 +83,8 @@ async def wait_until_switch_waits(conn: Connection, seconds: float = 30) -> None
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         waiting = await conn.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE NOT granted "
-            "AND relation = 'goal_summaries'::regclass "
-            # Another database's table may have the same oid: a clone of the same template.
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            "SELECT count(*) FROM pg_locks "
+            "WHERE NOT granted AND relation = 'goal_summaries'::regclass"
         )
         if waiting:
             return
