@@ -3,14 +3,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.private_postgres import (
+from tests.integration.worker.launcher import WorkerServices
+from tests.private_servers import (
     PrivatePostgres,
     migrated_cluster,
     postgres_binaries,
     private_postgres,
 )
-from tests.integration.worker.launcher import WorkerServices
-from tests.servers import redis_server
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +27,6 @@ async def own_postgres(postgres_cluster: tuple[Path, Path]) -> AsyncIterator[Pri
     """A migrated PostgreSQL that only this test uses, so that it may stop or freeze it."""
     with private_postgres(*postgres_cluster) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def shared_redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture
