@@ -69,21 +69,25 @@ async def run_worker_service(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     relay = asyncio.create_task(run_relay(settings, stop))
+    from services.worker.webhooks import run_webhook_scheduler  # noqa: PLC0415 - after the fork
+
+    scheduler = asyncio.create_task(run_webhook_scheduler(settings, stop))
     log.info("worker_service_started", processes=settings.worker_processes)
     try:
         exited = asyncio.create_task(workers.wait())
         stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({relay, exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({relay, scheduler, exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop.set()
-        await asyncio.gather(relay, return_exceptions=True)
+        await asyncio.gather(relay, scheduler, return_exceptions=True)
         await stop_dramatiq(workers)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         ignore_late_stops()
-    if relay.done() and not relay.cancelled() and relay.exception():
-        log.error("relay_failed", exc_info=relay.exception())
-        return 1
+    for task, failure in ((relay, "relay_failed"), (scheduler, "webhook_scheduler_failed")):
+        if task.done() and not task.cancelled() and task.exception():
+            log.error(failure, exc_info=task.exception())
+            return 1
     if workers.returncode != 0:
         log.error("dramatiq_exited", exit_code=workers.returncode)
         return 1

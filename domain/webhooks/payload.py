@@ -1,0 +1,66 @@
+"""What a receiver gets: `{"type", "timestamp", "data"}`, as bytes that are signed and sent as
+they are. The same delivery always makes the same bytes, so every attempt carries the same body.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+Format = Literal["id-only", "full", "fhir"]
+FORMATS: tuple[Format, ...] = ("id-only", "full", "fhir")
+DEFAULT_FORMAT: Format = "id-only"
+
+
+class Disclosed(msgspec.Struct, frozen=True):
+    """One event as one endpoint receives it."""
+
+    event_id: UUID
+    webhook_type: str
+    sequence: int
+    position: int
+    goal_id: UUID
+    stream_version: int
+    clinic_id: UUID
+    actor_role: str
+    recorded_at: datetime
+    fields: str
+    """The event's own fields, as the log stores them (JSON); sent only in the `full` format."""
+
+
+class _Data(msgspec.Struct, frozen=True, omit_defaults=True):
+    event_id: UUID
+    sequence: int
+    position: int
+    goal_id: UUID
+    stream_version: int
+    clinic_id: UUID
+    actor_role: str
+    event: Any = None
+
+
+class _Body(msgspec.Struct, frozen=True):
+    type: str
+    timestamp: datetime
+    data: _Data
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def body(disclosed: Disclosed, format: Format) -> bytes:
+    """The minimum necessary by default: ids and where the event stands; its fields in `full`."""
+    if format == "fhir":
+        raise ValueError("the FHIR format is not available")
+    data = _Data(
+        event_id=disclosed.event_id,
+        sequence=disclosed.sequence,
+        position=disclosed.position,
+        goal_id=disclosed.goal_id,
+        stream_version=disclosed.stream_version,
+        clinic_id=disclosed.clinic_id,
+        actor_role=disclosed.actor_role,
+        event=msgspec.json.decode(disclosed.fields) if format == "full" else None,
+    )
+    return _encoder.encode(_Body(disclosed.webhook_type, disclosed.recorded_at, data))
