@@ -1,0 +1,103 @@
+"""A real HTTP receiver on loopback, started by the tests: it records every request and answers
+as the test tells it to (a status, a Retry-After, or no answer at all for a while)."""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers["webhook-id"]
+
+    def verified(self, secret: str) -> Any:
+        """The body as the reference package verifies it, or its error."""
+        return Webhook(secret).verify(self.body, self.headers)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    hang_seconds: float = 0
+
+
+Plan = Callable[["Receiver", bytes], Answer]
+
+
+def always_ok(receiver: "Receiver", body: bytes) -> Answer:
+    return Answer()
+
+
+class Receiver:
+    def __init__(self, plan: Plan = always_ok) -> None:
+        self.plan = plan
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+        self.url = ""
+
+    def took(self, request: Received) -> int:
+        with self._lock:
+            self.received.append(request)
+            return len(self.received)
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [request.webhook_id for request in self.received]
+
+    def bodies(self) -> list[bytes]:
+        with self._lock:
+            return [request.body for request in self.received]
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            receiver.took(Received(headers, body, time.monotonic()))
+            answer = receiver.plan(receiver, body)
+            if answer.hang_seconds:
+                time.sleep(answer.hang_seconds)
+            reply = b"ok"
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def receiving(plan: Plan = always_ok, host: str = "127.0.0.1", port: int = 0) -> Iterator[Receiver]:
+    receiver = Receiver(plan)
+    server = ThreadingHTTPServer((host, port), _handler(receiver))
+    server.daemon_threads = True
+    port = server.server_address[1]
+    receiver.url = f"http://{host}:{port}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
