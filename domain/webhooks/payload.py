@@ -3,7 +3,7 @@ they are. The same delivery always makes the same bytes, so every attempt carrie
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import msgspec
@@ -13,7 +13,7 @@ FORMATS: tuple[Format, ...] = ("id-only", "full", "fhir")
 DEFAULT_FORMAT: Format = "id-only"
 
 
-class Disclosed(msgspec.Struct, frozen=True):
+class Disclosed(msgspec.Struct, frozen=True, gc=False):
     """One event as one endpoint receives it."""
 
     event_id: UUID
@@ -29,7 +29,7 @@ class Disclosed(msgspec.Struct, frozen=True):
     """The event's own fields, as the log stores them (JSON); sent only in the `full` format."""
 
 
-class _Data(msgspec.Struct, frozen=True, omit_defaults=True):
+class _Data(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     event_id: UUID
     sequence: int
     position: int
@@ -37,10 +37,11 @@ class _Data(msgspec.Struct, frozen=True, omit_defaults=True):
     stream_version: int
     clinic_id: UUID
     actor_role: str
-    event: Any = None
+    event: msgspec.Raw | None = None
+    """The event's fields as the log holds them."""
 
 
-class _Body(msgspec.Struct, frozen=True):
+class _Body(msgspec.Struct, frozen=True, gc=False):
     type: str
     timestamp: datetime
     data: _Data
@@ -61,6 +62,6 @@ def body(disclosed: Disclosed, format: Format) -> bytes:
         stream_version=disclosed.stream_version,
         clinic_id=disclosed.clinic_id,
         actor_role=disclosed.actor_role,
-        event=msgspec.json.decode(disclosed.fields) if format == "full" else None,
+        event=msgspec.Raw(disclosed.fields.encode()) if format == "full" else None,
     )
     return _encoder.encode(_Body(disclosed.webhook_type, disclosed.recorded_at, data))

@@ -37,7 +37,7 @@ class Next(StrEnum):
     ENDPOINT_GONE = "endpoint_gone"
 
 
-class AfterAttempt(msgspec.Struct, frozen=True):
+class AfterAttempt(msgspec.Struct, frozen=True, gc=False):
     next: Next
     retry_in_seconds: float | None = None
 

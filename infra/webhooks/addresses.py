@@ -95,7 +95,15 @@ def forbidden(address: Address, allowed: Iterable[Network] = ()) -> bool:
     reserved or otherwise not global, itself or the IPv4 address it carries, unless an operator
     allowed a network that holds it."""
     inner = embedded_ipv4(address)
-    candidates = [address] if inner is None else [address, inner]
+    if inner is None:
+        candidates = [address]
+    elif isinstance(address, ipaddress.IPv6Address) and (
+        address.ipv4_mapped is not None or address in _NAT64
+    ):
+        # Only a translation of the IPv4 address: that address is where it goes.
+        candidates = [inner]
+    else:
+        candidates = [address, inner]
     networks = list(allowed)
     if any(candidate in network for candidate in candidates for network in networks):
         return False
@@ -144,7 +152,7 @@ class AddressGuard:
         parsed = self.parsed(url)
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
-            addresses = await self._resolver(parsed.host, port)
+            addresses = _literal(parsed.host) or await self._resolver(parsed.host, port)
         except (OSError, UnicodeError) as error:
             raise Refused(
                 "unresolvable_host", f"{parsed.host} does not resolve: {error}."
@@ -159,7 +167,7 @@ class AddressGuard:
                     "are never sent to.",
                 )
         chosen = addresses[0]
-        is_name = _is_name(parsed.host)
+        is_name = not _literal(parsed.host)
         return Target(
             url=parsed.copy_with(host=str(chosen)),
             host=parsed.netloc.decode("ascii"),
@@ -168,9 +176,9 @@ class AddressGuard:
         )
 
 
-def _is_name(host: str) -> bool:
+def _literal(host: str) -> list[Address]:
+    """The address a host written as one names (in its standard form), or none."""
     try:
-        ipaddress.ip_address(host)
+        return [ipaddress.ip_address(host)]
     except ValueError:
-        return True
-    return False
+        return []

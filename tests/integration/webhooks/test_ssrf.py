@@ -1,0 +1,52 @@
+"""Loopback forms, through the system's own resolver, with no network allowed: refused at
+registration and at delivery, before any connection. No test here connects anywhere but
+loopback (and then only where the allow-list admits it)."""
+
+import asyncpg
+import pytest
+
+from infra.webhooks.addresses import AddressGuard, Refused
+from infra.webhooks.sender import Sender
+from tests.integration.webhooks.conftest import (
+    add_endpoint,
+    fan_out,
+    goals_with_events,
+    webhook_settings,
+)
+from tests.integration.webhooks.receiver import receiving
+
+LOOPBACK_FORMS = [
+    "https://127.0.0.1/",
+    "https://127.1/",
+    "https://2130706433/",
+    "https://0x7f000001/",
+    "https://[::1]/",
+    "https://[::ffff:127.0.0.1]/",
+    "https://localhost/",
+]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_FORMS)
+async def test_every_loopback_form_is_refused(url: str) -> None:
+    with pytest.raises(Refused) as refused:
+        await AddressGuard().target(url)
+    assert refused.value.code == "forbidden_address"
+
+
+@pytest.mark.usefixtures("clinic_id")
+async def test_delivery_to_a_loopback_receiver_is_refused_without_the_allow_list(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    strict = Sender(pool, webhook_settings(database_url, webhook_allowed_networks=""))
+    goal_ids = await goals_with_events(pool, 1, 1)
+    with receiving() as receiver:
+        endpoint_id, _ = await add_endpoint(pool, receiver.url)
+        await fan_out(pool, goal_ids)
+        await strict.send_endpoint(endpoint_id)
+        await strict.close()
+    assert receiver.received == []
+    attempt = await pool.fetchrow("SELECT status_code, error FROM webhook_attempts")
+    assert attempt is not None
+    assert attempt["status_code"] is None
+    assert attempt["error"].startswith("forbidden_address: 127.0.0.1 resolves to 127.0.0.1")
+    assert await pool.fetchval("SELECT state FROM webhook_deliveries") == "pending"
