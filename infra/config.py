@@ -147,12 +147,13 @@ class Settings(msgspec.Struct, frozen=True):
     """`WEBHOOK_DISABLE_AFTER_SECONDS`: an endpoint whose every attempt failed for this long is
     disabled; its clinic is warned a day (or a fifth of this, if shorter) before."""
 
-    webhook_scheduler_seconds: float = 0.5
+    webhook_scheduler_seconds: float = 0.25
     """`WEBHOOK_SCHEDULER_SECONDS`: how often the worker service looks for endpoints with
     deliveries due, and hands them to senders."""
 
-    webhook_concurrency_per_endpoint: int = 16
-    """`WEBHOOK_CONCURRENCY_PER_ENDPOINT`: requests in flight at once to one endpoint."""
+    webhook_concurrency_per_endpoint: int = 8
+    """`WEBHOOK_CONCURRENCY_PER_ENDPOINT`: requests in flight at once to one endpoint (more
+    costs each request more of the sender's time than it saves in waiting)."""
 
 
 _PREFIXLESS = {field.upper(): field for field in Settings.__struct_fields__}

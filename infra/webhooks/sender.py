@@ -32,7 +32,12 @@ from infra.webhooks.signing import signed_headers
 
 log = structlog.get_logger(__name__)
 
-BATCH = 200
+BATCHES_IN_FLIGHT = 8
+"""Deliveries claimed at a time, as a multiple of the requests in flight to the endpoint."""
+SLICE_SECONDS = 2.0
+"""How long one message sends to one endpoint before it gives its worker thread back; the
+scheduler hands the endpoint out again if more is due, so other work (the consumers' messages,
+other endpoints) is never kept waiting behind a busy endpoint for long."""
 
 
 def retry_delays(settings: Settings) -> tuple[float, ...]:
@@ -64,45 +69,45 @@ class Sender:
             jitter,
         )
         self._concurrency = settings.webhook_concurrency_per_endpoint
-        self._client: httpx.AsyncClient | None = None
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = new_client(self._concurrency * 8)
-        return self._client
 
     async def send_endpoint(self, endpoint_id: UUID) -> int:
-        """Sends what is due to the endpoint, for at most half its lease; 0 if another sender
-        has it, or nothing is due. What is left is handed out again by the scheduler."""
+        """Sends what is due to the endpoint, starting attempts for at most `SLICE_SECONDS` (and
+        half its lease); 0 if another sender has it, or nothing is due. What is left is handed
+        out again by the scheduler."""
         lease = self._settings.webhook_claim_seconds
         async with self._pool.acquire() as conn:
             endpoint = await claim_endpoint(conn, endpoint_id, lease)
         if endpoint is None:
             return 0
         sent = 0
-        until = time.monotonic() + lease / 2
+        until = time.monotonic() + min(SLICE_SECONDS, lease / 2)
+        # A client of its own, with a connection per request in flight: httpx's pool does work
+        # for every connection it holds at each request, and one endpoint's connections are of
+        # no use to another's.
+        client = new_client(self._concurrency)
         try:
             while time.monotonic() < until:
                 async with self._pool.acquire() as conn:
-                    due = await claim_due(conn, endpoint_id, lease, BATCH)
+                    due = await claim_due(
+                        conn, endpoint_id, lease, self._concurrency * BATCHES_IN_FLIGHT
+                    )
                 if not due:
                     break
-                disabled = await self._send_batch(endpoint, due, until)
+                disabled = await self._send_batch(client, endpoint, due, until)
                 sent += len(due)
                 if disabled:
                     break
                 async with self._pool.acquire() as conn:
                     await keep_endpoint(conn, endpoint_id, lease)
         finally:
+            await client.aclose()
             async with self._pool.acquire() as conn:
                 await release_endpoint(conn, endpoint_id)
         return sent
 
-    async def _send_batch(self, endpoint: Endpoint, due: list[Due], until: float) -> bool:
+    async def _send_batch(
+        self, client: httpx.AsyncClient, endpoint: Endpoint, due: list[Due], until: float
+    ) -> bool:
         """Sends the batch, starting no attempt after `until` (a hung receiver makes each
         attempt last the whole timeout): what was not started is due again at once."""
         try:
@@ -118,7 +123,7 @@ class Sender:
                 at = self._clock()
                 if isinstance(target, Refused):
                     return item, at, Answer(None, 0, f"{target.code}: {target.detail}", "", None)
-                return item, at, await self._post(endpoint, target, item, at)
+                return item, at, await self._post(client, endpoint, target, item, at)
 
         outcomes = await asyncio.gather(*(attempt(item) for item in due))
         attempts = [outcome for outcome in outcomes if not isinstance(outcome, Due)]
@@ -135,12 +140,17 @@ class Sender:
         )
         return disabled
 
-    async def _post(self, endpoint: Endpoint, target: Target, item: Due, at: datetime) -> Answer:
+    async def _post(
+        self,
+        client: httpx.AsyncClient,
+        endpoint: Endpoint,
+        target: Target,
+        item: Due,
+        at: datetime,
+    ) -> Answer:
         payload = body(item.disclosed, endpoint.format)
         headers = signed_headers(str(item.delivery_id), payload, endpoint.secrets, at)
-        return await post(
-            self._http(), target, headers, payload, self._settings.webhook_timeout_seconds
-        )
+        return await post(client, target, headers, payload, self._settings.webhook_timeout_seconds)
 
 
 def _ok(answer: Answer) -> bool:

@@ -1,5 +1,5 @@
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from uuid import UUID
 
 import asyncpg
@@ -38,10 +38,8 @@ async def clinic_id(pool: asyncpg.Pool) -> UUID:
 
 
 @pytest.fixture
-async def sender(pool: asyncpg.Pool, database_url: str) -> AsyncIterator[Sender]:
-    made = Sender(pool, webhook_settings(database_url))
-    yield made
-    await made.close()
+def sender(pool: asyncpg.Pool, database_url: str) -> Sender:
+    return Sender(pool, webhook_settings(database_url))
 
 
 async def add_endpoint(

@@ -43,7 +43,6 @@ async def test_delivery_to_a_loopback_receiver_is_refused_without_the_allow_list
         endpoint_id, _ = await add_endpoint(pool, receiver.url)
         await fan_out(pool, goal_ids)
         await strict.send_endpoint(endpoint_id)
-        await strict.close()
     assert receiver.received == []
     attempt = await pool.fetchrow("SELECT status_code, error FROM webhook_attempts")
     assert attempt is not None
