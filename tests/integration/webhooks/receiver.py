@@ -1,6 +1,7 @@
 """A real HTTP receiver on loopback, started by the tests: it records every request and answers
 as the test tells it to (a status, a Retry-After, or no answer at all for a while)."""
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -96,8 +97,13 @@ def receiving(plan: Plan = always_ok, host: str = "127.0.0.1", port: int = 0) ->
     receiver.url = f"http://{host}:{port}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # The receiver's threads and the sender's event loop share one interpreter: switching
+    # between them every 5 ms (the default) would make each request wait for it.
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
     try:
         yield receiver
     finally:
+        sys.setswitchinterval(switching)
         server.shutdown()
         server.server_close()
