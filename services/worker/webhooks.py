@@ -8,14 +8,13 @@ import asyncio
 import contextlib
 from uuid import UUID
 
-import asyncpg
 import dramatiq
 import redis
 import structlog
 
 from infra import broker
 from infra.config import Settings
-from infra.db.outages import Outage, unreachable
+from infra.db.outages import unreachable
 from infra.db.pool import close_pool, open_pool
 from infra.webhooks.claims import endpoints_due
 from infra.webhooks.sender import Sender
@@ -62,22 +61,21 @@ send_webhooks = dramatiq.actor(
 
 
 async def run_webhook_scheduler(settings: Settings, stop: asyncio.Event) -> None:
+    """Hands out the endpoints with deliveries due, every `WEBHOOK_SCHEDULER_SECONDS`. While
+    PostgreSQL or Redis is away it waits for them quietly: the relay, in the same process, says
+    so once per outage."""
     pool = await open_pool(settings, min_size=1, max_size=1)
-    database, redis_outage = Outage("database"), Outage("broker")
     try:
         while not stop.is_set():
             try:
                 async with pool.acquire(timeout=settings.database_acquire_timeout_seconds) as conn:
                     due = await endpoints_due(conn, ENDPOINTS_PER_PASS)
                 await asyncio.to_thread(_hand_out, due)
-                database.recovered()
-                redis_outage.recovered()
-            except redis.RedisError as error:
-                redis_outage.failed(error)
+            except redis.RedisError:
+                pass
             except Exception as error:
-                if not (unreachable(error) or isinstance(error, asyncpg.PostgresError)):
+                if not unreachable(error):
                     raise
-                database.failed(error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.webhook_scheduler_seconds)
     finally:
