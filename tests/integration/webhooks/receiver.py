@@ -1,6 +1,10 @@
 """A real HTTP receiver on loopback, started by the tests: it records every request and answers
 as the test tells it to (a status, a Retry-After, or no answer at all for a while)."""
 
+import base64
+import json
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -8,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
@@ -107,3 +112,41 @@ def receiving(plan: Plan = always_ok, host: str = "127.0.0.1", port: int = 0) ->
         sys.setswitchinterval(switching)
         server.shutdown()
         server.server_close()
+
+
+class RecordedElsewhere:
+    """What a receiver in another process wrote down, read back when asked."""
+
+    def __init__(self, url: str, path: Path) -> None:
+        self.url = url
+        self._path = path
+
+    @property
+    def received(self) -> list[Received]:
+        requests = []
+        for line in self._path.read_text().splitlines():
+            record = json.loads(line)
+            requests.append(Received(record["headers"], base64.b64decode(record["body"]), 0.0))
+        return requests
+
+
+@contextmanager
+def receiving_elsewhere(directory: Path) -> Iterator[RecordedElsewhere]:
+    """A receiver in a process of its own, answering 200 at once: for bursts, where one in the
+    test's own process would share its interpreter with the sender."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = directory / f"received-{port}.jsonl"
+    path.touch()
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "tests.integration.webhooks.recording_receiver", str(port), path],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()
+        yield RecordedElsewhere(f"http://127.0.0.1:{port}/hook", path)
+    finally:
+        process.terminate()
+        process.wait(10)
