@@ -36,8 +36,8 @@ def _protocol(out: IO[str]) -> type[asyncio.Protocol]:
                     return
                 body = self.buffer[head_end + 4 : end]
                 self.buffer = self.buffer[end:]
-                line = {"headers": headers, "body": base64.b64encode(body).decode()}
-                out.write(json.dumps(line) + "\n")
+                request = {"headers": headers, "body": base64.b64encode(body).decode()}
+                out.write(json.dumps(request) + "\n")
                 out.flush()
                 if self.transport is not None:
                     self.transport.write(_ANSWER)
