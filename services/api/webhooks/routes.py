@@ -78,7 +78,14 @@ async def create_endpoint(
         )
         return reply(201, EndpointCreated(**msgspec.structs.asdict(row), secret=secret))
 
-    return await idempotent(request, conn, caller, produce)
+    def without_secret(result: Reply) -> Reply:
+        """A retry with the same key gets the endpoint back, but its secret is kept nowhere."""
+        shown = msgspec.json.decode(result.body, type=EndpointCreated)
+        fields = msgspec.structs.asdict(shown)
+        del fields["secret"]
+        return reply(result.status_code, EndpointOut(**fields))
+
+    return await idempotent(request, conn, caller, produce, kept_as=without_secret)
 
 
 @get(PATH, summary="The clinic's webhook endpoints", responses=problem_responses(401, 403))

@@ -60,6 +60,24 @@ async def test_admins_and_integration_users_register_endpoints_with_a_secret_sho
     ]
 
 
+async def test_a_retried_registration_registers_once_and_keeps_no_secret(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    body = {"url": HOOKS, "event_types": ["*"]}
+    headers = {**clinic.admin.headers, "Idempotency-Key": "register-ehr"}
+    first = await api.post("/v1/webhook-endpoints", json=body, headers=headers)
+    again = await api.post("/v1/webhook-endpoints", json=body, headers=headers)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["secret"].startswith("whsec_")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert "secret" not in again.json()
+    assert await pool.fetchval("SELECT count(*) FROM webhook_endpoints") == 1
+    kept = await pool.fetchval("SELECT body FROM idempotency_keys")
+    assert b"whsec_" not in kept
+
+
 async def test_nobody_else_may(api: AsyncTestClient[Litestar], clinic: Clinic) -> None:
     endpoint = await _create(api, clinic.admin)
     path = f"/v1/webhook-endpoints/{endpoint['id']}"
