@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from domain.goals.fhir import Json
+
 Format = Literal["id-only", "full", "fhir"]
 FORMATS: tuple[Format, ...] = ("id-only", "full", "fhir")
 DEFAULT_FORMAT: Format = "id-only"
@@ -39,6 +41,8 @@ class _Data(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     actor_role: str
     event: msgspec.Raw | None = None
     """The event's fields as the log holds them."""
+    resource: msgspec.Raw | None = None
+    """The goal as a FHIR R4 Goal, as it stood after the event."""
 
 
 class _Body(msgspec.Struct, frozen=True, gc=False):
@@ -50,10 +54,12 @@ class _Body(msgspec.Struct, frozen=True, gc=False):
 _encoder = msgspec.json.Encoder()
 
 
-def body(disclosed: Disclosed, format: Format) -> bytes:
-    """The minimum necessary by default: ids and where the event stands; its fields in `full`."""
-    if format == "fhir":
-        raise ValueError("the FHIR format is not available")
+def body(disclosed: Disclosed, format: Format, goal: Json | None = None) -> bytes:
+    """The minimum necessary by default: ids and where the event stands; its fields in `full`;
+    in `fhir`, `goal`: the goal as a FHIR R4 Goal as it stood after the event
+    (`domain.goals.fhir.history_resource` of its events up to this one)."""
+    if format == "fhir" and goal is None:
+        raise ValueError("the fhir format sends the goal as a FHIR Goal, and none was given")
     data = _Data(
         event_id=disclosed.event_id,
         sequence=disclosed.sequence,
@@ -63,5 +69,6 @@ def body(disclosed: Disclosed, format: Format) -> bytes:
         clinic_id=disclosed.clinic_id,
         actor_role=disclosed.actor_role,
         event=msgspec.Raw(disclosed.fields.encode()) if format == "full" else None,
+        resource=msgspec.Raw(_encoder.encode(goal)) if format == "fhir" else None,
     )
     return _encoder.encode(_Body(disclosed.webhook_type, disclosed.recorded_at, data))

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import structlog
 
+from domain.goals.fhir import Json
 from domain.webhooks.payload import body
 from infra.config import Settings
 from infra.webhooks.addresses import AddressGuard, Refused, Target, parse_networks
@@ -26,6 +27,7 @@ from infra.webhooks.claims import (
     keep_endpoint,
     release_endpoint,
 )
+from infra.webhooks.fhir_goals import goals_as_fhir
 from infra.webhooks.http import Answer, new_client, post
 from infra.webhooks.outcomes import Policy, record
 from infra.webhooks.signing import signed_headers
@@ -114,6 +116,10 @@ class Sender:
             target: Target | Refused = await self._guard.target(endpoint.url)
         except Refused as refused:
             target = refused
+        goals: dict[UUID, Json | None] = {}
+        if endpoint.format == "fhir":
+            async with self._pool.acquire() as conn:
+                goals = await goals_as_fhir(conn, due)
         room = asyncio.Semaphore(self._concurrency)
 
         async def attempt(item: Due) -> tuple[Due, datetime, Answer] | Due:
@@ -123,7 +129,13 @@ class Sender:
                 at = self._clock()
                 if isinstance(target, Refused):
                     return item, at, Answer(None, 0, f"{target.code}: {target.detail}", "", None)
-                return item, at, await self._post(client, endpoint, target, item, at)
+                try:
+                    payload = body(item.disclosed, endpoint.format, goals.get(item.delivery_id))
+                except ValueError as error:  # a goal whose events make no FHIR Goal
+                    return item, at, Answer(None, 0, f"no body: {error}", "", None)
+                headers = signed_headers(str(item.delivery_id), payload, endpoint.secrets, at)
+                timeout = self._settings.webhook_timeout_seconds
+                return item, at, await post(client, target, headers, payload, timeout)
 
         outcomes = await asyncio.gather(*(attempt(item) for item in due))
         attempts = [outcome for outcome in outcomes if not isinstance(outcome, Due)]
@@ -139,18 +151,6 @@ class Sender:
             delivered=sum(1 for _, _, answer in attempts if _ok(answer)),
         )
         return disabled
-
-    async def _post(
-        self,
-        client: httpx.AsyncClient,
-        endpoint: Endpoint,
-        target: Target,
-        item: Due,
-        at: datetime,
-    ) -> Answer:
-        payload = body(item.disclosed, endpoint.format)
-        headers = signed_headers(str(item.delivery_id), payload, endpoint.secrets, at)
-        return await post(client, target, headers, payload, self._settings.webhook_timeout_seconds)
 
 
 def _ok(answer: Answer) -> bool:

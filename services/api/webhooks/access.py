@@ -6,7 +6,6 @@ from uuid import UUID
 from litestar import Request
 
 from domain.access.policy import Caller
-from domain.webhooks.payload import Format
 from domain.webhooks.types import unknown_types
 from infra.db.connection import Connection
 from infra.webhooks import endpoints
@@ -45,16 +44,6 @@ def known_types(event_types: list[str]) -> None:
                 FieldError(f"event_types[{event_types.index(name)}]", f"unknown: {name!r}")
                 for name in unknown
             ],
-        )
-
-
-def available_format(format: Format) -> None:
-    if format == "fhir":
-        raise Problem(
-            422,
-            "format_unavailable",
-            "The fhir format is not available yet; use id-only or full.",
-            errors=[FieldError("format", "not available")],
         )
 
 

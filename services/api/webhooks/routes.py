@@ -19,7 +19,6 @@ from services.api.errors import not_found, problem_responses
 from services.api.webhooks import deliveries
 from services.api.webhooks.access import (
     allowed_url,
-    available_format,
     known_types,
     own_endpoint,
     require_manager,
@@ -59,7 +58,6 @@ async def create_endpoint(
 ) -> Response[bytes]:
     require_manager(caller)
     known_types(data.event_types)
-    available_format(data.format)
     await allowed_url(request, data.url)
 
     async def produce() -> Reply:
@@ -120,8 +118,6 @@ async def change_endpoint(
     await own_endpoint(conn, caller, endpoint_id)
     if data.event_types is not None:
         known_types(data.event_types)
-    if data.format is not None:
-        available_format(data.format)
     if data.url is not None:
         await allowed_url(request, data.url)
     changed = await endpoints.change(

@@ -20,7 +20,8 @@ class NewEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     event_types: EventTypes
     """Goal event types (`goal.set`, …, `nudge.sent`), or `["*"]` for all."""
     format: Format = DEFAULT_FORMAT
-    """`id-only` (ids and where the event stands), `full` (with the event's fields), `fhir`."""
+    """`id-only` (ids and where the event stands), `full` (with the event's fields), `fhir`
+    (with the goal as a FHIR R4 Goal)."""
     description: Description = ""
 
 

@@ -45,11 +45,12 @@ async def test_admins_and_integration_users_register_endpoints_with_a_secret_sho
 ) -> None:
     by_admin = await _create(api, clinic.admin, description="EHR")
     by_integration = await _create(api, clinic.integration, event_types=["*"], format="full")
+    as_fhir = await _create(api, clinic.integration, format="fhir")
 
     assert by_admin["secret"].startswith("whsec_")
     assert by_admin["format"] == "id-only"
     assert (by_admin["enabled"], by_admin["last_sequence"]) == (True, 0)
-    assert by_integration["format"] == "full"
+    assert (by_integration["format"], as_fhir["format"]) == ("full", "fhir")
     shown = await api.get(f"/v1/webhook-endpoints/{by_admin['id']}", headers=clinic.admin.headers)
     assert shown.status_code == 200
     assert "secret" not in shown.json()
@@ -57,6 +58,7 @@ async def test_admins_and_integration_users_register_endpoints_with_a_secret_sho
     assert [item["id"] for item in listed.json()["endpoints"]] == [
         by_admin["id"],
         by_integration["id"],
+        as_fhir["id"],
     ]
 
 
@@ -123,7 +125,6 @@ REFUSALS: list[tuple[dict[str, Any], str, str]] = [
     ({"event_types": ["goal.set", "goal_set"]}, "unknown_event_type", "event_types[1]"),
     ({"event_types": ["*", "goal.set"]}, "unknown_event_type", "event_types[0]"),
     ({"event_types": []}, "invalid_input", "event_types"),
-    ({"format": "fhir"}, "format_unavailable", "format"),
     ({"format": "xml"}, "invalid_input", "format"),
 ]
 

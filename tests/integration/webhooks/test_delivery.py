@@ -11,6 +11,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from infra.webhooks import history
 from infra.webhooks.sender import Sender
+from tests.fhir_validation import validate_fhir
 from tests.integration.projections.goals import goal_with_check_ins
 from tests.integration.webhooks.conftest import (
     add_endpoint,
@@ -206,3 +207,24 @@ def _uuid(text: str) -> object:
     import uuid  # noqa: PLC0415
 
     return uuid.UUID(text)
+
+
+async def test_fhir_format_carries_the_goal_as_it_stood_after_each_event(
+    pool: asyncpg.Pool, sender: Sender
+) -> None:
+    (goal_id,) = await goals_with_events(pool, 1, 3)
+    with receiving() as receiver:
+        endpoint_id, secret = await add_endpoint(pool, receiver.url, format="fhir")
+        await fan_out(pool, [goal_id])
+        assert await send_until(sender, endpoint_id, lambda: len(receiver.received) >= 3)
+    bodies = sorted(
+        (request.verified(secret) for request in receiver.received),
+        key=lambda sent: sent["data"]["sequence"],
+    )
+    for number, sent in enumerate(bodies, 1):
+        goal = validate_fhir(sent["data"]["resource"])
+        assert goal["resourceType"] == "Goal"
+        assert goal["id"] == str(goal_id)
+        assert goal["meta"]["versionId"] == str(number)
+        assert goal["lifecycleStatus"] == "active"
+        assert "event" not in sent["data"]

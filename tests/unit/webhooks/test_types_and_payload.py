@@ -70,6 +70,11 @@ def test_full_carries_the_fields_and_the_bytes_never_change() -> None:
     assert body(DISCLOSED, "full") == body(DISCLOSED, "full")
 
 
-def test_fhir_is_refused_until_the_mapping_exists() -> None:
-    with pytest.raises(ValueError, match="FHIR"):
+def test_fhir_carries_the_goal_it_is_given_and_needs_one() -> None:
+    goal: dict[str, object] = {"resourceType": "Goal", "id": str(uuid.UUID(int=2))}
+    sent = msgspec.json.decode(body(DISCLOSED, "fhir", goal))
+    assert sent["data"]["resource"] == goal
+    assert "event" not in sent["data"]
+    assert "resource" not in msgspec.json.decode(body(DISCLOSED, "full", goal))["data"]
+    with pytest.raises(ValueError, match="FHIR Goal"):
         body(DISCLOSED, "fhir")
