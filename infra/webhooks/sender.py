@@ -74,8 +74,8 @@ class Sender:
 
     async def send_endpoint(self, endpoint_id: UUID) -> int:
         """Sends what is due to the endpoint, starting attempts for at most `SLICE_SECONDS` (and
-        half its lease); 0 if another sender has it, or nothing is due. What is left is handed
-        out again by the scheduler."""
+        half its lease), and says how many it attempted: 0 if another sender has it, or nothing
+        is due. What is left is handed out again by the scheduler."""
         lease = self._settings.webhook_claim_seconds
         async with self._pool.acquire() as conn:
             endpoint = await claim_endpoint(conn, endpoint_id, lease)
@@ -95,8 +95,8 @@ class Sender:
                     )
                 if not due:
                     break
-                disabled = await self._send_batch(client, endpoint, due, until)
-                sent += len(due)
+                attempted, disabled = await self._send_batch(client, endpoint, due, until)
+                sent += attempted
                 if disabled:
                     break
                 async with self._pool.acquire() as conn:
@@ -109,9 +109,10 @@ class Sender:
 
     async def _send_batch(
         self, client: httpx.AsyncClient, endpoint: Endpoint, due: list[Due], until: float
-    ) -> bool:
+    ) -> tuple[int, bool]:
         """Sends the batch, starting no attempt after `until` (a hung receiver makes each
-        attempt last the whole timeout): what was not started is due again at once."""
+        attempt last the whole timeout): what was not started is due again at once. Says how
+        many were attempted, and whether the endpoint was disabled by them."""
         try:
             target: Target | Refused = await self._guard.target(endpoint.url)
         except Refused as refused:
@@ -150,7 +151,7 @@ class Sender:
             sent=len(attempts),
             delivered=sum(1 for _, _, answer in attempts if _ok(answer)),
         )
-        return disabled
+        return len(attempts), disabled
 
 
 def _ok(answer: Answer) -> bool:
