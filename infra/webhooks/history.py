@@ -120,3 +120,26 @@ async def replay(
 
 async def retry(conn: Connection, delivery_id: UUID) -> None:
     await conn.execute(_SEND_AGAIN + "WHERE id = $1", delivery_id)
+
+
+class SendingHealth(msgspec.Struct, frozen=True):
+    due: int
+    """Deliveries whose attempt time has come, across every clinic."""
+    oldest_due_seconds: float
+    """How long the oldest of them has been due: senders that keep up keep it near 0."""
+    disabled_endpoints: int
+    """Endpoints the service stopped sending to (410, five days failing, or by a user)."""
+
+
+async def sending_health(conn: Connection) -> SendingHealth:
+    row = await conn.fetchrow(
+        """
+        SELECT count(*) AS due,
+            coalesce(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8 AS oldest,
+            (SELECT count(*) FROM webhook_endpoints
+             WHERE NOT enabled AND deleted_at IS NULL) AS disabled
+        FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= now()
+        """
+    )
+    assert row is not None  # noqa: S101 - an aggregate always answers a row
+    return SendingHealth(row["due"], row["oldest"], row["disabled"])

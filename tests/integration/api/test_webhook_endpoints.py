@@ -199,6 +199,10 @@ async def test_deliveries_their_detail_replay_and_retry(
     )
     assert by_client.json()["deliveries"] == []
 
+    metrics = (await api.get("/metrics")).text
+    assert "goals_webhook_deliveries_due 3\n" in metrics
+    assert "goals_webhook_endpoints_disabled 0\n" in metrics
+
     detail = await api.get(f"/v1/webhook-deliveries/{deliveries[0]['id']}", headers=headers)
     assert detail.status_code == 200, detail.text
     assert (detail.json()["state"], detail.json()["attempts"]) == ("pending", [])
