@@ -4,6 +4,8 @@ nothing here resolves a name or opens a connection."""
 import ipaddress
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.webhooks.addresses import (
     Address,
@@ -128,3 +130,15 @@ async def test_http_is_accepted_only_where_allowed() -> None:
     target = await guard.target("http://127.0.0.1:9/in")
     assert target.address == "127.0.0.1"
     assert target.server_name is None
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_an_ipv4_address_is_judged_alike_in_each_ipv6_form_that_carries_it(number: int) -> None:
+    v4 = ipaddress.IPv4Address(number)
+    mapped = ipaddress.IPv6Address(f"::ffff:{v4}")
+    nat64 = ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b::")) | number)
+    assert forbidden(mapped) == forbidden(v4)
+    assert forbidden(nat64) == forbidden(v4)
+    if forbidden(v4):
+        six_to_four = ipaddress.IPv6Address((0x2002 << 112) | (number << 80) | 1)
+        assert forbidden(six_to_four)
