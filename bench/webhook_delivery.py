@@ -1,6 +1,6 @@
 """Webhook deliveries per second, and the delay from append to delivery.
 
-    uv run python -m bench.webhook_delivery [--endpoints 4] [--burst 4000] [--rate 100]
+    uv run python -m bench.webhook_delivery [--endpoints 4] [--burst 4000] [--rate 25]
         [--seconds 20]
 
 Creates a scratch database `goals_bench_<random>` on the server that `DATABASE_URL` names,
@@ -231,7 +231,7 @@ async def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoints", type=int, default=4)
     parser.add_argument("--burst", type=int, default=4000, help="events written before")
-    parser.add_argument("--rate", type=float, default=100, help="events per second, paced")
+    parser.add_argument("--rate", type=float, default=25, help="events per second, paced")
     parser.add_argument("--seconds", type=float, default=20, help="of paced events")
     arguments = parser.parse_args(argv)
     server_url = os.environ.get("DATABASE_URL", DEFAULT_SERVER_URL)
