@@ -11,6 +11,7 @@ from litestar.response import Response
 
 from infra.config import Settings
 from infra.db.outages import unreachable
+from infra.mail.delivery import MailCounts, mail_counts
 from infra.projections.lag import (
     ConsumerLag,
     ProjectionCounts,
@@ -48,6 +49,12 @@ _HELP = {
         "How long the oldest webhook delivery due has waited for a sender.",
     ),
     "goals_webhook_endpoints_disabled": ("gauge", "Webhook endpoints that are disabled."),
+    "goals_mail_pending": ("gauge", "E-mails in the outbox not yet sent nor given up on."),
+    "goals_mail_oldest_due_seconds": (
+        "gauge",
+        "How long the e-mail due longest has waited past its time; 0 when none is due.",
+    ),
+    "goals_mail_failed_total": ("counter", "E-mails given up on (status failed)."),
 }
 
 
@@ -58,7 +65,7 @@ async def metrics(state: State) -> Response[str]:
     watch: DatabaseWatch = state.database_watch
 
     async def look() -> tuple[
-        list[ConsumerLag], dict[str, ProjectionCounts], RelayHealth, SendingHealth
+        list[ConsumerLag], dict[str, ProjectionCounts], RelayHealth, MailCounts, SendingHealth
     ]:
         async with pool.acquire() as conn:
             lags = [await relay_lag(conn)]
@@ -66,12 +73,18 @@ async def metrics(state: State) -> Response[str]:
             counts = {
                 consumer.name: await consumer_counts(conn, consumer) for consumer in consumers()
             }
-            return lags, counts, await read_relay_health(conn), await sending_health(conn)
+            return (
+                lags,
+                counts,
+                await read_relay_health(conn),
+                await mail_counts(conn),
+                await sending_health(conn),
+            )
 
     broker_up = 1 if await broker_check(settings.redis_url) == OK else 0
     samples: dict[str, list[tuple[str, float]]] = {}
     try:
-        lags, counts, relay, webhooks = await watch.within(BUDGET_SECONDS, look())
+        lags, counts, relay, mail, webhooks = await watch.within(BUDGET_SECONDS, look())
     except Exception as error:
         if not unreachable(error):
             raise
@@ -100,6 +113,9 @@ async def metrics(state: State) -> Response[str]:
             "goals_webhook_deliveries_due": [("", webhooks.due)],
             "goals_webhook_oldest_due_seconds": [("", round(webhooks.oldest_due_seconds, 3))],
             "goals_webhook_endpoints_disabled": [("", webhooks.disabled_endpoints)],
+            "goals_mail_pending": [("", mail.pending)],
+            "goals_mail_oldest_due_seconds": [("", round(mail.oldest_due_seconds, 3))],
+            "goals_mail_failed_total": [("", mail.failed)],
         }
     lines = []
     for name, values in samples.items():

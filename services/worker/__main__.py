@@ -8,6 +8,7 @@ import structlog
 
 from infra.config import Settings
 from infra.lifeline import dies_with_this_process, ignore_late_stops
+from services.worker.mail import run_mail_delivery
 from services.worker.relay import run_relay
 
 log = structlog.get_logger(__name__)
@@ -68,26 +69,31 @@ async def run_worker_service(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    relay = asyncio.create_task(run_relay(settings, stop))
+    loops = {"relay": asyncio.create_task(run_relay(settings, stop))}
     from services.worker.webhooks import run_webhook_scheduler  # noqa: PLC0415 - after the fork
 
-    scheduler = asyncio.create_task(run_webhook_scheduler(settings, stop))
-    log.info("worker_service_started", processes=settings.worker_processes)
+    loops["webhook_scheduler"] = asyncio.create_task(run_webhook_scheduler(settings, stop))
+    if settings.mail_enabled:
+        loops["mail_delivery"] = asyncio.create_task(run_mail_delivery(settings, stop))
+    log.info("worker_service_started", processes=settings.worker_processes, loops=sorted(loops))
     try:
         exited = asyncio.create_task(workers.wait())
         stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({relay, scheduler, exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({*loops.values(), exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop.set()
-        await asyncio.gather(relay, scheduler, return_exceptions=True)
+        await asyncio.gather(*loops.values(), return_exceptions=True)
         await stop_dramatiq(workers)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         ignore_late_stops()
-    for task, failure in ((relay, "relay_failed"), (scheduler, "webhook_scheduler_failed")):
-        if task.done() and not task.cancelled() and task.exception():
-            log.error(failure, exc_info=task.exception())
-            return 1
+    failed = False
+    for name, loop_task in loops.items():
+        if loop_task.done() and not loop_task.cancelled() and loop_task.exception():
+            log.error(f"{name}_failed", exc_info=loop_task.exception())
+            failed = True
+    if failed:
+        return 1
     if workers.returncode != 0:
         log.error("dramatiq_exited", exit_code=workers.returncode)
         return 1
