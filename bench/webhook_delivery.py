@@ -84,7 +84,8 @@ async def seed(conn: Connection, port: int, endpoints: int) -> uuid.UUID:
 async def set_goal(conn: Connection, clinic: uuid.UUID) -> uuid.UUID:
     goal_id = uuid.uuid4()
     now = datetime.now(UTC)
-    command = SetGoal(goal_id, uuid.uuid4(), terms(now.date()), THERAPIST, now)
+    opened = now - timedelta(days=365)
+    command = SetGoal(goal_id, uuid.uuid4(), terms(now.date()), THERAPIST, now, opened)
     await handle(conn, command, CommandContext(uuid.uuid4(), clinic, "bench"))
     return goal_id
 

@@ -4,7 +4,8 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import get, post
+from litestar import Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from infra.webhooks import history
@@ -21,6 +22,7 @@ from services.api.webhooks.schemas import (
     Replay,
     Replayed,
 )
+from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, reply
 
 
 def _out(row: DeliveryRow) -> DeliveryOut:
@@ -86,11 +88,19 @@ async def read_delivery(
     "/v1/webhook-endpoints/{endpoint_id:uuid}/replay",
     summary="Send again what the endpoint was given since a sequence number or a time",
     status_code=200,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+    responses={
+        200: ResponseSpec(data_container=Replayed, description="How many", generate_examples=False),
+        **problem_responses(400, 401, 403, 404, 409, 413, 422),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def replay(
-    endpoint_id: FromPath[UUID], data: JSONBody[Replay], conn: Db, caller: Authenticated
-) -> Replayed:
+    request: Request,
+    endpoint_id: FromPath[UUID],
+    data: JSONBody[Replay],
+    conn: Db,
+    caller: Authenticated,
+) -> Response[bytes]:
     if (data.since_sequence is None) == (data.since is None):
         raise Problem(
             422,
@@ -101,16 +111,29 @@ async def replay(
     endpoint = await own_endpoint(conn, caller, endpoint_id, lock=True)
     if not endpoint.enabled:
         raise _disabled()
-    return Replayed(await history.replay(conn, endpoint_id, data.since_sequence, data.since))
+
+    async def produce() -> Reply:
+        again = await history.replay(conn, endpoint_id, data.since_sequence, data.since)
+        return reply(200, Replayed(again))
+
+    return await idempotent(request, conn, caller, produce)
 
 
 @post(
     "/v1/webhook-deliveries/{delivery_id:uuid}/retry",
     summary="Send a delivery again now",
     status_code=200,
-    responses=problem_responses(400, 401, 403, 404, 409),
+    responses={
+        200: ResponseSpec(
+            data_container=DeliveryOut, description="The delivery, due now", generate_examples=False
+        ),
+        **problem_responses(400, 401, 403, 404, 409),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
-async def retry(delivery_id: FromPath[UUID], conn: Db, caller: Authenticated) -> DeliveryOut:
+async def retry(
+    request: Request, delivery_id: FromPath[UUID], conn: Db, caller: Authenticated
+) -> Response[bytes]:
     require_manager(caller)
     found = await history.delivery(conn, caller.clinic_id, delivery_id)
     if found is None:
@@ -118,10 +141,14 @@ async def retry(delivery_id: FromPath[UUID], conn: Db, caller: Authenticated) ->
     endpoint = await own_endpoint(conn, caller, found[0].endpoint_id, lock=True)
     if not endpoint.enabled:
         raise _disabled()
-    await history.retry(conn, delivery_id)
-    again = await history.delivery(conn, caller.clinic_id, delivery_id)
-    assert again is not None  # noqa: S101 - read in the same transaction
-    return _out(again[0])
+
+    async def produce() -> Reply:
+        await history.retry(conn, delivery_id)
+        again = await history.delivery(conn, caller.clinic_id, delivery_id)
+        assert again is not None  # noqa: S101 - read in the same transaction
+        return reply(200, _out(again[0]))
+
+    return await idempotent(request, conn, caller, produce)
 
 
 ROUTES = [list_deliveries, read_delivery, replay, retry]

@@ -31,7 +31,13 @@ from services.api.webhooks.schemas import (
     NewEndpoint,
     RotatedSecret,
 )
-from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, reply
+from services.api.writes import (
+    IDEMPOTENT_WRITE,
+    Reply,
+    idempotent,
+    idempotent_without_body,
+    reply,
+)
 
 PATH = "/v1/webhook-endpoints"
 
@@ -103,10 +109,18 @@ async def read_endpoint(
     return _out(await own_endpoint(conn, caller, endpoint_id))
 
 
+def _spec(container: type, description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=container, description=description, generate_examples=False)
+
+
 @patch(
     PATH + "/{endpoint_id:uuid}",
     summary="Change a webhook endpoint's URL, event types, format or description",
-    responses=problem_responses(400, 401, 403, 404, 413, 422),
+    responses={
+        200: _spec(EndpointOut, "The endpoint as changed"),
+        **problem_responses(400, 401, 403, 404, 413, 422),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def change_endpoint(
     request: Request,
@@ -114,18 +128,22 @@ async def change_endpoint(
     data: JSONBody[EndpointChanges],
     conn: Db,
     caller: Authenticated,
-) -> EndpointOut:
+) -> Response[bytes]:
     await own_endpoint(conn, caller, endpoint_id)
     if data.event_types is not None:
         known_types(data.event_types)
     if data.url is not None:
         await allowed_url(request, data.url)
-    changed = await endpoints.change(
-        conn, caller.clinic_id, endpoint_id, Changes(**msgspec.structs.asdict(data))
-    )
-    if changed is None:
-        raise not_found("webhook endpoint")
-    return _out(changed)
+
+    async def produce() -> Reply:
+        changed = await endpoints.change(
+            conn, caller.clinic_id, endpoint_id, Changes(**msgspec.structs.asdict(data))
+        )
+        if changed is None:
+            raise not_found("webhook endpoint")
+        return reply(200, _out(changed))
+
+    return await idempotent(request, conn, caller, produce)
 
 
 @delete(
@@ -133,57 +151,92 @@ async def change_endpoint(
     summary="Delete a webhook endpoint; its deliveries stay on record",
     status_code=HTTP_204_NO_CONTENT,
     responses=problem_responses(400, 401, 403, 404),
+    operation_class=IDEMPOTENT_WRITE,
 )
-async def delete_endpoint(endpoint_id: FromPath[UUID], conn: Db, caller: Authenticated) -> None:
+async def delete_endpoint(
+    request: Request, endpoint_id: FromPath[UUID], conn: Db, caller: Authenticated
+) -> Response[None]:
     await own_endpoint(conn, caller, endpoint_id)
-    await endpoints.delete(conn, caller.clinic_id, endpoint_id)
+
+    async def write() -> None:
+        await endpoints.delete(conn, caller.clinic_id, endpoint_id)
+
+    return await idempotent_without_body(request, conn, caller, write)
 
 
 @post(
     PATH + "/{endpoint_id:uuid}/disable",
     summary="Stop sending to a webhook endpoint; its events are still recorded, as held",
     status_code=200,
-    responses=problem_responses(400, 401, 403, 404),
+    responses={
+        200: _spec(EndpointOut, "The endpoint, disabled"),
+        **problem_responses(400, 401, 403, 404),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def disable_endpoint(
-    endpoint_id: FromPath[UUID], conn: Db, caller: Authenticated
-) -> EndpointOut:
+    request: Request, endpoint_id: FromPath[UUID], conn: Db, caller: Authenticated
+) -> Response[bytes]:
     await own_endpoint(conn, caller, endpoint_id, lock=True)
-    await disable(conn, endpoint_id, "by_user")
-    return _out(await own_endpoint(conn, caller, endpoint_id))
+
+    async def produce() -> Reply:
+        await disable(conn, endpoint_id, "by_user")
+        return reply(200, _out(await own_endpoint(conn, caller, endpoint_id)))
+
+    return await idempotent(request, conn, caller, produce)
 
 
 @post(
     PATH + "/{endpoint_id:uuid}/enable",
     summary="Send to a webhook endpoint again; replay sends what was held meanwhile",
     status_code=200,
-    responses=problem_responses(400, 401, 403, 404),
+    responses={
+        200: _spec(EndpointOut, "The endpoint, enabled"),
+        **problem_responses(400, 401, 403, 404),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def enable_endpoint(
-    endpoint_id: FromPath[UUID], conn: Db, caller: Authenticated
-) -> EndpointOut:
+    request: Request, endpoint_id: FromPath[UUID], conn: Db, caller: Authenticated
+) -> Response[bytes]:
     await own_endpoint(conn, caller, endpoint_id)
-    enabled = await endpoints.enable(conn, caller.clinic_id, endpoint_id)
-    if enabled is None:
-        raise not_found("webhook endpoint")
-    return _out(enabled)
+
+    async def produce() -> Reply:
+        enabled = await endpoints.enable(conn, caller.clinic_id, endpoint_id)
+        if enabled is None:
+            raise not_found("webhook endpoint")
+        return reply(200, _out(enabled))
+
+    return await idempotent(request, conn, caller, produce)
 
 
 @post(
     PATH + "/{endpoint_id:uuid}/rotate-secret",
     summary="A new signing secret; the old one signs beside it for 24 hours",
     status_code=200,
-    responses=problem_responses(400, 401, 403, 404),
+    responses={
+        200: _spec(RotatedSecret, "The new secret (shown once) and when the old one stops"),
+        **problem_responses(400, 401, 403, 404),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def rotate_secret(
-    endpoint_id: FromPath[UUID], conn: Db, caller: Authenticated
-) -> RotatedSecret:
+    request: Request, endpoint_id: FromPath[UUID], conn: Db, caller: Authenticated
+) -> Response[bytes]:
     await own_endpoint(conn, caller, endpoint_id)
-    secret = new_secret()
-    expires = await endpoints.rotate_secret(conn, caller.clinic_id, endpoint_id, secret)
-    if expires is None:
-        raise not_found("webhook endpoint")
-    return RotatedSecret(secret, expires)
+
+    async def produce() -> Reply:
+        secret = new_secret()
+        expires = await endpoints.rotate_secret(conn, caller.clinic_id, endpoint_id, secret)
+        if expires is None:
+            raise not_found("webhook endpoint")
+        return reply(200, RotatedSecret(expires, secret))
+
+    def without_secret(result: Reply) -> Reply:
+        shown = msgspec.json.decode(result.body, type=RotatedSecret)
+        return reply(result.status_code, msgspec.structs.replace(shown, secret=None))
+
+    return await idempotent(request, conn, caller, produce, kept_as=without_secret)
 
 
 ROUTES = [

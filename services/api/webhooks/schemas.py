@@ -63,11 +63,12 @@ class EndpointList(msgspec.Struct, frozen=True):
     endpoints: list[EndpointOut]
 
 
-class RotatedSecret(msgspec.Struct, frozen=True):
-    secret: str
-    """The new signing secret, shown once."""
+class RotatedSecret(msgspec.Struct, frozen=True, omit_defaults=True):
     previous_secret_expires_at: datetime
     """Until then both secrets sign every request."""
+    secret: str | None = None
+    """The new signing secret: shown once, in the first reply (a retry under the same
+    Idempotency-Key answers without it)."""
 
 
 class DeliveryOut(msgspec.Struct, frozen=True):

@@ -161,8 +161,13 @@ async def test_change_disable_enable_rotate_and_delete(
     enabled = await api.post(path + "/enable", headers=headers)
     assert (enabled.json()["enabled"], enabled.json()["disabled_reason"]) == (True, None)
 
-    rotated = await api.post(path + "/rotate-secret", headers=headers)
+    keyed = {**headers, "Idempotency-Key": "rotate-once"}
+    rotated = await api.post(path + "/rotate-secret", headers=keyed)
     assert rotated.status_code == 200, rotated.text
+    retried = await api.post(path + "/rotate-secret", headers=keyed)
+    assert retried.json() == {
+        "previous_secret_expires_at": rotated.json()["previous_secret_expires_at"]
+    }
     assert rotated.json()["secret"].startswith("whsec_")
     assert rotated.json()["secret"] != endpoint["secret"]
     until = datetime.fromisoformat(rotated.json()["previous_secret_expires_at"])
