@@ -20,7 +20,8 @@ WEBHOOK_TYPES: dict[str, str] = {
 supporters joining or leaving are sent nowhere."""
 
 NUDGE_SENT = "nudge.sent"
-"""Accepted in a subscription now; sent once the log records nudges."""
+"""Accepted in a subscription now; sent nowhere yet: the deliveries consumer follows goals'
+streams, and nudges are to be recorded in streams of their own."""
 
 SUBSCRIBABLE = frozenset([*WEBHOOK_TYPES.values(), NUDGE_SENT])
 
