@@ -1,0 +1,82 @@
+"""What the log holds of a goal's check-ins, for the decisions and totals that no fold keeps.
+
+A goal's state keeps no list of its check-ins (domain/goals/state.py): a check-in's id is unique
+in its goal, and a check-in is corrected at most once, by the log's index on check-in ids
+(migration 0008, `events_check_in_once`); these statements read through the same index, so each
+costs one look-up however long the goal's history. Only the totals a correction leaves read the
+goal's check-ins one by one, and corrections are rare.
+"""
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from domain.goals.commands import CheckInOnRecord, GoalCommand, RecordCorrection
+from domain.goals.events import CorrectionRecorded, ProgressRecorded
+from domain.goals.view import CheckInTotals
+from infra.db.connection import Connection
+from infra.goals.streams import goal_stream
+
+CHECK_IN_ONCE = "events_check_in_once"
+"""The unique index that holds a check-in id once per goal and a check-in's correction once."""
+
+_RECORDED = str(ProgressRecorded.__struct_config__.tag)
+_CORRECTED = str(CorrectionRecorded.__struct_config__.tag)
+
+# The index's own predicate, word for word, so that the planner can use it.
+_ON_RECORD = f"""
+SELECT event_type FROM events
+WHERE stream_id = $1 AND data ->> 'check_in_id' = $2
+    AND event_type IN ('{_RECORDED}', '{_CORRECTED}')
+"""  # noqa: S608 - constant tags
+
+# Summed in the order they were recorded and the first of equal latest moments, as
+# `domain.goals.view.check_in_totals` does, so that both give the same figures to the bit.
+_TOTALS = f"""
+WITH counted AS (
+    SELECT p.stream_version, (p.data ->> 'amount')::float8 AS amount,
+        p.data ->> 'occurred_at' AS occurred_at
+    FROM events p
+    WHERE p.stream_id = $1 AND p.event_type = '{_RECORDED}' AND p.stream_version <= $2
+        AND NOT EXISTS (
+            SELECT FROM events c
+            WHERE c.stream_id = $1 AND c.data ->> 'check_in_id' = p.data ->> 'check_in_id'
+                AND c.event_type = '{_CORRECTED}' AND c.stream_version <= $2
+        )
+)
+SELECT coalesce(sum(amount ORDER BY stream_version), 0) AS progress_total,
+    count(*) AS check_in_count,
+    (array_agg(occurred_at ORDER BY occurred_at::timestamptz DESC, stream_version))[1]
+        AS last_check_in_at
+FROM counted
+"""  # noqa: S608 - constant tags
+
+
+async def on_record(conn: Connection, goal_id: UUID, check_in_id: UUID) -> CheckInOnRecord:
+    rows = await conn.fetch(_ON_RECORD, goal_stream(goal_id), str(check_in_id))
+    kinds = {row["event_type"] for row in rows}
+    return CheckInOnRecord(recorded=_RECORDED in kinds, corrected=_CORRECTED in kinds)
+
+
+async def with_on_record(conn: Connection, command: GoalCommand) -> GoalCommand:
+    """`command`, with what the log holds of the check-in it corrects, if it corrects one."""
+    if not isinstance(command, RecordCorrection) or command.check_in_id is None:
+        return command
+    if command.scope != "check_in":
+        return command
+    found = await on_record(conn, command.goal_id, command.check_in_id)
+    return msgspec.structs.replace(command, on_record=found)
+
+
+async def totals_at(conn: Connection, goal_id: UUID, version: int) -> CheckInTotals:
+    """The totals of the goal's check-ins as its events up to `version` leave them."""
+    row = await conn.fetchrow(_TOTALS, goal_stream(goal_id), version)
+    if row is None:
+        raise RuntimeError("an aggregate gives a row")
+    latest = row["last_check_in_at"]
+    return CheckInTotals(
+        progress_total=float(row["progress_total"]),
+        check_in_count=row["check_in_count"],
+        last_check_in_at=None if latest is None else msgspec.convert(latest, datetime),
+    )
