@@ -59,13 +59,19 @@ async def on_record(conn: Connection, goal_id: UUID, check_in_id: UUID) -> Check
     return CheckInOnRecord(recorded=_RECORDED in kinds, corrected=_CORRECTED in kinds)
 
 
+def corrected_check_in(command: GoalCommand) -> UUID | None:
+    """The check-in that `command` corrects, if it corrects one."""
+    if isinstance(command, RecordCorrection) and command.scope == "check_in":
+        return command.check_in_id
+    return None
+
+
 async def with_on_record(conn: Connection, command: GoalCommand) -> GoalCommand:
     """`command`, with what the log holds of the check-in it corrects, if it corrects one."""
-    if not isinstance(command, RecordCorrection) or command.check_in_id is None:
+    check_in_id = corrected_check_in(command)
+    if check_in_id is None:
         return command
-    if command.scope != "check_in":
-        return command
-    found = await on_record(conn, command.goal_id, command.check_in_id)
+    found = await on_record(conn, command.goal_id, check_in_id)
     return msgspec.structs.replace(command, on_record=found)
 
 

@@ -37,7 +37,13 @@ from domain.goals.view import with_totals
 from infra.db.connection import Connection
 from infra.eventstore.store import DuplicateFact, WrongExpectedVersion
 from infra.goals.callers import RecentCallers
-from infra.goals.check_ins import CHECK_IN_ONCE, on_record, totals_at, with_on_record
+from infra.goals.check_ins import (
+    CHECK_IN_ONCE,
+    corrected_check_in,
+    on_record,
+    totals_at,
+    with_on_record,
+)
 from infra.goals.check_ins_at_once import CheckInAttempt
 from infra.goals.folds import FoldedGoal, GoalFolds
 from infra.goals.handler import CommandContext, Handled, attempt, handle, new_events
@@ -156,7 +162,8 @@ class GoalWriter:
         subject = await load()
         goal = subject.goal
         command = make(actor_of(subject.caller), datetime.now(UTC))
-        command = await self._on_connection(conn, partial(with_on_record, command=command))
+        if corrected_check_in(command) is not None:
+            command = await self._on_connection(conn, partial(with_on_record, command=command))
         context = _context(subject.caller, requested)
         if goal is None:
             loaded: tuple[GoalState, int] = (NoGoal(), 0)
