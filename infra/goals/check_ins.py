@@ -12,10 +12,12 @@ from uuid import UUID
 
 import msgspec
 
-from domain.goals.commands import CheckInOnRecord, GoalCommand, RecordCorrection
+from domain.goals.commands import CheckInOnRecord, GoalCommand, RecordCorrection, RecordProgress
+from domain.goals.decider import already_corrected, check_in_exists
 from domain.goals.events import CorrectionRecorded, ProgressRecorded
 from domain.goals.view import CheckInTotals
 from infra.db.connection import Connection
+from infra.eventstore.store import DuplicateFact
 from infra.goals.streams import goal_stream
 
 CHECK_IN_ONCE = "events_check_in_once"
@@ -51,6 +53,17 @@ SELECT coalesce(sum(amount ORDER BY stream_version), 0) AS progress_total,
         AS last_check_in_at
 FROM counted
 """  # noqa: S608 - constant tags
+
+
+def rule_held_once(command: GoalCommand, duplicate: DuplicateFact) -> Exception:
+    """The rule that the log's unique index stood for when it refused `command`'s event: a
+    check-in's id taken by a retry that raced the first, or a check-in corrected meanwhile."""
+    if duplicate.constraint == CHECK_IN_ONCE:
+        if isinstance(command, RecordProgress):
+            return check_in_exists()
+        if isinstance(command, RecordCorrection):
+            return already_corrected()
+    return duplicate
 
 
 async def on_record(conn: Connection, goal_id: UUID, check_in_id: UUID) -> CheckInOnRecord:

@@ -95,7 +95,7 @@ class SnapshotKeeper:
     async def _keep(self, goal_id: UUID, kept: Snapshot) -> None:
         try:
             await keep_snapshot(self._pool, goal_id, kept)
-        except (asyncpg.PostgresError, OSError, TimeoutError) as error:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
             _log.warning("snapshot_not_kept", goal_id=str(goal_id), error=repr(error))
 
     async def settled(self) -> None:

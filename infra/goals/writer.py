@@ -29,8 +29,8 @@ from uuid import UUID
 import msgspec
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, may
-from domain.goals.commands import Actor, GoalCommand, RecordCorrection, RecordProgress
-from domain.goals.decider import already_corrected, check_in_exists, decide
+from domain.goals.commands import Actor, GoalCommand, RecordProgress
+from domain.goals.decider import check_in_exists, decide
 from domain.goals.errors import GoalRuleViolation
 from domain.goals.state import Goal, GoalState, NoGoal, fold
 from domain.goals.view import with_totals
@@ -38,9 +38,9 @@ from infra.db.connection import Connection
 from infra.eventstore.store import DuplicateFact, WrongExpectedVersion
 from infra.goals.callers import RecentCallers
 from infra.goals.check_ins import (
-    CHECK_IN_ONCE,
     corrected_check_in,
     on_record,
+    rule_held_once,
     totals_at,
     with_on_record,
 )
@@ -180,7 +180,7 @@ class GoalWriter:
         except GoalRuleViolation as refused:
             raise await self._check_in_taken(conn, command) or refused from None
         except DuplicateFact as duplicate:
-            raise _held_once(command, duplicate) from duplicate
+            raise rule_held_once(command, duplicate) from duplicate
         after = after_write(goal, subject.access, handled)
         if not after.detail.totals_known:
             version = handled.appended.version
@@ -280,17 +280,6 @@ class GoalWriter:
         return Written(read.caller, after, handled, created=False)
 
 
-def _held_once(command: GoalCommand, duplicate: DuplicateFact) -> Exception:
-    """The rule that the log's unique index stood for when it refused `command`'s event: a
-    check-in's id taken by a retry that raced the first, or a check-in corrected meanwhile."""
-    if duplicate.constraint == CHECK_IN_ONCE:
-        if isinstance(command, RecordProgress):
-            return check_in_exists()
-        if isinstance(command, RecordCorrection):
-            return already_corrected()
-    return duplicate
-
-
 def _assumed_access(caller: Caller, goal: Goal) -> GoalAccess:
     """The facts that would let the caller write to the goal; the statement confirms them."""
     as_therapist = frozenset({caller.user_id}) if caller.role == "therapist" else frozenset()
@@ -314,4 +303,4 @@ async def write_command(conn: Connection, command: GoalCommand, context: Command
     try:
         return await handle(conn, command, context)
     except DuplicateFact as duplicate:
-        raise _held_once(command, duplicate) from duplicate
+        raise rule_held_once(command, duplicate) from duplicate
