@@ -62,7 +62,7 @@ def apply_change(terms: GoalTerms, change: TermsChange) -> GoalTerms:
     return msgspec.structs.replace(terms, **present)
 
 
-FOLD_VERSION = 2
+FOLD_VERSION = 1
 """Which fold made a stored state (infra/goals/snapshots.py): raised whenever `evolve` or the
 goal's detail (domain/goals/view.py) folds any event otherwise, so that every snapshot folded
 the old way is set aside and the goal folded again from its events."""
