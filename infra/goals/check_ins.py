@@ -15,6 +15,7 @@ import msgspec
 from domain.goals.commands import CheckInOnRecord, GoalCommand, RecordCorrection, RecordProgress
 from domain.goals.decider import already_corrected, check_in_exists
 from domain.goals.events import CorrectionRecorded, ProgressRecorded
+from domain.goals.progress import CountedCheckIn
 from domain.goals.view import CheckInTotals
 from infra.db.connection import Connection
 from infra.eventstore.store import DuplicateFact
@@ -64,6 +65,47 @@ def rule_held_once(command: GoalCommand, duplicate: DuplicateFact) -> Exception:
         if isinstance(command, RecordCorrection):
             return already_corrected()
     return duplicate
+
+
+# Each goal's check-ins up to a version, not entered in error by then, of a moment since a time.
+_COUNTED_SINCE = f"""
+SELECT r.n, (p.data ->> 'amount')::float8 AS amount, p.data ->> 'occurred_at' AS occurred_at
+FROM unnest($1::text[], $2::integer[], $3::timestamptz[]) WITH ORDINALITY
+    AS r (stream_id, upto, since, n)
+JOIN events p ON p.stream_id = r.stream_id AND p.event_type = '{_RECORDED}'
+    AND p.stream_version <= r.upto
+WHERE (p.data ->> 'occurred_at')::timestamptz >= r.since
+    AND NOT EXISTS (
+        SELECT FROM events c
+        WHERE c.stream_id = r.stream_id AND c.data ->> 'check_in_id' = p.data ->> 'check_in_id'
+            AND c.event_type = '{_CORRECTED}' AND c.stream_version <= r.upto
+    )
+ORDER BY r.n, p.stream_version
+"""  # noqa: S608 - constant tags
+
+
+class CheckInsSince(msgspec.Struct, frozen=True):
+    goal_id: UUID
+    version: int
+    since: datetime
+
+
+async def counted_since(
+    conn: Connection, wanted: list[CheckInsSince]
+) -> dict[UUID, list[CountedCheckIn]]:
+    """For each goal, its check-ins not entered in error as of `version`, from `since` on (for
+    a goal's trend, `domain.goals.fhir.trend_since`), in one round trip."""
+    rows = await conn.fetch(
+        _COUNTED_SINCE,
+        [goal_stream(item.goal_id) for item in wanted],
+        [item.version for item in wanted],
+        [item.since for item in wanted],
+    )
+    found: dict[UUID, list[CountedCheckIn]] = {item.goal_id: [] for item in wanted}
+    for row in rows:
+        moment = msgspec.convert(row["occurred_at"], datetime)
+        found[wanted[row["n"] - 1].goal_id].append(CountedCheckIn(row["amount"], moment))
+    return found
 
 
 async def on_record(conn: Connection, goal_id: UUID, check_in_id: UUID) -> CheckInOnRecord:
