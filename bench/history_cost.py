@@ -224,10 +224,11 @@ def report_lengths(results: list[Length], settings: Settings) -> None:
     )
     print(f"{'events/goal':>11} {'API CPU ms':>10} {'DB CPU ms':>9} {'p50 ms':>7} {'p99 ms':>7}")
     for length in results:
+        each = " ".join(f"{run.server_cpu_ms:.3f}" for run in length.runs if run.server_cpu_ms)
         print(
             f"{length.events:>11} {length.median('server_cpu_ms'):>10.3f} "
             f"{length.median('database_cpu_ms'):>9.3f} {length.median('p50_ms'):>7.2f} "
-            f"{length.median('p99_ms'):>7.2f}"
+            f"{length.median('p99_ms'):>7.2f}   API CPU ms per round: {each}"
         )
     shortest, longest = results[0], results[-1]
     growth = longest.median("server_cpu_ms") / shortest.median("server_cpu_ms") - 1
