@@ -65,6 +65,7 @@ from bench.api_checkins import (
 )
 from bench.history_seed import Clinic, seed_check_ins, seed_clinic, seed_goals
 from infra.db.migrate import migrate
+from infra.goals.streams import goal_stream
 
 TARGET_CPU_GROWTH = 0.15
 TARGET_RSS_MIB = 300
@@ -209,7 +210,9 @@ async def memory(
     conn = await asyncpg.connect(scratch_url)
     try:
         check_ins = await conn.fetchval(
-            "SELECT count(*) FROM events WHERE event_type = 'progress_recorded'"
+            "SELECT count(*) FROM events "
+            "WHERE event_type = 'progress_recorded' AND stream_id = ANY($1::text[])",
+            [goal_stream(goal_id) for goal_id in goal_ids],
         )
     finally:
         await conn.close()
@@ -247,7 +250,7 @@ def report_memory(figures: tuple[int, int, int, float], settings: Settings) -> N
     verdict = "meets" if peak / mib < TARGET_RSS_MIB else "misses"
     print(
         f"\nmemory: {settings.memory_goals} goals, {per_goal:.1f} check-ins per goal at the end "
-        f"(about {settings.memory_check_ins} in all), the last of each through the API at "
+        f"({per_goal * settings.memory_goals:.0f} in all), the last of each through the API at "
         f"{settings.memory_rate:g}/s"
     )
     print(
