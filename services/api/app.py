@@ -99,15 +99,17 @@ def create_app(
         app.state.database_watch = watch
         signal = AppendSignal(app.state.pool)
         app.state.append_signal = signal
-        app.state.goal_writer = GoalWriter(
+        writer = GoalWriter(
             GoalStore(app.state.pool, batch_pool, signal, settings.database_acquire_timeout_seconds)
         )
+        app.state.goal_writer = writer
         sending = asyncio.create_task(signal.run())
         try:
             yield
         finally:
             sending.cancel()
             await asyncio.gather(sending, return_exceptions=True)
+            await writer.snapshots.settled()
             await watch.close()
             closing = settings.database_command_timeout_seconds
             await close_pool(batch_pool, closing)
