@@ -8,8 +8,11 @@ decision assumed still holds:
 - the token is live and still proves that caller;
 - the goal's client is of the caller's clinic, and the caller is that client or, when acting as
   one of the client's therapists, is still on the client's care team;
-- every event after v is a check-in of another id (domain/goals/commutation.py), so deciding again
-  on the newer goal would give the same event.
+- every event after v is a check-in (domain/goals/commutation.py), so deciding again on the
+  newer goal would give the same event;
+- the goal holds no check-in of this id, at any version: the log's index on check-in ids
+  (migration 0008), which this reads, is what keeps a check-in id once per goal, and reading it
+  first spares the statement, and the other attempts in its batch, a unique violation.
 
 The head moves only from the version the statement's snapshot saw, so a writer that got in
 meanwhile makes it append nothing, as does any failed condition; the request then takes the usual
@@ -17,6 +20,11 @@ path, which reads and decides afresh. Nothing is ever appended on a guess that t
 
 The heads are locked in the order of their stream ids before any moves, so that two batches
 naming the same goals in other orders queue one behind the other instead of deadlocking.
+
+Both looks at a goal's events after v (whether they commute, and what the request reads) stay
+subqueries run attempt by attempt through the (stream_id, stream_version) index: an `OFFSET 0`
+keeps PostgreSQL from turning them into joins with the whole log, which it may run over a
+sequential scan of `events` at a cost that grows with the log (request_read.events_after).
 """
 
 from functools import partial
@@ -31,7 +39,6 @@ from infra.db.batches import one_per_key
 from infra.db.connection import Connection
 from infra.eventstore.envelope import AppendResult, NewEvent, StoredPosition
 from infra.eventstore.store import (
-    EVENT_COLUMNS,
     INSERT_EVENTS,
     heads_locked_in_order,
     metadata_json,
@@ -40,6 +47,7 @@ from infra.goals.request_read import (
     CLIENT_OF_GOAL,
     RequestKey,
     RequestRead,
+    events_after,
     read_for_requests,
     reads_by_request,
 )
@@ -71,8 +79,14 @@ WITH attempt AS (
         AND NOT EXISTS (
             SELECT FROM events e
             WHERE e.stream_id = a.stream_id AND e.stream_version > a.after_version
-                AND NOT (e.event_type = $10
-                    AND e.data ->> 'check_in_id' IS DISTINCT FROM a.check_in_id)
+                AND e.event_type <> $10
+            OFFSET 0  -- by the index, attempt by attempt (see the module's docstring)
+        )
+        AND NOT EXISTS (
+            SELECT FROM events e
+            WHERE e.stream_id = a.stream_id AND e.data ->> 'check_in_id' = a.check_in_id
+                AND e.event_type = '{_CHECK_IN_TYPE}'
+            OFFSET 0
         )
     RETURNING s.stream_id, s.version
 ), appended AS (
@@ -85,10 +99,7 @@ WITH attempt AS (
 SELECT e.*, a.holder, a.clinic_id, a.role, a.token_id, a.client, a.client_clinic, a.therapists,
     a.n AS request, p.position AS appended_position, p.stream_version AS appended_version
 FROM attempt a
-LEFT JOIN LATERAL (
-    SELECT {EVENT_COLUMNS} FROM events
-    WHERE stream_id = a.stream_id AND stream_version > a.after_version AND a.client IS NOT NULL
-) e ON true
+LEFT JOIN LATERAL {events_after("a.stream_id", "a.after_version", "a.client IS NOT NULL")} e ON true
 LEFT JOIN appended p ON p.stream_id = a.stream_id
 ORDER BY a.n, e.stream_version
 """  # noqa: S608 - constant fragments
@@ -126,7 +137,7 @@ def _goal_of(attempt: CheckInAttempt) -> UUID:
 async def _round(conn: Connection, attempts: list[CheckInAttempt]) -> list[AttemptOutcome]:
     try:
         return await _together(conn, attempts)
-    except asyncpg.PostgresError:  # an event id already taken, say: plain reads instead
+    except asyncpg.PostgresError:  # a check-in id taken meanwhile, say: plain reads instead
         reads = await read_for_requests(conn, [attempt.key for attempt in attempts])
         return [AttemptOutcome(read, None) for read in reads]
 

@@ -19,6 +19,7 @@ from infra.eventstore.signal import AppendSignal
 from infra.goals.store import GoalStore
 from infra.goals.writer import GoalWriter
 from infra.logging import configure_logging
+from infra.webhooks.sender import guard_for
 from services.api import health, metrics
 from services.api.admission import admission
 from services.api.auth import OpaqueTokenAuthenticator
@@ -42,6 +43,7 @@ from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
 from services.api.users import routes as user_routes
+from services.api.webhooks import routes as webhook_routes
 
 log = structlog.get_logger(__name__)
 
@@ -97,15 +99,17 @@ def create_app(
         app.state.database_watch = watch
         signal = AppendSignal(app.state.pool)
         app.state.append_signal = signal
-        app.state.goal_writer = GoalWriter(
+        writer = GoalWriter(
             GoalStore(app.state.pool, batch_pool, signal, settings.database_acquire_timeout_seconds)
         )
+        app.state.goal_writer = writer
         sending = asyncio.create_task(signal.run())
         try:
             yield
         finally:
             sending.cancel()
             await asyncio.gather(sending, return_exceptions=True)
+            await writer.snapshots.settled()
             await watch.close()
             closing = settings.database_command_timeout_seconds
             await close_pool(batch_pool, closing)
@@ -122,6 +126,7 @@ def create_app(
             Router("/", route_handlers=goal_actions.ROUTES, opt={ONE_STATEMENT_WRITES: True}),
             *goal_lists.ROUTES,
             *progress_routes.ROUTES,
+            *webhook_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
                 fhir_routes.FHIR_BASE,
@@ -143,6 +148,7 @@ def create_app(
             {
                 "settings": settings,
                 "authenticator": OpaqueTokenAuthenticator(settings.token_hash_key),
+                "webhook_guard": guard_for(settings),
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
