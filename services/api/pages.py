@@ -50,9 +50,11 @@ def decode_cursor(cursor: str, shape: type[Any], parameter: str = "cursor") -> A
 
 
 def _check_storable(key: tuple[Any, ...]) -> None:
-    """Raises for a part PostgreSQL would refuse: text with a NUL, a time past year 9999 (or
-    before year 1) once in UTC, which is how it is sent."""
+    """Raises for a part PostgreSQL would refuse: text with a NUL, a number past a bigint, a
+    time past year 9999 (or before year 1) once in UTC, which is how it is sent."""
     for part in key:
+        if isinstance(part, int) and not -(2**63) <= part < 2**63:
+            raise ValueError("a cursor's number past a bigint")
         if isinstance(part, str) and "\x00" in part:
             raise ValueError("a NUL in a cursor's text")
         if isinstance(part, datetime):

@@ -33,3 +33,10 @@ def test_text_with_a_nul_is_not_a_cursor() -> None:
 def test_a_cursor_it_gave_out_decodes_to_its_key() -> None:
     key = (datetime.fromisoformat("2026-11-26T15:00:00+01:00"), uuid4())
     assert decode_cursor(encode_cursor(*key), tuple[datetime, UUID]) == key
+
+
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 2**64 - 1])
+def test_a_number_past_a_bigint_is_not_a_cursor(number: int) -> None:
+    with pytest.raises(Problem) as refused:
+        decode_cursor(encode_cursor(number), tuple[int])
+    assert refused.value.code == "invalid_cursor"

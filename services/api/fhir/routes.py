@@ -53,8 +53,6 @@ Cursor = Annotated[
         name="_cursor", max_length=500, description="Where a page starts: from a `next` link."
     ),
 ]
-# A cursor names an event's position, a bigint: one out of its range is not one we gave out.
-Position = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Patient = Annotated[
     str | None,
     QueryParameter(description="The client: their id, or `Patient/` and their id. Required."),
@@ -168,9 +166,7 @@ async def search_fhir_goals(
 ) -> Response[bytes]:
     client_id = _client_of(patient)
     await readable_client(conn, caller, client_id)
-    after: tuple[int] = (
-        (0,) if cursor is None else decode_cursor(cursor, tuple[Position], "_cursor")
-    )
+    after: tuple[int] = (0,) if cursor is None else decode_cursor(cursor, tuple[int], "_cursor")
     size = min(DEFAULT_COUNT if count is None else count, MAX_COUNT)
     # One more than the page, to know whether a next page starts after it.
     page = await client_goal_page(conn, client_id, after[0], size + 1 if size else 0)
