@@ -32,9 +32,8 @@ from services.api.deps import (
     provide_settings,
 )
 from services.api.docs_page import SCHEMA_PATH, SwaggerPage, schema_router
-from services.api.errors import EXCEPTION_HANDLERS
 from services.api.fhir import routes as fhir_routes
-from services.api.fhir.outcomes import FHIR_EXCEPTION_HANDLERS
+from services.api.fhir.outcomes import FHIR_EXCEPTION_HANDLERS, by_path
 from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
@@ -151,7 +150,7 @@ def create_app(
                 "webhook_guard": guard_for(settings),
             }
         ),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=by_path(fhir_routes.FHIR_BASE),  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         request_class=StrictRequest,
         openapi_config=OpenAPIConfig(
