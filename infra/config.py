@@ -122,6 +122,19 @@ class Settings(msgspec.Struct, frozen=True):
     whole, so keep the count in the hundreds; and a `second` window is ended at the turn of the
     clock's second, so it admits up to twice its count."""
 
+    public_base_url: str = ""
+    """`PUBLIC_BASE_URL`: where people reach the clinic's app, such as
+    `https://goals.clinic.example`; e-mails link into it. When empty, nudges go in-app only
+    (an e-mail needs its link and its unsubscribe link)."""
+
+    nudge_scan_seconds: float = 60
+    """`NUDGE_SCAN_SECONDS`: how often the worker service looks for nudges that are due (one
+    worker service at a time scans, whichever holds the lock)."""
+
+    nudge_due_soon_days: int = 3
+    """`NUDGE_DUE_SOON_DAYS`: how many days before its due date a goal not yet achieved gets a
+    "due soon" nudge."""
+
 
 _PREFIXLESS = {field.upper(): field for field in Settings.__struct_fields__}
 

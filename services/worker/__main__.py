@@ -8,6 +8,7 @@ import structlog
 
 from infra.config import Settings
 from infra.lifeline import dies_with_this_process, ignore_late_stops
+from services.worker.nudge_scan import run_nudge_scan
 from services.worker.relay import run_relay
 
 log = structlog.get_logger(__name__)
@@ -69,21 +70,23 @@ async def run_worker_service(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     relay = asyncio.create_task(run_relay(settings, stop))
+    scanner = asyncio.create_task(run_nudge_scan(settings, stop))
     log.info("worker_service_started", processes=settings.worker_processes)
     try:
         exited = asyncio.create_task(workers.wait())
         stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({relay, exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({relay, scanner, exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop.set()
-        await asyncio.gather(relay, return_exceptions=True)
+        await asyncio.gather(relay, scanner, return_exceptions=True)
         await stop_dramatiq(workers)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         ignore_late_stops()
-    if relay.done() and not relay.cancelled() and relay.exception():
-        log.error("relay_failed", exc_info=relay.exception())
-        return 1
+    for task, failure in ((relay, "relay_failed"), (scanner, "nudge_scan_failed")):
+        if task.done() and not task.cancelled() and task.exception():
+            log.error(failure, exc_info=task.exception())
+            return 1
     if workers.returncode != 0:
         log.error("dramatiq_exited", exit_code=workers.returncode)
         return 1
