@@ -53,7 +53,7 @@ async def scan_once(
     )
 
 
-async def run_nudge_scan(settings: Settings, stop: asyncio.Event, clock: Clock = _utc_now) -> None:
+async def run_nudge_scan(settings: Settings, stop: asyncio.Event) -> None:
     pool = await open_pool(settings, min_size=1, max_size=1)
     database = Outage("database")
     try:
