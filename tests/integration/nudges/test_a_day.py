@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from domain.goals.commands import AddSupporter, MarkAchieved, RecordMiss, RecordProgress
+from domain.goals.commands import (
+    AddSupporter,
+    GoalCommand,
+    MarkAchieved,
+    RecordMiss,
+    RecordProgress,
+)
 from infra.db.connection import Connection
 from infra.nudges.scanner import scan
 from tests.integration.nudges.world import People, people, run, set_goal, terms
@@ -58,7 +64,7 @@ async def test_a_day_sends_exactly_the_expected_nudges(conn: Connection) -> None
     day = today + timedelta(days=2)  # after everything written at the real time of the test
     next_day = day + timedelta(days=1)
     ids = await _goals(conn, world, today, day)
-    happenings = {
+    happenings: dict[datetime, GoalCommand] = {
         at(day, 13): RecordProgress(
             ids["cued"], uuid.uuid4(), 1, at(day, 13), world.by_therapist, at(day, 13)
         ),
@@ -117,6 +123,7 @@ async def test_a_day_sends_exactly_the_expected_nudges(conn: Connection) -> None
         """,
         client,
     )
+    assert celebrated is not None
     metadata, cause = json.loads(celebrated["metadata"]), json.loads(celebrated["cause"])
     assert metadata["actor_role"] == "system"
     assert metadata["reason"] == "celebration due"
