@@ -20,6 +20,7 @@ PAGE_SIZES = {
     "/v1/clinic/stats": ("months", 120),
     "/v1/users": ("limit", 100),
     "/v1/users/{user_id}/tokens": ("limit", 100),
+    "/v1/me/nudges": ("limit", 100),
 }
 
 
