@@ -33,18 +33,47 @@ async def _goals(conn: Connection, world: People, today: date, day: date) -> dic
     zone = "America/New_York"
     start = today - timedelta(days=1)
     goals = {
-        "cued": terms("Stretch", start=start, due=day + timedelta(days=30), zone=zone,
-                      cue="every morning at 7:30, after coffee"),
+        "cued": terms(
+            "Stretch",
+            start=start,
+            due=day + timedelta(days=30),
+            zone=zone,
+            cue="every morning at 7:30, after coffee",
+        ),
         "daily": terms("Drink water", start=start, due=day + timedelta(days=30), zone=zone),
-        "due_soon": terms("Call my sister", start=start, due=day + timedelta(days=2), zone=zone,
-                          cadence="by_due_date", kind="done"),
-        "overdue": terms("Read a book", start=start, due=day - timedelta(days=1), zone=zone,
-                         cadence="by_due_date", kind="done"),
-        "achieved": terms("Join a club", start=start, due=day + timedelta(days=30), zone=zone,
-                          cadence="by_due_date", kind="done"),
-        "missed": terms("Run 5 km", start=start, due=day + timedelta(days=30), zone=zone,
-                        cadence="by_due_date", kind="done"),
-    }  # fmt: skip
+        "due_soon": terms(
+            "Call my sister",
+            start=start,
+            due=day + timedelta(days=2),
+            zone=zone,
+            cadence="by_due_date",
+            kind="done",
+        ),
+        "overdue": terms(
+            "Read a book",
+            start=start,
+            due=day - timedelta(days=1),
+            zone=zone,
+            cadence="by_due_date",
+            kind="done",
+        ),
+        "achieved": terms(
+            "Join a club",
+            start=start,
+            due=day + timedelta(days=30),
+            zone=zone,
+            cadence="by_due_date",
+            kind="done",
+        ),
+        "missed": terms(
+            "Run 5 km",
+            start=start,
+            due=day + timedelta(days=30),
+            zone=zone,
+            cadence="by_due_date",
+            kind="done",
+        ),
+    }
     ids = {name: await set_goal(conn, world, goal, now) for name, goal in goals.items()}
     for name in ("due_soon", "achieved", "missed"):
         await run(

@@ -97,8 +97,14 @@ async def test_a_pass_that_dies_before_it_commits_is_made_again_once(conn: Conne
 async def test_messages_applied_again_or_late_store_nothing_twice(conn: Connection) -> None:
     world = await people(conn)
     now = datetime.now(UTC)
-    goal = terms("Join a choir", start=now.date(), due=now.date() + timedelta(days=9),
-                 zone="UTC", cadence="by_due_date", kind="done")  # fmt: skip
+    goal = terms(
+        "Join a choir",
+        start=now.date(),
+        due=now.date() + timedelta(days=9),
+        zone="UTC",
+        cadence="by_due_date",
+        kind="done",
+    )
     goal_id = await set_goal(conn, world, goal, now)
     await run(conn, world, MarkAchieved(goal_id, world.by_therapist, now))
     moment = now + timedelta(hours=1)
