@@ -12,8 +12,10 @@ BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
 
 
-def local(zone: str, *parts: int) -> datetime:
-    return datetime(*parts, tzinfo=ZoneInfo(zone))  # type: ignore[misc]
+def local(
+    zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone))
 
 
 def pending(kind: str = "check_in_reminder", **fields: object) -> Pending:

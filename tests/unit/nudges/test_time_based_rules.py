@@ -13,8 +13,10 @@ from tests.unit.nudges.builders import CLIENT, CLINIC, GOAL, THERAPIST, facts, g
 NINE = time(9)
 
 
-def at(zone: str, *parts: int) -> datetime:
-    return datetime(*parts, tzinfo=ZoneInfo(zone))  # type: ignore[misc]
+def at(
+    zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone))
 
 
 @pytest.mark.parametrize(
