@@ -5,12 +5,19 @@ again at every scan for as long as it is due, under the same key, so a scan that
 worker service down, a restart) is made up by the next one, and two scans store it once.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from statistics import fmean
 from uuid import UUID
 
 import msgspec
 
-from domain.goals.progress import CountedCheckIn, Period, expected_by_now, series
+from domain.goals.progress import (
+    CountedCheckIn,
+    Period,
+    expected_by_now,
+    period_end,
+    period_start,
+)
 from domain.goals.terms import GoalStatus, GoalTerms
 from domain.nudges import messages
 from domain.nudges.cues import cue_time
@@ -51,6 +58,21 @@ def _behind_pace(period: Period, cadence: str, day: datetime) -> bool:
     return period.done < expected_by_now(period, day.date())
 
 
+def current_period(terms: GoalTerms, check_ins: tuple[CountedCheckIn, ...], day: date) -> Period:
+    """The period holding `day`, as `series` would give it, for one period alone: a scan asks
+    this of every active goal each minute, so the check-ins are placed by comparing moments,
+    not by converting each to a local day."""
+    cadence, zone = terms.measure.cadence, terms.time_zone
+    start = period_start(day, cadence, terms.start_date)
+    end = period_end(start, cadence, terms.due_date)
+    first, after = at_local(start, time(0), zone), at_local(end, time(0), zone)
+    amounts = [check_in.amount for check_in in check_ins if first <= check_in.occurred_at < after]
+    rated = terms.measure.kind == "rating_0_10"
+    done = (fmean(amounts) if amounts else 0.0) if rated else float(sum(amounts))
+    target = terms.measure.target
+    return Period(start, end, done, target, done >= target, round(min(done / target, 1.0) * 100, 1))
+
+
 def _check_in_reminder(goal: GoalFacts, reminder_time: time, now: datetime) -> list[Nudge]:
     terms = goal.terms
     zone = terms.time_zone
@@ -60,10 +82,9 @@ def _check_in_reminder(goal: GoalFacts, reminder_time: time, now: datetime) -> l
     remind_at = at_local(today.date(), cue_time(terms.cue) or reminder_time, zone)
     if now < remind_at:
         return []
-    periods = series(terms, goal.check_ins, today.date(), periods=1)
-    if not periods or not _behind_pace(periods[-1], terms.measure.cadence, today):
+    period = current_period(terms, goal.check_ins, today.date())
+    if not _behind_pace(period, terms.measure.cadence, today):
         return []
-    period = periods[-1]
     key = nudge_key("check_in_reminder", goal.goal_id, period.start.isoformat(), goal.client_id)
     text = messages.check_in_reminder(
         terms.statement, period.done, period.target, terms.measure.unit, terms.measure.cadence

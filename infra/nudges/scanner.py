@@ -8,9 +8,12 @@ is kept in memory between passes: what is due comes from the goals and the store
 pass after a restart, or after passes were missed, finds the same work.
 """
 
+from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from domain.goals.progress import CountedCheckIn
@@ -31,23 +34,29 @@ CHECK_INS_LOOK_BACK = timedelta(days=33)
 
 _decode_terms = msgspec.json.Decoder(GoalTerms).decode
 
+# Each active goal with the check-ins that can count towards its current period: those of the
+# last month and a day, or all of them for a goal counted to its due date.
 _ACTIVE_GOALS = """
-SELECT g.goal_id, g.client_id, u.clinic_id, g.terms::text AS terms,
+SELECT g.goal_id, g.client_id, u.clinic_id, g.terms::text AS terms, g.due_date,
     coalesce(p.reminder_time, '09:00'::time) AS reminder_time,
-    array(SELECT therapist_id FROM care_team t WHERE t.client_id = g.client_id
-          ORDER BY therapist_id) AS therapists,
-    array(SELECT c.amount FROM goal_check_ins c WHERE c.goal_id = g.goal_id
-            AND NOT c.entered_in_error AND (c.occurred_at >= $2 OR g.cadence = 'by_due_date')
-          ORDER BY c.occurred_at, c.check_in_id) AS amounts,
-    array(SELECT c.occurred_at FROM goal_check_ins c WHERE c.goal_id = g.goal_id
-            AND NOT c.entered_in_error AND (c.occurred_at >= $2 OR g.cadence = 'by_due_date')
-          ORDER BY c.occurred_at, c.check_in_id) AS moments
+    coalesce(c.amounts, '{}') AS amounts, coalesce(c.moments, '{}') AS moments
 FROM goal_summaries g
 JOIN users u ON u.id = g.client_id AND u.deactivated_at IS NULL
 LEFT JOIN notification_preferences p ON p.user_id = g.client_id
-WHERE g.status = 'active' AND g.stalled_at_version IS NULL AND g.goal_id > $1
-ORDER BY g.goal_id
-LIMIT $3
+LEFT JOIN (
+    SELECT c.goal_id, array_agg(c.amount ORDER BY c.occurred_at) AS amounts,
+        array_agg(c.occurred_at ORDER BY c.occurred_at) AS moments
+    FROM goal_check_ins c JOIN goal_summaries a ON a.goal_id = c.goal_id
+    WHERE a.status = 'active' AND NOT c.entered_in_error
+        AND (c.occurred_at >= $1 OR a.cadence = 'by_due_date')
+    GROUP BY c.goal_id
+) c ON c.goal_id = g.goal_id
+WHERE g.status = 'active' AND g.stalled_at_version IS NULL
+"""
+
+_THERAPISTS = """
+SELECT client_id, therapist_id FROM care_team WHERE client_id = ANY ($1::uuid[])
+ORDER BY client_id, therapist_id
 """
 
 _OVERLOADED = """
@@ -69,33 +78,50 @@ class Scanned(msgspec.Struct):
     delivered: Delivered
 
 
-async def _goal_nudges(
-    conn: Connection, now: datetime, due_soon_days: int
-) -> tuple[int, list[Nudge]]:
-    found: list[Nudge] = []
-    goals = 0
-    after = UUID(int=0)
-    while True:
-        rows = await conn.fetch(_ACTIVE_GOALS, after, now - CHECK_INS_LOOK_BACK, GOALS_PER_BATCH)
-        if not rows:
-            return goals, found
-        goals += len(rows)
-        after = rows[-1]["goal_id"]
-        for row in rows:
-            reminder_time: time = row["reminder_time"]
-            goal = GoalFacts(
+async def _batch_facts(
+    conn: Connection, rows: list[asyncpg.Record], now: datetime
+) -> Iterator[tuple[GoalFacts, time]]:
+    therapists: dict[UUID, list[UUID]] = defaultdict(list)
+    # Only the overdue rule speaks to therapists, once a goal's due date has passed in its own
+    # zone, whose date is at most a day ahead of UTC's.
+    overdue_before = now.date() + timedelta(days=1)
+    clients = list({row["client_id"] for row in rows if row["due_date"] < overdue_before})
+    if clients:
+        for found in await conn.fetch(_THERAPISTS, clients):
+            therapists[found["client_id"]].append(found["therapist_id"])
+    return (
+        (
+            GoalFacts(
                 goal_id=row["goal_id"],
                 client_id=row["client_id"],
                 clinic_id=row["clinic_id"],
                 terms=_decode_terms(row["terms"]),
                 status="active",
-                therapists=tuple(row["therapists"]),
-                check_ins=tuple(
-                    CountedCheckIn(amount, moment)
-                    for amount, moment in zip(row["amounts"], row["moments"], strict=True)
-                ),
-            )
-            found += goal_nudges(goal, reminder_time, now, due_soon_days)
+                therapists=tuple(therapists[row["client_id"]]),
+                check_ins=tuple(map(CountedCheckIn, row["amounts"], row["moments"])),
+            ),
+            row["reminder_time"],
+        )
+        for row in rows
+    )
+
+
+async def _goal_nudges(
+    conn: Connection, now: datetime, due_soon_days: int
+) -> tuple[int, list[Nudge]]:
+    """Every active goal, read through one cursor (one plan for the whole scan, where pages
+    of a keyset would each join the users again), a batch at a time."""
+    found: list[Nudge] = []
+    goals = 0
+    async with conn.transaction(readonly=True):
+        # The whole result is read: plan for all of it, not for its first rows.
+        await conn.execute("SET LOCAL cursor_tuple_fraction = 1")
+        cursor = await conn.cursor(_ACTIVE_GOALS, now - CHECK_INS_LOOK_BACK)
+        while rows := await cursor.fetch(GOALS_PER_BATCH):
+            goals += len(rows)
+            for goal, reminder_time in await _batch_facts(conn, rows, now):
+                found += goal_nudges(goal, reminder_time, now, due_soon_days)
+    return goals, found
 
 
 async def _overload_nudges(conn: Connection, now: datetime) -> list[Nudge]:

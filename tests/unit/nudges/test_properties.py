@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.goals.progress import CountedCheckIn, series
 from domain.nudges.delivery import Defer, Drop, Pending, Send, plan
 from domain.nudges.nudge import PRIORITY
 from domain.nudges.preferences import Preferences, in_quiet_hours, local_time
-from domain.nudges.scan import goal_nudges
+from domain.nudges.scan import current_period, goal_nudges
 from tests.unit.nudges.builders import facts, goal_terms
 
 ZONES = st.sampled_from(
@@ -137,3 +138,29 @@ def test_the_same_findings_have_the_same_keys_at_any_moment_of_their_period(
     if local_time(later_the_same_day, zone).date() == day:
         after = goal_nudges(goal, reminder, later_the_same_day)
         assert {nudge.key for nudge in first} <= {nudge.key for nudge in after}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=ZONES,
+    cadence=st.sampled_from(["per_day", "per_week", "per_month", "by_due_date"]),
+    moment=MOMENTS,
+    offsets=st.lists(st.integers(-50 * 24 * 60, 24 * 60), max_size=12),
+)
+def test_the_scanscurrent_period_is_the_one_the_progress_series_ends_with(
+    zone: str, cadence: str, moment: datetime, offsets: list[int]
+) -> None:
+    day = local_time(moment, zone).date()
+    terms = goal_terms(
+        start=day - timedelta(days=45),
+        due=day + timedelta(days=10),
+        cadence=cadence,  # type: ignore[arg-type]
+        zone=zone,
+    )
+    check_ins = tuple(
+        CountedCheckIn(1, moment + timedelta(minutes=offset))
+        for offset in offsets
+        if local_time(moment + timedelta(minutes=offset), zone).date() >= terms.start_date
+    )
+
+    assert current_period(terms, check_ins, day) == series(terms, check_ins, day, periods=1)[-1]

@@ -12,9 +12,7 @@ BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
 
 
-def local(
-    zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0
-) -> datetime:
+def local(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone))
 
 

@@ -13,9 +13,7 @@ from tests.unit.nudges.builders import CLIENT, CLINIC, GOAL, THERAPIST, facts, g
 NINE = time(9)
 
 
-def at(
-    zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0
-) -> datetime:
+def at(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone))
 
 
