@@ -117,7 +117,7 @@ async def test_a_registered_consumer_gets_every_goal_in_version_order_through_th
     assert sorted(row["goal_id"] for row in dead) == sorted(goal_ids)
     assert all(row["error"].startswith("RuntimeError: refused version 1") for row in dead)
     projected = {record["consumer"] for record in service.logged("goal_projected")}
-    assert projected == {"goal_summaries", RECORDER, REFUSER}
+    assert projected == {"goal_summaries", "nudges", RECORDER, REFUSER}
     assert service.logged("reconciler_requeued") == []
     assert service.returncode is None
 
