@@ -34,19 +34,25 @@ class FoldedGoal(msgspec.Struct, frozen=True, gc=False):
     """What the nudge rules need of a goal: its summary and its check-ins that count."""
 
     summary: GoalSummary
-    check_ins: dict[UUID, CountedCheckIn]
+    check_ins: tuple[tuple[UUID, CountedCheckIn], ...]
+    """Each check-in that counts, by its id, in the order recorded."""
+
+    @property
+    def counted(self) -> list[CountedCheckIn]:
+        return [check_in for _, check_in in self.check_ins]
 
 
 def fold(goal: FoldedGoal | None, event: GoalEvent, facts: EventFacts) -> FoldedGoal:
     summary = summarize(None if goal is None else goal.summary, event, facts)
-    check_ins = {} if goal is None else goal.check_ins
+    check_ins = () if goal is None else goal.check_ins
     change = check_in_change(event)
     if change is not None:
-        check_ins = dict(check_ins)
+        kept = dict(check_ins)
         if change.entered_in_error or change.occurred_at is None:
-            check_ins.pop(change.check_in_id, None)
+            kept.pop(change.check_in_id, None)
         else:
-            check_ins[change.check_in_id] = CountedCheckIn(change.amount, change.occurred_at)
+            kept[change.check_in_id] = CountedCheckIn(change.amount, change.occurred_at)
+        check_ins = tuple(kept.items())
     return FoldedGoal(summary, check_ins)
 
 
@@ -88,8 +94,8 @@ def _streak_reached(
     if terms.measure.cadence == "by_due_date":
         return []
     today = local_time(at, terms.time_zone).date()
-    was = streak(before.summary.terms, before.check_ins.values(), today)
-    now = streak(terms, after.check_ins.values(), today)
+    was = streak(before.summary.terms, before.counted, today)
+    now = streak(terms, after.counted, today)
     if now <= was or not is_milestone(now):
         return []
     period = period_start(today, terms.measure.cadence, terms.start_date)
