@@ -61,7 +61,8 @@ def streak(statement: str, periods: int, cadence: Cadence) -> str:
 
 def after_miss(statement: str) -> str:
     return (
-        "Setbacks are part of the process. When you are ready, look back at "
+        "Setbacks are part of the process, and this one says nothing about your worth. When you "
+        "are ready, look back at "
         f"“{statement}” with kindness: what got in the way, and what would make the next step "
         "fit you better? You can adjust it, take a pause, or set a new goal with your therapist."
     )
