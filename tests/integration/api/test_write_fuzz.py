@@ -58,6 +58,8 @@ async def _path(api: AsyncTestClient[Litestar], clinic: Clinic, template: str) -
         "therapist_id": clinic.therapist.id,
         "user_id": clinic.supporter.id if "/supporters/" in template else clinic.client.id,
         "token_id": uuid4(),
+        "nudge_id": uuid4(),
+        "token": "not-an-unsubscribe-token",
     }
     if "{goal_id}" in template:
         ids["goal_id"] = (await set_goal(api, clinic))["goal_id"]
