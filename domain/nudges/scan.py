@@ -73,10 +73,11 @@ def current_period(terms: GoalTerms, check_ins: tuple[CountedCheckIn, ...], day:
     return Period(start, end, done, target, done >= target, round(min(done / target, 1.0) * 100, 1))
 
 
-def _check_in_reminder(goal: GoalFacts, reminder_time: time, now: datetime) -> list[Nudge]:
+def _check_in_reminder(
+    goal: GoalFacts, reminder_time: time, now: datetime, today: datetime
+) -> list[Nudge]:
     terms = goal.terms
     zone = terms.time_zone
-    today = local_time(now, zone)
     if not terms.start_date <= today.date() <= terms.due_date:
         return []
     remind_at = at_local(today.date(), cue_time(terms.cue) or reminder_time, zone)
@@ -105,15 +106,14 @@ def _check_in_reminder(goal: GoalFacts, reminder_time: time, now: datetime) -> l
 
 
 def _due_soon(
-    goal: GoalFacts, reminder_time: time, now: datetime, due_soon_days: int
+    goal: GoalFacts, reminder_time: time, now: datetime, day: date, due_soon_days: int
 ) -> list[Nudge]:
     terms = goal.terms
     zone = terms.time_zone
-    today = local_time(now, zone).date()
     first_day = terms.due_date - timedelta(days=due_soon_days)
-    if not first_day <= today < terms.due_date:
+    if not first_day <= day < terms.due_date:
         return []
-    remind_at = at_local(today, reminder_time, zone)
+    remind_at = at_local(day, reminder_time, zone)
     if now < remind_at:
         return []
     key = nudge_key("due_soon", goal.goal_id, terms.due_date.isoformat(), goal.client_id)
@@ -126,9 +126,11 @@ def _due_soon(
     ]
 
 
-def _overdue(goal: GoalFacts, reminder_time: time, now: datetime) -> list[Nudge]:
+def _overdue(goal: GoalFacts, reminder_time: time, now: datetime, day: date) -> list[Nudge]:
     """Once the due date has passed with no outcome: to the client and their therapists."""
     terms = goal.terms
+    if day <= terms.due_date:
+        return []
     zone = terms.time_zone
     day_after = terms.due_date + timedelta(days=1)
     remind_at = at_local(day_after, reminder_time, zone)
@@ -169,10 +171,11 @@ def goal_nudges(
     """The time-based nudges an active goal has due at `now`; `reminder_time` is the client's."""
     if goal.status != "active":
         return []
+    today = local_time(now, goal.terms.time_zone)
     return [
-        *_check_in_reminder(goal, reminder_time, now),
-        *_due_soon(goal, reminder_time, now, due_soon_days),
-        *_overdue(goal, reminder_time, now),
+        *_check_in_reminder(goal, reminder_time, now, today),
+        *_due_soon(goal, reminder_time, now, today.date(), due_soon_days),
+        *_overdue(goal, reminder_time, now, today.date()),
     ]
 
 
