@@ -107,7 +107,7 @@ def test_after_a_miss_the_client_alone_gets_a_kind_prompt() -> None:
 
     assert prompt.kind == "after_miss"
     assert prompt.recipient_id == CLIENT
-    assert prompt.message.startswith("Setbacks are part of the process.")
+    assert prompt.message.startswith("Setbacks are part of the process")
     for harsh in ("fail", "should have", "didn't", "lazy"):
         assert harsh not in prompt.message.lower()
 
