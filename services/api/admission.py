@@ -7,6 +7,7 @@ is told to come back, and what is admitted still finishes within its time limits
 readiness and metrics are always admitted: they must answer most when the process is busiest.
 """
 
+import msgspec
 from litestar.enums import ScopeType
 from litestar.types import (
     ASGIApp,
@@ -17,21 +18,33 @@ from litestar.types import (
     Send,
 )
 
-from services.api.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS, unavailable_body
+from domain.goals.fhir import FHIR_JSON
+from services.api.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS, ProblemDetails, unavailable_body
+from services.api.fhir.outcomes import outcome_of
+from services.api.fhir.routes import FHIR_BASE
 
 _ALWAYS_ADMITTED = ("/health/", "/metrics")
 
 
-def admission(app: ASGIApp, limit: int) -> ASGIApp:
-    in_flight = 0
-    refusal = unavailable_body(
-        "overloaded", "This server is serving as many requests as it can; send it again shortly."
-    )
-    headers: list[tuple[bytes, bytes]] = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(refusal)).encode()),
+def _refusal(media_type: str, body: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    return body, [
+        (b"content-type", media_type.encode()),
+        (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
     ]
+
+
+def admission(app: ASGIApp, limit: int) -> ASGIApp:
+    in_flight = 0
+    problem = unavailable_body(
+        "overloaded", "This server is serving as many requests as it can; send it again shortly."
+    )
+    # FHIR clients are refused in FHIR's words, as everywhere on their routes.
+    outcome = outcome_of(msgspec.json.decode(problem, type=ProblemDetails))
+    refusals = {
+        True: _refusal(FHIR_JSON, msgspec.json.encode(outcome)),
+        False: _refusal(PROBLEM_JSON, problem),
+    }
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         nonlocal in_flight
@@ -39,6 +52,7 @@ def admission(app: ASGIApp, limit: int) -> ASGIApp:
             await app(scope, receive, send)
             return
         if in_flight >= limit:
+            refusal, headers = refusals[scope["path"].startswith(f"{FHIR_BASE}/")]
             start: HTTPResponseStartEvent = {
                 "type": "http.response.start",
                 "status": 503,

@@ -32,6 +32,8 @@ from services.api.deps import (
 )
 from services.api.docs_page import SCHEMA_PATH, SwaggerPage, schema_router
 from services.api.errors import EXCEPTION_HANDLERS
+from services.api.fhir import routes as fhir_routes
+from services.api.fhir.outcomes import FHIR_EXCEPTION_HANDLERS
 from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
@@ -124,6 +126,12 @@ def create_app(
             *progress_routes.ROUTES,
             *nudge_routes.ROUTES,
             *unsubscribe.ROUTES,
+            # Their refusals are OperationOutcomes, not problem details.
+            Router(
+                fhir_routes.FHIR_BASE,
+                route_handlers=fhir_routes.ROUTES,
+                exception_handlers=FHIR_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+            ),
         ],
         dependencies={
             "conn": Provide(provide_connection),

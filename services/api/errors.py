@@ -82,6 +82,10 @@ _TITLES = {
 }
 
 
+def status_title(status: int) -> str:
+    return _TITLES.get(status, "Error")
+
+
 def _response(problem: ProblemDetails, headers: dict[str, str] | None = None) -> Response[bytes]:
     return Response(
         msgspec.json.encode(problem),
@@ -94,7 +98,7 @@ def _response(problem: ProblemDetails, headers: dict[str, str] | None = None) ->
 def _details(status: int, code: str, detail: str | None, **extra: object) -> ProblemDetails:
     return ProblemDetails(
         type=f"https://therapy-goals.example/problems/{code.replace('_', '-')}",
-        title=_TITLES.get(status, "Error"),
+        title=status_title(status),
         status=status,
         code=code,
         detail=detail,

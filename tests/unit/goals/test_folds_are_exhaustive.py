@@ -26,6 +26,7 @@ FOLDS = {
     ("goals/view.py", "_next"),
     ("goals/summary.py", "_changed"),
     ("goals/summary.py", "check_in_change"),
+    ("goals/record.py", "_changes_status"),
 }
 
 
