@@ -3,41 +3,31 @@ a one-click unsubscribe. Never what the nudge says, nor which goal it is about: 
 subject and first line show in lists and on lock screens, and mail passes through servers that
 are not the clinic's."""
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol
 from uuid import UUID
 
+from infra.config import Settings
 from infra.db.connection import Connection
+from infra.mail.outbox import queue_email
+from infra.mail.templates import render_email
 from infra.nudges.unsubscribe import unsubscribe_token
 
 SUBJECT = "You have a new update from your care team"
 
 
-class QueueEmail(Protocol):
-    """The outbox's `queue_email`: queues in the caller's transaction; False if `dedup_key` was
-    queued before, or e-mail is off."""
-
-    def __call__(
-        self,
-        conn: Connection,
-        *,
-        dedup_key: str,
-        clinic_id: UUID,
-        to_address: str,
-        subject: str,
-        text: str,
-        html: str | None,
-        headers: dict[str, str],
-    ) -> Awaitable[bool]: ...
-
-
 @dataclass(frozen=True)
 class EmailChannel:
-    queue: QueueEmail
     public_base_url: str
     """Where people reach the app; the API answers under it at /v1."""
     signing_key: str
+    """Signs the unsubscribe links."""
+
+
+def email_channel(settings: Settings) -> EmailChannel | None:
+    """E-mail goes out while it is on and people have a link to follow."""
+    if not settings.mail_enabled or not settings.public_base_url:
+        return None
+    return EmailChannel(settings.public_base_url, settings.token_hash_key)
 
 
 def app_link(base_url: str, nudge_id: UUID) -> str:
@@ -58,16 +48,14 @@ async def queue_nudge_email(
     to_address: str,
 ) -> bool:
     """Queues the nudge's e-mail in the caller's transaction, once per nudge."""
-    link = app_link(channel.public_base_url, nudge_id)
     unsubscribe = unsubscribe_link(channel.public_base_url, user_id, channel.signing_key)
-    text = (
-        f"{SUBJECT}.\n\nOpen it in the app: {link}\n\nTo stop these e-mails, open: {unsubscribe}\n"
+    text, html = render_email(
+        "nudge",
+        preview=SUBJECT,
+        link=app_link(channel.public_base_url, nudge_id),
+        unsubscribe=unsubscribe,
     )
-    html = (
-        f'<p>{SUBJECT}.</p>\n<p><a href="{link}">Open it in the app</a></p>\n'
-        f'<p style="font-size:small"><a href="{unsubscribe}">Stop these e-mails</a></p>\n'
-    )
-    return await channel.queue(
+    return await queue_email(
         conn,
         dedup_key=f"nudge:{nudge_id}",
         clinic_id=clinic_id,

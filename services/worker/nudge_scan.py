@@ -10,16 +10,10 @@ import structlog
 from infra.config import Settings
 from infra.db.outages import Outage, unreachable
 from infra.db.pool import close_pool, open_pool
-from infra.nudges.email import EmailChannel
+from infra.nudges.email import email_channel
 from infra.nudges.scanner import scan
 
 log = structlog.get_logger(__name__)
-
-
-def email_channel(settings: Settings) -> EmailChannel | None:
-    """E-mail goes out once the outbox is wired in and people have a link to follow."""
-    del settings
-    return None
 
 
 async def scan_once(
