@@ -76,6 +76,3 @@ def next_local_day(moment: datetime, preferences: Preferences) -> datetime:
     start = at_local(day, time(0, 0), preferences.time_zone)
     return quiet_hours_end(start, preferences) if in_quiet_hours(start, preferences) else start
 
-
-def local_day_start(moment: datetime, time_zone: str) -> datetime:
-    return at_local(local_time(moment, time_zone).date(), time(0, 0), time_zone)
