@@ -75,4 +75,3 @@ def next_local_day(moment: datetime, preferences: Preferences) -> datetime:
     day = local_time(moment, preferences.time_zone).date() + timedelta(days=1)
     start = at_local(day, time(0, 0), preferences.time_zone)
     return quiet_hours_end(start, preferences) if in_quiet_hours(start, preferences) else start
-

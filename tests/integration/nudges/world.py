@@ -89,5 +89,7 @@ async def run(conn: Connection, world: People, command: GoalCommand) -> None:
 
 async def set_goal(conn: Connection, world: People, goal_terms: GoalTerms, now: datetime) -> UUID:
     goal_id = uuid.uuid4()
-    await run(conn, world, SetGoal(goal_id, world.client.id, goal_terms, world.by_therapist, now))
+    await run(
+        conn, world, SetGoal(goal_id, world.client.id, goal_terms, world.by_therapist, now, now)
+    )
     return goal_id

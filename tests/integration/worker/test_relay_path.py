@@ -18,7 +18,6 @@ ROUNDS = 4
 
 
 def applied_by_workers(service: WorkerService) -> int:
-    """Events applied to the goal summaries (every other consumer gets the same ones)."""
     return sum(
         record["applied"]
         for record in service.logged("goal_projected")
