@@ -38,6 +38,8 @@ from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
 from services.api.limits import STORE_NAME, rate_limits
+from services.api.nudges import routes as nudge_routes
+from services.api.nudges import unsubscribe
 from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
@@ -125,6 +127,8 @@ def create_app(
             Router("/", route_handlers=goal_actions.ROUTES, opt={ONE_STATEMENT_WRITES: True}),
             *goal_lists.ROUTES,
             *progress_routes.ROUTES,
+            *nudge_routes.ROUTES,
+            *unsubscribe.ROUTES,
             *webhook_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
