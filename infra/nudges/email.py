@@ -6,13 +6,17 @@ are not the clinic's."""
 from dataclasses import dataclass
 from uuid import UUID
 
+import structlog
+
 from infra.config import Settings
 from infra.db.connection import Connection
-from infra.mail.outbox import queue_email
+from infra.mail.outbox import InvalidEmail, queue_email
 from infra.mail.templates import render_email
 from infra.nudges.unsubscribe import unsubscribe_token
 
 SUBJECT = "You have a new update from your care team"
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,9 @@ async def queue_nudge_email(
     user_id: UUID,
     to_address: str,
 ) -> bool:
-    """Queues the nudge's e-mail in the caller's transaction, once per nudge."""
+    """Queues the nudge's e-mail in the caller's transaction, once per nudge. False, and the
+    nudge stays in the app alone, where the directory holds an address mail cannot use: the
+    other nudges of the batch must still go out."""
     unsubscribe = unsubscribe_link(channel.public_base_url, user_id, channel.signing_key)
     text, html = render_email(
         "nudge",
@@ -55,16 +61,20 @@ async def queue_nudge_email(
         link=app_link(channel.public_base_url, nudge_id),
         unsubscribe=unsubscribe,
     )
-    return await queue_email(
-        conn,
-        dedup_key=f"nudge:{nudge_id}",
-        clinic_id=clinic_id,
-        to_address=to_address,
-        subject=SUBJECT,
-        text=text,
-        html=html,
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
+    try:
+        return await queue_email(
+            conn,
+            dedup_key=f"nudge:{nudge_id}",
+            clinic_id=clinic_id,
+            to_address=to_address,
+            subject=SUBJECT,
+            text=text,
+            html=html,
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+    except InvalidEmail:
+        log.warning("nudge_email_undeliverable", nudge_id=str(nudge_id), user_id=str(user_id))
+        return False

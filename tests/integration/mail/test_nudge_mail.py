@@ -90,3 +90,15 @@ async def test_with_email_off_a_nudge_goes_in_app_only(
     channels = await pool.fetchval("SELECT channels FROM nudges WHERE status = 'sent'")
     assert channels == ["in_app"]
     assert await pool.fetchval("SELECT count(*) FROM email_outbox") == 0
+
+
+async def test_an_address_mail_cannot_use_leaves_the_nudge_in_the_app(
+    pool: asyncpg.Pool, mail_settings: Settings
+) -> None:
+    world = await _reminded(pool, email=True)
+    await pool.execute("UPDATE users SET email = 'a,b@example.org' WHERE id = $1", world.client.id)
+
+    await _scan(pool, mail_settings)
+
+    assert await pool.fetchval("SELECT count(*) FROM nudges WHERE status = 'sent'") == 1
+    assert await pool.fetchval("SELECT count(*) FROM email_outbox") == 0
