@@ -13,7 +13,9 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from infra.audit.access_log import append_access_records
 from infra.config import DEVELOPMENT_TOKEN_KEY, Settings, get_settings
+from infra.db.batches import Batcher
 from infra.db.pool import close_pool, open_pool
 from infra.eventstore.signal import AppendSignal
 from infra.goals.store import GoalStore
@@ -21,6 +23,8 @@ from infra.goals.writer import GoalWriter
 from infra.logging import configure_logging
 from services.api import health, metrics
 from services.api.admission import admission
+from services.api.audit import routes as audit_routes
+from services.api.audit.recording import access_logging
 from services.api.auth import OpaqueTokenAuthenticator
 from services.api.bodies import StrictRequest
 from services.api.deps import (
@@ -46,8 +50,8 @@ from services.api.users import routes as user_routes
 log = structlog.get_logger(__name__)
 
 # Two batches of reads, two of appends and one of check-ins in flight at once
-# (infra/goals/store.py).
-BATCH_CONNECTIONS = 5
+# (infra/goals/store.py), and two of access records (services/api/audit/recording.py).
+BATCH_CONNECTIONS = 7
 GC_YOUNG_THRESHOLD = 10_000
 
 
@@ -100,6 +104,11 @@ def create_app(
         app.state.goal_writer = GoalWriter(
             GoalStore(app.state.pool, batch_pool, signal, settings.database_acquire_timeout_seconds)
         )
+        app.state.access_recorder = Batcher(
+            batch_pool,
+            append_access_records,
+            acquire_timeout=settings.database_acquire_timeout_seconds,
+        )
         sending = asyncio.create_task(signal.run())
         try:
             yield
@@ -122,6 +131,7 @@ def create_app(
             Router("/", route_handlers=goal_actions.ROUTES, opt={ONE_STATEMENT_WRITES: True}),
             *goal_lists.ROUTES,
             *progress_routes.ROUTES,
+            *audit_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
                 fhir_routes.FHIR_BASE,
@@ -170,6 +180,6 @@ def create_app(
     # Around the whole app, not as route middleware, so that requests no route answers (404,
     # 405), and those refused for want of room (503), are logged and get their X-Request-ID too.
     app.asgi_handler = request_logging(
-        admission(app.asgi_handler, settings.api_max_concurrent_requests)
+        admission(access_logging(app.asgi_handler), settings.api_max_concurrent_requests)
     )
     return app

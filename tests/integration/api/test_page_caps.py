@@ -20,6 +20,9 @@ PAGE_SIZES = {
     "/v1/clinic/stats": ("months", 120),
     "/v1/users": ("limit", 100),
     "/v1/users/{user_id}/tokens": ("limit", 100),
+    "/v1/audit/access-log": ("limit", 100),
+    "/v1/audit/admin-actions": ("limit", 100),
+    "/v1/me/access-log": ("limit", 100),
 }
 
 
@@ -66,6 +69,8 @@ async def test_a_page_over_the_cap_is_refused(
         "/v1/caseload": clinic.therapist,
         "/v1/clinic/stats": clinic.admin,
         "/v1/users": clinic.admin,
+        "/v1/audit/access-log": clinic.auditor,
+        "/v1/audit/admin-actions": clinic.auditor,
     }.get(path, clinic.client)
     url = (
         path.replace("{goal_id}", goal_id)
