@@ -143,7 +143,9 @@ async def test_each_read_leaves_one_record_whatever_its_outcome(
 
 
 async def test_reads_under_concurrent_load_each_leave_one_record_sharing_commits(
-    served_api: httpx.AsyncClient, api: AsyncTestClient[Litestar], clinic: Clinic,
+    served_api: httpx.AsyncClient,
+    api: AsyncTestClient[Litestar],
+    clinic: Clinic,
     pool: asyncpg.Pool,
 ) -> None:
     goal = (await set_goal(api, clinic))["goal_id"]
