@@ -47,13 +47,14 @@ async def test_every_answer_received_before_a_kill_has_its_record(
     finally:
         service.kill()
 
-    counts = dict(
+    rows = list(
         await pool.fetch(
             "SELECT correlation_id, count(*) FROM access_log "
             "WHERE correlation_id = ANY($1::text[]) GROUP BY correlation_id",
             sent,
         )
     )
+    counts: dict[str, int] = {row["correlation_id"]: row["count"] for row in rows}
     assert answered
     assert all(counts.get(correlation_id) == 1 for correlation_id in answered), counts
     # A read whose answer the kill cut off may or may not have been recorded; never twice.
