@@ -1,15 +1,15 @@
-"""What access logging adds to read latency: this tree's API against one without it.
+"""What access logging adds to read latency: the API of one commit against one without it.
 
-    uv run python -m bench.access_log_cost [--baseline main] [--rate 300] [--duration 10]
-        [--connections 16] [--rounds 3] [--goals 64]
+    uv run python -m bench.access_log_cost [--baseline main] [--candidate HEAD] [--rate 300]
+        [--duration 10] [--connections 16] [--rounds 3] [--goals 64]
 
-Nothing in the service turns access logging off: the comparison is with the code of
-`--baseline` (a git revision without the access log, by default `main`), taken with `git archive`
-into a temporary directory and served from there by the same interpreter and dependencies. Both
-serve one scratch database (`goals_bench_<random>` on the server `DATABASE_URL` names), migrated
-and seeded by this tree (a clinic, a client, `--goals` goals, the client's token); the baseline
-ignores the access log's table, and both are asked for liveness, not readiness (the baseline
-does not know this tree's migration).
+Nothing in the service turns access logging off: the comparison is between the code of `--candidate`
+(with the access log, by default `HEAD`) and of `--baseline` (a revision without it, by default
+`main`), each taken with `git archive` into a temporary directory and served from there by the same
+interpreter and dependencies. Both serve one scratch database (`goals_bench_<random>` on the server
+`DATABASE_URL` names), migrated and seeded by the code that runs this (a clinic, a client, `--goals`
+goals, the client's token); the baseline ignores the access log's table, and both are asked for
+liveness, not readiness (the baseline does not know the candidate's migration).
 
 Each round serves each tree in turn (which goes first alternates), one uvicorn worker each, and
 measures GET /v1/goals/{goal_id} with the client's token, rotating over the goals:
@@ -58,6 +58,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 @dataclass(frozen=True)
 class Options:
     baseline: str
+    candidate: str
     rate: float
     duration: int
     connections: int
@@ -154,10 +155,11 @@ async def benchmark(scratch_url: str, options: Options) -> None:
     _, seeded = await prepare(scratch_url, HASH_KEY, options.goals)
     goals = [str(goal) for goal in seeded.peak_goals]
     with tempfile.TemporaryDirectory() as directory:
-        baseline_tree = Path(directory) / "baseline"
-        baseline_tree.mkdir()
-        baseline_commit = export_tree(options.baseline, baseline_tree)
-        trees = {"without": baseline_tree, "with": PROJECT_ROOT}
+        trees = {"without": Path(directory) / "without", "with": Path(directory) / "with"}
+        commits = {}
+        for name, revision in (("without", options.baseline), ("with", options.candidate)):
+            trees[name].mkdir()
+            commits[name] = export_tree(revision, trees[name])
         runs: dict[str, list[Run]] = {"without": [], "with": []}
         for round_number in range(options.rounds):
             order = ["without", "with"] if round_number % 2 == 0 else ["with", "without"]
@@ -179,10 +181,10 @@ async def benchmark(scratch_url: str, options: Options) -> None:
                     f"p99 {run.peak.p99_ms:.2f} ms; access records {logged}",
                     flush=True,
                 )
-    report(runs, baseline_commit, options)
+    report(runs, commits, options)
 
 
-def report(runs: dict[str, list[Run]], baseline_commit: str, options: Options) -> None:
+def report(runs: dict[str, list[Run]], commits: dict[str, str], options: Options) -> None:
     def median(name: str, phase: str, figure: str) -> float:
         return statistics.median(getattr(getattr(run, phase), figure) for run in runs[name])
 
@@ -191,7 +193,10 @@ def report(runs: dict[str, list[Run]], baseline_commit: str, options: Options) -
         for with_run, without_run in zip(runs["with"], runs["without"], strict=True)
     ]
     added = statistics.median(p99_ratios) - 1
-    print(f"baseline {options.baseline} ({baseline_commit}); rate {options.rate:.0f}/s paced")
+    print(
+        f"without: {options.baseline} ({commits['without']}); with: {options.candidate} "
+        f"({commits['with']}); paced at {options.rate:.0f}/s"
+    )
     for name in ("without", "with"):
         print(
             f"{name:>7}: paced p50 {median(name, 'paced', 'p50_ms'):.2f} ms, "
@@ -209,6 +214,7 @@ def report(runs: dict[str, list[Run]], baseline_commit: str, options: Options) -
 def parse_arguments(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.access_log_cost")
     parser.add_argument("--baseline", default="main", help="a revision without access logging")
+    parser.add_argument("--candidate", default="HEAD", help="a revision with access logging")
     parser.add_argument("--rate", type=float, default=300.0, help="paced reads per second")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=16)
@@ -217,6 +223,7 @@ def parse_arguments(argv: list[str]) -> Options:
     arguments = parser.parse_args(argv)
     return Options(
         arguments.baseline,
+        arguments.candidate,
         arguments.rate,
         arguments.duration,
         arguments.connections,
