@@ -11,7 +11,8 @@ then lets the answer go. So:
   an attempt to read is itself worth accounting for;
 - one request passes this point once, so it is recorded once;
 - when the record cannot be committed (the database is away), the answer is replaced by a 503:
-  no goal data leaves without its record.
+  no goal data leaves without its record. An answer that is a 5xx already goes as it is: it
+  shows nothing, and says better what went wrong.
 
 A request turned away before it reaches a route (503 for want of room, 404 for a path that names
 no route) reads nothing and is not recorded.
@@ -81,9 +82,10 @@ def access_logging(app: ASGIApp) -> ASGIApp:
                     await recorder.submit(record)
                 except Exception as error:
                     log.warning("access_record_failed", error=repr(error))
-                    withheld = True
-                    await refuse(scope, send)
-                    return
+                    if message["status"] < 500:  # a 5xx shows nothing and says what failed
+                        withheld = True
+                        await refuse(scope, send)
+                        return
             await send(message)
 
         await app(scope, receive, send_recorded)
