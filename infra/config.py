@@ -5,6 +5,7 @@ PostgreSQL and Redis on the local machine.
 """
 
 import os
+from email.utils import parseaddr
 from functools import lru_cache
 from typing import Literal
 
@@ -121,6 +122,73 @@ class Settings(msgspec.Struct, frozen=True):
     day, from the user's first request in it. Each request reads and writes the user's window
     whole, so keep the count in the hundreds; and a `second` window is ended at the turn of the
     clock's second, so it admits up to twice its count."""
+
+    smtp_host: str = ""
+    """`SMTP_HOST`: the SMTP server that e-mail goes out through (infra/mail/). While unset,
+    e-mail is off: nothing is queued (infra/mail/outbox.py), and invitation codes are shown to
+    the admin or the operator instead."""
+
+    smtp_port: int = 0
+    """`SMTP_PORT`: its port; 0 means the usual one for `SMTP_SECURITY`: 25, 587 or 465."""
+
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    """`SMTP_SECURITY`: `none` (plain text, for a relay on the same host), `starttls` (upgrade
+    a plain connection, refusing a server that cannot) or `tls` (TLS from the first byte)."""
+
+    smtp_username: str = ""
+    """`SMTP_USERNAME`: the login at the SMTP server; none when empty."""
+
+    smtp_password: str = ""
+    """`SMTP_PASSWORD`: its password."""
+
+    smtp_ca_file: str = ""
+    """`SMTP_CA_FILE`: certificates (PEM) to trust for the SMTP server besides the system's:
+    a relay with a private certificate authority."""
+
+    smtp_timeout_seconds: float = 30
+    """`SMTP_TIMEOUT_SECONDS`: how long one e-mail's delivery (connecting included) may take
+    before it counts as failed and is tried again later."""
+
+    mail_from: str = ""
+    """`MAIL_FROM`: the sender of every e-mail, `noreply@clinic.example` or
+    `Clinic <noreply@clinic.example>`; required once `SMTP_HOST` is set. Its domain ends every
+    Message-ID."""
+
+    public_base_url: str = ""
+    """`PUBLIC_BASE_URL`: where people reach the clinic's app, such as
+    `https://goals.clinic.example`; e-mails link into it. When empty, an invitation e-mail
+    carries the code alone."""
+
+    mail_retry_first_seconds: float = 30
+    """`MAIL_RETRY_FIRST_SECONDS`: the wait after an e-mail's first failed attempt; it doubles
+    with each further failure, up to `MAIL_RETRY_MAX_SECONDS` (each wait varies by up to 20 %)."""
+
+    mail_retry_max_seconds: float = 3600
+    """`MAIL_RETRY_MAX_SECONDS`: the longest wait between two attempts."""
+
+    mail_max_attempts: int = 30
+    """`MAIL_MAX_ATTEMPTS`: attempts before an e-mail is given up on (`failed`); with the
+    default waits, about a day of trying."""
+
+    mail_lease_seconds: float = 120
+    """`MAIL_LEASE_SECONDS`: how long a sender holds an e-mail it took: another sender takes it
+    only after this, if the first never said how it went (killed, frozen, cut off). Longer than
+    `SMTP_TIMEOUT_SECONDS`."""
+
+    mail_poll_seconds: float = 1
+    """`MAIL_POLL_SECONDS`: how often an idle sender looks for e-mail that is due."""
+
+    def __post_init__(self) -> None:
+        if self.smtp_host and not parseaddr(self.mail_from)[1].count("@") == 1:
+            raise ValueError("MAIL_FROM must be an e-mail address once SMTP_HOST is set")
+        if self.mail_lease_seconds <= self.smtp_timeout_seconds:
+            raise ValueError("MAIL_LEASE_SECONDS must be longer than SMTP_TIMEOUT_SECONDS")
+        if self.mail_max_attempts < 1:
+            raise ValueError("MAIL_MAX_ATTEMPTS must be at least 1")
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
 
 
 _PREFIXLESS = {field.upper(): field for field in Settings.__struct_fields__}

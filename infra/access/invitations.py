@@ -1,9 +1,10 @@
 """Invitations: how a person gets their first token without anyone else ever holding it.
 
-An admin invites a user; the invitation's code goes to the user (by the operator's command line
-or, while no e-mail channel is configured, through the admin), and only a redemption of the
-code, which needs no other credential, turns it into a token, once. A code is short-lived, is
-kept only as a keyed hash, and a newer invitation for the same user withdraws the older one.
+An admin invites a user; the invitation's code goes to the user by e-mail
+(infra/access/invitation_mail.py) or, while e-mail is off, through the admin or the operator's
+command line, and only a redemption of the code, which needs no other credential, turns it into
+a token, once. A code is short-lived, is kept only as a keyed hash (its e-mail's body, once
+sent, is dropped), and a newer invitation for the same user withdraws the older one.
 """
 
 import secrets

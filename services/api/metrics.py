@@ -11,6 +11,7 @@ from litestar.response import Response
 
 from infra.config import Settings
 from infra.db.outages import unreachable
+from infra.mail.delivery import MailCounts, mail_counts
 from infra.projections.lag import (
     ConsumerLag,
     ProjectionCounts,
@@ -41,6 +42,12 @@ _HELP = {
         "0 while they succeed.",
     ),
     "goals_relay_failed_passes_total": ("counter", "Relay passes that failed."),
+    "goals_mail_pending": ("gauge", "E-mails in the outbox not yet sent nor given up on."),
+    "goals_mail_oldest_due_seconds": (
+        "gauge",
+        "How long the e-mail due longest has waited past its time; 0 when none is due.",
+    ),
+    "goals_mail_failed_total": ("counter", "E-mails given up on (status failed)."),
 }
 
 
@@ -50,19 +57,21 @@ async def metrics(state: State) -> Response[str]:
     pool: asyncpg.Pool = state.pool
     watch: DatabaseWatch = state.database_watch
 
-    async def look() -> tuple[list[ConsumerLag], dict[str, ProjectionCounts], RelayHealth]:
+    async def look() -> tuple[
+        list[ConsumerLag], dict[str, ProjectionCounts], RelayHealth, MailCounts
+    ]:
         async with pool.acquire() as conn:
             lags = [await relay_lag(conn)]
             lags += [await consumer_lag(conn, consumer) for consumer in consumers()]
             counts = {
                 consumer.name: await consumer_counts(conn, consumer) for consumer in consumers()
             }
-            return lags, counts, await read_relay_health(conn)
+            return lags, counts, await read_relay_health(conn), await mail_counts(conn)
 
     broker_up = 1 if await broker_check(settings.redis_url) == OK else 0
     samples: dict[str, list[tuple[str, float]]] = {}
     try:
-        lags, counts, relay = await watch.within(BUDGET_SECONDS, look())
+        lags, counts, relay, mail = await watch.within(BUDGET_SECONDS, look())
     except Exception as error:
         if not unreachable(error):
             raise
@@ -88,6 +97,9 @@ async def metrics(state: State) -> Response[str]:
             ),
             "goals_relay_failing_seconds": [("", round(relay.failing_seconds or 0.0, 3))],
             "goals_relay_failed_passes_total": [("", relay.failed_passes)],
+            "goals_mail_pending": [("", mail.pending)],
+            "goals_mail_oldest_due_seconds": [("", round(mail.oldest_due_seconds, 3))],
+            "goals_mail_failed_total": [("", mail.failed)],
         }
     lines = []
     for name, values in samples.items():

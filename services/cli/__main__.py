@@ -14,6 +14,7 @@ import structlog
 from domain.access.people import InvalidDetail, clinic_name, normal_email
 from infra.access.clinics import invite_by_email, start_clinic
 from infra.access.identity import NewToken
+from infra.access.invitation_mail import mail_invitation
 from infra.access.invitations import NewInvitation
 from infra.access.queries import User
 from infra.config import Settings, get_settings
@@ -74,16 +75,30 @@ def _create_clinic(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def _invite(settings: Settings, arguments: argparse.Namespace) -> int:
-    async def work(conn: Connection) -> NewInvitation:
-        return await invite_by_email(
+    async def work(conn: Connection) -> tuple[NewInvitation, bool]:
+        made = await invite_by_email(
             conn, arguments.clinic, arguments.email, settings.token_hash_key
         )
+        mailed = await mail_invitation(
+            conn,
+            made,
+            clinic_id=arguments.clinic,
+            to_address=normal_email(arguments.email),
+            public_base_url=settings.public_base_url,
+        )
+        return made, mailed
 
     try:
-        made = asyncio.run(_in_transaction(settings, work))
+        made, mailed = asyncio.run(_in_transaction(settings, work))
     except (InvalidDetail, LookupError) as error:
         print(f"goals invite: {error}", file=sys.stderr)
         return 2
+    if mailed:
+        print(
+            f"invitation for {arguments.email.lower()}, single use, redeemable until "
+            f"{made.invitation.expires_at:%Y-%m-%d %H:%M} UTC: its code is on its way by e-mail"
+        )
+        return 0
     print(
         f"invitation for {arguments.email.lower()}, single use, redeemable until "
         f"{made.invitation.expires_at:%Y-%m-%d %H:%M} UTC; give the user this code:"
@@ -175,7 +190,9 @@ def parser() -> argparse.ArgumentParser:
     clinic.add_argument("--admin-email", required=True, help="the first admin's email")
     clinic.set_defaults(run=_create_clinic)
     invitation = commands.add_parser(
-        "invite", help="invite a user of a clinic; prints the code they redeem for a token"
+        "invite",
+        help="invite a user of a clinic; e-mails them (or, with e-mail off, prints) the code "
+        "they redeem for a token",
     )
     invitation.add_argument("email", help="the user's email")
     invitation.add_argument("--clinic", required=True, type=UUID, help="the clinic's id")

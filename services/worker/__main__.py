@@ -8,6 +8,7 @@ import structlog
 
 from infra.config import Settings
 from infra.lifeline import dies_with_this_process, ignore_late_stops
+from services.worker.mail import run_mail_delivery
 from services.worker.relay import run_relay
 
 log = structlog.get_logger(__name__)
@@ -68,21 +69,27 @@ async def run_worker_service(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    relay = asyncio.create_task(run_relay(settings, stop))
-    log.info("worker_service_started", processes=settings.worker_processes)
+    loops = {"relay": asyncio.create_task(run_relay(settings, stop))}
+    if settings.mail_enabled:
+        loops["mail_delivery"] = asyncio.create_task(run_mail_delivery(settings, stop))
+    log.info("worker_service_started", processes=settings.worker_processes, loops=sorted(loops))
     try:
         exited = asyncio.create_task(workers.wait())
         stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({relay, exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({*loops.values(), exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop.set()
-        await asyncio.gather(relay, return_exceptions=True)
+        await asyncio.gather(*loops.values(), return_exceptions=True)
         await stop_dramatiq(workers)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         ignore_late_stops()
-    if relay.done() and not relay.cancelled() and relay.exception():
-        log.error("relay_failed", exc_info=relay.exception())
+    failed = False
+    for name, loop_task in loops.items():
+        if loop_task.done() and not loop_task.cancelled() and loop_task.exception():
+            log.error(f"{name}_failed", exc_info=loop_task.exception())
+            failed = True
+    if failed:
         return 1
     if workers.returncode != 0:
         log.error("dramatiq_exited", exit_code=workers.returncode)

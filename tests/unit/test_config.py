@@ -29,3 +29,16 @@ def test_every_setting_is_documented() -> None:
 
     for field in Settings.__struct_fields__:
         assert f"`{field.upper()}`" in text
+
+
+def test_email_is_off_until_smtp_host_is_set_and_then_needs_a_sender() -> None:
+    assert not settings_from({}).mail_enabled
+    with pytest.raises(SystemExit, match="MAIL_FROM"):
+        settings_from({"SMTP_HOST": "smtp.clinic.example"})
+    on = settings_from({"SMTP_HOST": "smtp.clinic.example", "MAIL_FROM": "Goals <a@b.example>"})
+    assert on.mail_enabled
+
+
+def test_a_lease_no_longer_than_a_send_is_refused() -> None:
+    with pytest.raises(SystemExit, match="MAIL_LEASE_SECONDS"):
+        settings_from({"SMTP_TIMEOUT_SECONDS": "30", "MAIL_LEASE_SECONDS": "30"})

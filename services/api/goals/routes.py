@@ -139,7 +139,8 @@ async def set_goal(
     summary="A goal as it is now, folded from its events",
     responses={
         200: ResponseSpec(
-            data_container=GoalOut | SharedGoalOut,
+            # Litestar documents a union of its answers; its annotation names single types.
+            data_container=GoalOut | SharedGoalOut,  # type: ignore[arg-type]
             description="The goal, in the view the caller may see",
             generate_examples=False,
         ),

@@ -87,8 +87,8 @@ class InvitationOut(msgspec.Struct, frozen=True, omit_defaults=True):
     user_id: UUID
     expires_at: datetime
     delivery: Literal["response", "email"]
-    """How the code reaches the user: `response` while no e-mail channel is configured, and
-    then only in this first response; `email` once one is, and the code is never in a response."""
+    """How the code reaches the user: `email` while e-mail is on (`SMTP_HOST`), and the code is
+    then never in a response; `response` while it is off, and then only in this first one."""
     code: str | None = None
 
 

@@ -4,7 +4,6 @@ person's credential. Revoking a token revokes every token minted from it."""
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Protocol
 from uuid import UUID
 
 import msgspec
@@ -14,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from infra.access import credential_rows, identity, invitations
 from infra.access.credential_rows import TokenRecord
-from infra.access.queries import User
+from infra.access.invitation_mail import mail_invitation
 from services.api.deps import AppSettings, Authenticated, CorrelationId, Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.pages import DEFAULT_PAGE_SIZE, Cursor, PageSize, decode_cursor, encode_cursor
@@ -29,14 +28,6 @@ from services.api.users.schemas import (
     TokenPage,
 )
 from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, metadata_for, reply
-
-
-class InvitationChannel(Protocol):
-    """How an invitation's code reaches its user without passing through the admin (e-mail).
-    The app's state names one as `invitation_channel`; while none is, the admin's answer
-    carries the code."""
-
-    async def send(self, user: User, code: str, expires_at: datetime) -> None: ...
 
 
 def _token_info(token: TokenRecord) -> TokenInfo:
@@ -173,7 +164,7 @@ async def revoke_token(
     responses={
         201: ResponseSpec(
             data_container=InvitationOut,
-            description="The invitation; its `code` only while no e-mail channel is configured",
+            description="The invitation; its `code` only while e-mail is off",
             generate_examples=False,
         ),
         **problem_responses(400, 401, 403, 404, 409),
@@ -192,7 +183,6 @@ async def invite_user(
     found = await visible_user(conn, caller, user_id)
     if found.deactivated_at is not None:
         raise Problem(409, "user_deactivated", "A deactivated user cannot be invited.")
-    channel: InvitationChannel | None = request.app.state.get("invitation_channel")
 
     async def produce() -> Reply:
         made = await invitations.invite(
@@ -203,8 +193,15 @@ async def invite_user(
             metadata=metadata_for(caller, correlation_id),
         )
         invitation = made.invitation
-        if channel is not None:
-            await channel.send(found.user, made.code, invitation.expires_at)
+        # By e-mail whenever e-mail is on: in this transaction, so it goes out if this commits.
+        mailed = await mail_invitation(
+            conn,
+            made,
+            clinic_id=found.user.clinic_id,
+            to_address=found.user.email,
+            public_base_url=settings.public_base_url,
+        )
+        if mailed:
             shown = InvitationOut(invitation.id, user_id, invitation.expires_at, "email")
         else:
             shown = InvitationOut(

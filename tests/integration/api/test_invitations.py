@@ -2,7 +2,6 @@
 invitation's code redeems it, once, for a token of their own; every write names its token."""
 
 import json
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +9,6 @@ import asyncpg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from infra.access.queries import User
 from tests.integration.api.access_matrix import footprint
 from tests.integration.api.support import assert_problem, set_goal
 from tests.integration.api.world import Clinic, Person
@@ -154,32 +152,6 @@ async def test_only_admins_invite_and_only_users_of_their_clinic(
     assert_problem(by_therapist, 403, "forbidden")
     assert_problem(by_other_admin, 404, "not_found")
     assert await footprint(pool) == before
-
-
-class KeptDeliveries:
-    """An e-mail channel's contract: it is handed the code, and the admin is not."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[UUID, str, datetime]] = []
-
-    async def send(self, user: User, code: str, expires_at: datetime) -> None:
-        self.sent.append((user.id, code, expires_at))
-
-
-async def test_once_an_email_channel_exists_the_admin_never_sees_the_code(
-    api: Api, clinic: Clinic
-) -> None:
-    channel = KeptDeliveries()
-    api.app.state.invitation_channel = channel
-    user_id = await _new_client(api, clinic)
-
-    invited = await _invite(api, clinic.admin, user_id)
-
-    assert invited["delivery"] == "email"
-    assert "code" not in invited
-    ((sent_to, code, _),) = channel.sent
-    assert sent_to == user_id
-    assert (await api.post(REDEEM, json={"code": code})).status_code == 201
 
 
 async def test_a_retried_invitation_does_not_show_the_code_again(api: Api, clinic: Clinic) -> None:
