@@ -96,6 +96,11 @@ async def test_the_auditor_filters_by_client_user_and_time_a_page_at_a_time(
     assert [record["user_id"] for record in by_therapist] == [str(clinic.therapist.id)] * 3
     assert by_therapist[0]["display_name"] == "north therapist"
     assert later == []
+    south = await _pages(api, url, other_clinic.auditor.headers)
+    assert [record["user_id"] for record in south] == [str(other_clinic.client.id)]
+    assert (
+        await _pages(api, url, other_clinic.auditor.headers, client_id=str(clinic.client.id)) == []
+    )
 
 
 async def test_a_client_sees_who_was_shown_their_goals_supporters_too(
