@@ -21,6 +21,7 @@ from infra.eventstore.signal import AppendSignal
 from infra.goals.store import GoalStore
 from infra.goals.writer import GoalWriter
 from infra.logging import configure_logging
+from infra.webhooks.sender import guard_for
 from services.api import health, metrics
 from services.api.admission import admission
 from services.api.audit import routes as audit_routes
@@ -46,6 +47,7 @@ from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
 from services.api.users import routes as user_routes
+from services.api.webhooks import routes as webhook_routes
 
 log = structlog.get_logger(__name__)
 
@@ -132,6 +134,7 @@ def create_app(
             *goal_lists.ROUTES,
             *progress_routes.ROUTES,
             *audit_routes.ROUTES,
+            *webhook_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
                 fhir_routes.FHIR_BASE,
@@ -153,6 +156,7 @@ def create_app(
             {
                 "settings": settings,
                 "authenticator": OpaqueTokenAuthenticator(settings.token_hash_key),
+                "webhook_guard": guard_for(settings),
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -10,9 +10,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.integration.api.access_records import request_id
+from tests.integration.api.api_service import ApiService
 from tests.integration.api.support import set_goal
 from tests.integration.api.world import Clinic
-from tests.integration.outages.services import ApiService
 
 READS = 40
 
@@ -25,7 +25,7 @@ async def test_every_answer_received_before_a_kill_has_its_record(
     tmp_path: Path,
 ) -> None:
     goal = (await set_goal(api, clinic))["goal_id"]
-    service = ApiService(database_url, tmp_path, workers=1)
+    service = ApiService(database_url, tmp_path / "api.log", 1)
     sent = [request_id() for _ in range(READS)]
     answered: list[str] = []
     try:

@@ -1,5 +1,6 @@
 """Every list is read a page at a time, with a page size the OpenAPI document caps."""
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -23,6 +24,7 @@ PAGE_SIZES = {
     "/v1/audit/access-log": ("limit", 100),
     "/v1/audit/admin-actions": ("limit", 100),
     "/v1/me/access-log": ("limit", 100),
+    "/v1/webhook-endpoints/{endpoint_id}/deliveries": ("limit", 100),
 }
 
 
@@ -71,11 +73,14 @@ async def test_a_page_over_the_cap_is_refused(
         "/v1/users": clinic.admin,
         "/v1/audit/access-log": clinic.auditor,
         "/v1/audit/admin-actions": clinic.auditor,
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries": clinic.admin,
     }.get(path, clinic.client)
     url = (
         path.replace("{goal_id}", goal_id)
         .replace("{client_id}", str(clinic.client.id))
         .replace("{user_id}", str(clinic.client.id))
+        # The page size is checked before the endpoint is looked for.
+        .replace("{endpoint_id}", str(uuid.uuid4()))
     )
 
     response = await api.get(url, params={name: cap + 1}, headers=caller.headers)
