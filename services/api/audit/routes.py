@@ -14,7 +14,13 @@ from litestar import get
 from litestar.params import QueryParameter
 
 from domain.access.policy import Caller
-from infra.audit.access_reads import AccessFilter, AccessRow, audited_access, disclosures_to
+from infra.audit.access_reads import (
+    AccessFilter,
+    AccessRow,
+    DisclosureFilter,
+    audited_access,
+    disclosures_to,
+)
 from infra.audit.admin_actions import AdminAction, admin_actions
 from infra.eventstore.envelope import Metadata
 from services.api.audit.schemas import (
@@ -22,6 +28,8 @@ from services.api.audit.schemas import (
     AccessRecordOut,
     AdminActionOut,
     AdminActionPage,
+    DisclosureOut,
+    DisclosurePage,
 )
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, problem_responses
@@ -82,8 +90,9 @@ async def audit_access_log(
 @get(
     "/v1/me/access-log",
     summary="Who was shown my goals (clients): an accounting of disclosures",
-    description="Every answered read of the client's goals, by anyone (supporters too), "
-    "newest first; of each, only the client's own goals.",
+    description="Every answered read of the client's goals, by anyone (supporters too), and "
+    "every webhook delivery of their goals' events that a receiver acknowledged, newest first; "
+    "of each, only the client's own goals.",
     responses=problem_responses(400, 401, 403, 422),
 )
 async def my_access_log(
@@ -93,17 +102,25 @@ async def my_access_log(
     until: Until = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> AccessLogPage:
+) -> DisclosurePage:
     if caller.role != "client":
         raise Problem(
             403,
             "no_access_log_of_your_own",
-            "Only clients have an account of who read their goals.",
+            "Only clients have an account of who was shown their goals.",
         )
-    wanted = AccessFilter(
-        caller.clinic_id, limit + 1, caller.user_id, None, since, until, _after(cursor)
+    before = None if cursor is None else decode_cursor(cursor, tuple[datetime, str])
+    wanted = DisclosureFilter(caller.clinic_id, caller.user_id, limit + 1, since, until, before)
+    found = await disclosures_to(conn, wanted)
+    page = found[:limit]
+    fields = set(DisclosureOut.__struct_fields__)
+    return DisclosurePage(
+        disclosures=[
+            DisclosureOut(**{k: v for k, v in msgspec.structs.asdict(row).items() if k in fields})
+            for row in page
+        ],
+        next_cursor=encode_cursor(page[-1].at, page[-1].key) if len(found) > limit else None,
     )
-    return _access_page(await disclosures_to(conn, wanted), limit)
 
 
 def _action_out(action: AdminAction) -> AdminActionOut:

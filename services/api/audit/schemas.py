@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -55,3 +55,33 @@ class AdminActionOut(msgspec.Struct, frozen=True):
 class AdminActionPage(msgspec.Struct, frozen=True):
     actions: list[AdminActionOut]
     next_cursor: str | None = None
+
+
+class DisclosureOut(msgspec.Struct, frozen=True):
+    """One time the client's goals were shown: to a person, or to a webhook receiver."""
+
+    kind: Literal["read", "webhook_delivery"]
+    at: datetime
+    """When: the read's arrival, or the delivery's acknowledgement."""
+    user_id: UUID | None
+    """Who read (null for a webhook delivery)."""
+    display_name: str | None
+    token_id: UUID | None
+    role: str | None
+    recipient: str | None
+    """The webhook endpoint's URL (null for a read)."""
+    goal_ids: list[UUID]
+    """The client's own goals shown, and no one else's."""
+    route: str | None
+    """What kind of read: the route's template."""
+    event_type: str | None
+    """What a webhook delivery carried: the event's type."""
+    status: int | None
+    correlation_id: str | None
+
+
+class DisclosurePage(msgspec.Struct, frozen=True):
+    disclosures: list[DisclosureOut]
+    """At most `limit`, newest first."""
+    next_cursor: str | None = None
+    """Set when more follow: send it as `cursor` for the next page."""

@@ -3,7 +3,7 @@ account of who was shown their goals. No one else reads them."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
@@ -62,7 +62,7 @@ async def _pages(
         answer = await api.get(url, params=query, headers=headers)
         assert answer.status_code == 200, answer.text
         page = answer.json()
-        key = "records" if "records" in page else "actions"
+        (key,) = {"records", "actions", "disclosures"} & set(page)
         assert len(page[key]) <= 2
         items += page[key]
         cursor = page["next_cursor"]
@@ -127,7 +127,7 @@ async def test_a_client_sees_who_was_shown_their_goals_supporters_too(
         ("supporter", "/v1/goals/{goal_id}"),
     ]
     assert all(record["goal_ids"] == [goal] for record in account)
-    assert all(record["client_ids"] == [str(clinic.client.id)] for record in account)
+    assert {record["kind"] for record in account} == {"read"}
     assert account[1]["display_name"] == "north supporter"
     assert others == []
 
@@ -148,9 +148,55 @@ async def test_a_caseload_read_shows_a_client_only_their_own_goals(
     )
 
     assert record["goal_ids"] == [mine]
-    assert record["path"] == ""
     assert set(audited["goal_ids"]) == {mine, theirs}
     assert set(audited["client_ids"]) == {str(clinic.client.id), str(clinic.other_client.id)}
+
+
+async def test_a_client_sees_the_webhook_deliveries_of_their_goals(
+    api: AsyncTestClient[Litestar], clinic: Clinic, admin_conn: asyncpg.Connection
+) -> None:
+    goal = (await set_goal(api, clinic))["goal_id"]
+    clinic_id = await admin_conn.fetchval(
+        "SELECT clinic_id FROM users WHERE id = $1", clinic.client.id
+    )
+    endpoint = uuid4()
+    await admin_conn.execute(
+        "INSERT INTO webhook_endpoints (id, clinic_id, url, event_types, format, secret) "
+        "VALUES ($1, $2, 'https://receiver.example/hook', '{}', 'full', 'whsec_x')",
+        endpoint,
+        clinic_id,
+    )
+    for sequence, (client, state) in enumerate(
+        [
+            (clinic.client.id, "delivered"),
+            (clinic.client.id, "pending"),
+            (clinic.other_client.id, "delivered"),
+        ],
+        start=1,
+    ):
+        await admin_conn.execute(
+            "INSERT INTO webhook_deliveries (id, endpoint_id, clinic_id, sequence, event_id, "
+            "event_type, goal_id, client_id, position, state, delivered_at, last_status) "
+            "VALUES ($1, $2, $3, $4, $5, 'goal_set', $6, $7, 1, $8, "
+            "CASE WHEN $8 = 'delivered' THEN now() END, 200)",
+            uuid4(),
+            endpoint,
+            clinic_id,
+            sequence,
+            uuid4(),
+            UUID(goal),
+            client,
+            state,
+        )
+    await api.get(f"/v1/goals/{goal}", headers=clinic.therapist.headers)
+
+    account = await _pages(api, "/v1/me/access-log", clinic.client.headers)
+
+    assert [record["kind"] for record in account] == ["read", "webhook_delivery"]
+    delivery = account[1]
+    assert delivery["recipient"] == "https://receiver.example/hook"
+    assert (delivery["goal_ids"], delivery["event_type"]) == ([goal], "goal_set")
+    assert delivery["user_id"] is None
 
 
 async def test_the_auditor_lists_the_clinics_administrative_actions(
