@@ -1,15 +1,16 @@
 """What access logging adds to read latency: the API of one commit against one without it.
 
-    uv run python -m bench.access_log_cost [--baseline main] [--candidate HEAD] [--rate 300]
+    uv run python -m bench.access_log_cost [--baseline REV] [--candidate HEAD] [--rate 300]
         [--duration 10] [--connections 16] [--rounds 3] [--goals 64]
 
-Nothing in the service turns access logging off: the comparison is between the code of `--candidate`
-(with the access log, by default `HEAD`) and of `--baseline` (a revision without it, by default
-`main`), each taken with `git archive` into a temporary directory and served from there by the same
-interpreter and dependencies. Both serve one scratch database (`goals_bench_<random>` on the server
-`DATABASE_URL` names), migrated and seeded by the code that runs this (a clinic, a client, `--goals`
-goals, the client's token); the baseline ignores the access log's table, and both are asked for
-liveness, not readiness (the baseline does not know the candidate's migration).
+Nothing in the service turns access logging off: the comparison is between the code of
+`--candidate` (with the access log, by default `HEAD`) and of `--baseline` (a revision without it,
+by default the `main` the candidate last merged), each taken with `git archive` into a temporary
+directory and served from there by the same interpreter and dependencies. Both serve one scratch
+database (`goals_bench_<random>` on the server `DATABASE_URL` names), migrated and seeded by the
+code that runs this (a clinic, a client, `--goals` goals, the client's token); the baseline ignores
+the access log's table, and both are asked for liveness, not readiness (the baseline does not know
+the candidate's migration).
 
 Each round serves each tree in turn (which goes first alternates), one uvicorn worker each, and
 measures GET /v1/goals/{goal_id} with the client's token, rotating over the goals:
@@ -89,6 +90,18 @@ def export_tree(revision: str, into: Path) -> str:
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)  # noqa: S603, S607
     return commit
+
+
+def last_merged_main(candidate: str) -> str:
+    """The main the candidate last merged: the same code and migrations, but the access log's.
+    (A later main may have migrations the candidate's tree cannot apply to the scratch database.)"""
+    return subprocess.run(  # noqa: S603
+        ["git", "merge-base", candidate, "main"],  # noqa: S607
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 @asynccontextmanager
@@ -213,7 +226,11 @@ def report(runs: dict[str, list[Run]], commits: dict[str, str], options: Options
 
 def parse_arguments(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.access_log_cost")
-    parser.add_argument("--baseline", default="main", help="a revision without access logging")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        help="a revision without access logging (by default, where the candidate last took main)",
+    )
     parser.add_argument("--candidate", default="HEAD", help="a revision with access logging")
     parser.add_argument("--rate", type=float, default=300.0, help="paced reads per second")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
@@ -222,7 +239,7 @@ def parse_arguments(argv: list[str]) -> Options:
     parser.add_argument("--goals", type=int, default=64)
     arguments = parser.parse_args(argv)
     return Options(
-        arguments.baseline,
+        arguments.baseline or last_merged_main(arguments.candidate),
         arguments.candidate,
         arguments.rate,
         arguments.duration,
