@@ -4,7 +4,7 @@
 
 Reads a `LoadSpec` as JSON on stdin and writes a `LoadResult` as JSON on stdout. Every request
 POSTs `{"amount": 1}` to /v1/goals/{goal_id}/check-ins with the bearer token, over `connections`
-keep-alive HTTP/1.1 connections. Two shapes of load:
+keep-alive HTTP/1.1 connections (or, with `read_path`, GETs that path). Two shapes of load:
 
 - closed loop (`rate` is null): each connection checks in on its own goal and sends its next
   request as soon as the previous one is answered: the peak the server sustains.
@@ -42,6 +42,8 @@ class LoadSpec(msgspec.Struct, frozen=True):
     connections: int
     duration: float
     rate: float | None = None
+    read_path: str | None = None
+    """When set, each request GETs this path (`{goal_id}` filled in) instead of checking in."""
 
 
 class LoadResult(msgspec.Struct, frozen=True):
@@ -64,6 +66,18 @@ class ProtocolError(Exception):
 class Answer(msgspec.Struct, frozen=True):
     status: int
     body: bytes
+
+
+def read_request(host: str, path: str, token: str) -> bytes:
+    head = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    return head.encode()
+
+
+def requests_of(spec: LoadSpec, host: str) -> list[bytes]:
+    if spec.read_path is None:
+        return [check_in_request(host, goal_id, spec.token) for goal_id in spec.goal_ids]
+    paths = [spec.read_path.format(goal_id=goal_id) for goal_id in spec.goal_ids]
+    return [read_request(host, path, spec.token) for path in paths]
 
 
 def check_in_request(host: str, goal_id: str, token: str) -> bytes:
@@ -190,7 +204,7 @@ def counting_for(seconds: float) -> Tally:
 
 async def closed_loop(spec: LoadSpec) -> LoadResult:
     host, port = address(spec.base_url)
-    requests = [check_in_request(host, goal_id, spec.token) for goal_id in spec.goal_ids]
+    requests = requests_of(spec, host)
     tally = counting_for(spec.duration)
 
     async def worker(request: bytes) -> None:
@@ -209,7 +223,7 @@ async def closed_loop(spec: LoadSpec) -> LoadResult:
 
 async def open_loop(spec: LoadSpec, rate: float) -> LoadResult:
     host, port = address(spec.base_url)
-    requests = [check_in_request(host, goal_id, spec.token) for goal_id in spec.goal_ids]
+    requests = requests_of(spec, host)
     # Every request sent is counted, however late its answer: the tail is what is measured.
     tally = counting_for(spec.duration + DRAIN_TIMEOUT_S)
     began_ns = tally.counted_from

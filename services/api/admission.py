@@ -7,6 +7,8 @@ is told to come back, and what is admitted still finishes within its time limits
 readiness and metrics are always admitted: they must answer most when the process is busiest.
 """
 
+from collections.abc import Awaitable, Callable
+
 import msgspec
 from litestar.enums import ScopeType
 from litestar.types import (
@@ -34,17 +36,42 @@ def _refusal(media_type: str, body: bytes) -> tuple[bytes, list[tuple[bytes, byt
     ]
 
 
-def admission(app: ASGIApp, limit: int) -> ASGIApp:
-    in_flight = 0
-    problem = unavailable_body(
-        "overloaded", "This server is serving as many requests as it can; send it again shortly."
-    )
-    # FHIR clients are refused in FHIR's words, as everywhere on their routes.
+Refuse = Callable[[Scope, Send], Awaitable[None]]
+
+
+def unavailable(code: str, detail: str) -> Refuse:
+    """Sends a 503 with `Retry-After`: problem details, or an OperationOutcome on FHIR routes
+    (FHIR clients are refused in FHIR's words, as everywhere on their routes)."""
+    problem = unavailable_body(code, detail)
     outcome = outcome_of(msgspec.json.decode(problem, type=ProblemDetails))
     refusals = {
         True: _refusal(FHIR_JSON, msgspec.json.encode(outcome)),
         False: _refusal(PROBLEM_JSON, problem),
     }
+
+    async def refuse(scope: Scope, send: Send) -> None:
+        refusal, headers = refusals[scope["path"].startswith(f"{FHIR_BASE}/")]
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": headers,
+        }
+        await send(start)
+        body: HTTPResponseBodyEvent = {
+            "type": "http.response.body",
+            "body": refusal,
+            "more_body": False,
+        }
+        await send(body)
+
+    return refuse
+
+
+def admission(app: ASGIApp, limit: int) -> ASGIApp:
+    in_flight = 0
+    refuse = unavailable(
+        "overloaded", "This server is serving as many requests as it can; send it again shortly."
+    )
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         nonlocal in_flight
@@ -52,19 +79,7 @@ def admission(app: ASGIApp, limit: int) -> ASGIApp:
             await app(scope, receive, send)
             return
         if in_flight >= limit:
-            refusal, headers = refusals[scope["path"].startswith(f"{FHIR_BASE}/")]
-            start: HTTPResponseStartEvent = {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": headers,
-            }
-            await send(start)
-            body: HTTPResponseBodyEvent = {
-                "type": "http.response.body",
-                "body": refusal,
-                "more_body": False,
-            }
-            await send(body)
+            await refuse(scope, send)
             return
         in_flight += 1
         try:

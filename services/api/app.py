@@ -13,7 +13,9 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from infra.audit.access_log import append_access_records
 from infra.config import DEVELOPMENT_TOKEN_KEY, Settings, get_settings
+from infra.db.batches import Batcher
 from infra.db.pool import close_pool, open_pool
 from infra.eventstore.signal import AppendSignal
 from infra.goals.store import GoalStore
@@ -22,6 +24,8 @@ from infra.logging import configure_logging
 from infra.webhooks.sender import guard_for
 from services.api import health, metrics
 from services.api.admission import admission
+from services.api.audit import routes as audit_routes
+from services.api.audit.recording import access_logging
 from services.api.auth import OpaqueTokenAuthenticator
 from services.api.bodies import StrictRequest
 from services.api.deps import (
@@ -49,8 +53,8 @@ from services.api.webhooks import routes as webhook_routes
 log = structlog.get_logger(__name__)
 
 # Two batches of reads, two of appends and one of check-ins in flight at once
-# (infra/goals/store.py).
-BATCH_CONNECTIONS = 5
+# (infra/goals/store.py), and two of access records (services/api/audit/recording.py).
+BATCH_CONNECTIONS = 7
 GC_YOUNG_THRESHOLD = 10_000
 
 
@@ -104,6 +108,11 @@ def create_app(
             GoalStore(app.state.pool, batch_pool, signal, settings.database_acquire_timeout_seconds)
         )
         app.state.goal_writer = writer
+        app.state.access_recorder = Batcher(
+            batch_pool,
+            append_access_records,
+            acquire_timeout=settings.database_acquire_timeout_seconds,
+        )
         sending = asyncio.create_task(signal.run())
         try:
             yield
@@ -129,6 +138,7 @@ def create_app(
             *progress_routes.ROUTES,
             *nudge_routes.ROUTES,
             *unsubscribe.ROUTES,
+            *audit_routes.ROUTES,
             *webhook_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
@@ -179,6 +189,6 @@ def create_app(
     # Around the whole app, not as route middleware, so that requests no route answers (404,
     # 405), and those refused for want of room (503), are logged and get their X-Request-ID too.
     app.asgi_handler = request_logging(
-        admission(app.asgi_handler, settings.api_max_concurrent_requests)
+        admission(access_logging(app.asgi_handler), settings.api_max_concurrent_requests)
     )
     return app

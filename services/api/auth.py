@@ -9,6 +9,7 @@ from domain.access.policy import Caller
 from infra.access.queries import caller_for_token
 from infra.access.tokens import hash_token
 from infra.db.connection import Connection
+from services.api.audit.subject import note_caller
 from services.api.errors import Problem
 
 
@@ -63,4 +64,5 @@ def authenticated(request: Request, caller: Caller | None) -> Caller:
             'error_description="The access token is unknown, expired or revoked"',
         )
     request.state.actor_id = str(caller.user_id)
+    note_caller(request, caller)
     return caller

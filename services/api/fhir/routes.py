@@ -26,6 +26,7 @@ from domain.goals.view import GoalDetail
 from infra.db.connection import Connection
 from infra.goals.check_ins import CheckInsSince, counted_since
 from infra.goals.fhir_reads import client_goal_page, folded_goals, goal_records
+from services.api.audit.subject import ACCESS_LOGGED, note_reach
 from services.api.deps import Authenticated, Db
 from services.api.errors import FieldError, Problem, not_found
 from services.api.fhir.outcomes import outcome_responses
@@ -90,6 +91,7 @@ def _base(request: Request[Any, Any, Any]) -> str:
     "(and the weak ETag) is the goal's version.",
     media_type=FHIR_JSON,
     responses={200: _documented("The Goal"), **outcome_responses(403, 404)},
+    opt={ACCESS_LOGGED: True},
 )
 async def read_fhir_goal(request: Request, goal_id: FromPath[str], conn: Db) -> Response[bytes]:
     try:
@@ -155,6 +157,7 @@ def _client_of(patient: str | None) -> UUID:
     "`total` counts all the client's goals.",
     media_type=FHIR_JSON,
     responses={200: _documented("A searchset Bundle"), **outcome_responses(400, 403, 404, 422)},
+    opt={ACCESS_LOGGED: True},
 )
 async def search_fhir_goals(
     request: Request,
@@ -165,12 +168,13 @@ async def search_fhir_goals(
     cursor: Cursor = None,
 ) -> Response[bytes]:
     client_id = _client_of(patient)
-    await readable_client(conn, caller, client_id)
+    await readable_client(request, conn, caller, client_id)
     after: tuple[int] = (0,) if cursor is None else decode_cursor(cursor, tuple[int], "_cursor")
     size = min(DEFAULT_COUNT if count is None else count, MAX_COUNT)
     # One more than the page, to know whether a next page starts after it.
     page = await client_goal_page(conn, client_id, after[0], size + 1 if size else 0)
     listed = page.goals[:size]
+    note_reach(request, goals=[goal for goal, _ in listed])
     folded = await folded_goals(conn, goal_writer(request).folds, [goal for goal, _ in listed])
     records = await goal_records(conn, {goal: item.version for goal, item in folded.items()})
     check_ins = await _trend_check_ins(

@@ -10,6 +10,7 @@ from infra.access import queries
 from infra.db.connection import Connection
 from infra.goals.loaded import LoadedGoal
 from infra.goals.writer import GoalWriter
+from services.api.audit.subject import note_reach
 from services.api.auth import Authenticator, authenticated, bearer_credentials
 from services.api.errors import forbidden, not_found
 from services.api.goals.schemas import GoalOut, SharedGoalOut
@@ -28,8 +29,11 @@ async def client_access(conn: Connection, caller: Caller, client_id: UUID) -> Go
     return GoalAccess(care.clinic_id, client_id, frozenset(), care.therapists)
 
 
-async def readable_client(conn: Connection, caller: Caller, client_id: UUID) -> GoalAccess:
+async def readable_client(
+    request: Request, conn: Connection, caller: Caller, client_id: UUID
+) -> GoalAccess:
     """A client whose goals the caller may read: 404 if they may not know of them, else 403."""
+    note_reach(request, clients=(client_id,))
     access = await client_access(conn, caller, client_id)
     if access is None or view_of(caller, access) is None:
         raise not_found("client")
@@ -48,6 +52,7 @@ async def load_for(
     read = await goal_writer(request).read(token_hash, goal_id)
     caller = authenticated(request, read.caller)
     folded, client = read.folded, read.client
+    note_reach(request, clients=() if client is None else (client.client_id,), goals=(goal_id,))
     if folded is None or client is None:
         raise not_found("goal")
     access = GoalAccess(

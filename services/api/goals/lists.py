@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from anyio import to_thread
-from litestar import get
+from litestar import Request, get
 from litestar.params import FromPath
 
 from domain.access.policy import Caller
@@ -17,6 +17,7 @@ from infra.access import queries
 from infra.db.connection import Connection
 from infra.projections import reads
 from infra.projections.reads import SummaryRead, Watermark
+from services.api.audit.subject import ACCESS_LOGGED, note_reach
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, problem_responses
 from services.api.goals.access import readable_client
@@ -42,6 +43,7 @@ def _page(
 
 
 async def _listed(
+    request: Request,
     conn: Connection,
     found: SummaryRead,
     mark: Watermark,
@@ -51,6 +53,11 @@ async def _listed(
     cursor: str | None,
 ) -> GoalList:
     page, next_cursor = _page(found.goals, limit, cursor)
+    note_reach(
+        request,
+        clients=[summary.client_id for summary in page],
+        goals=[summary.goal_id for summary in page],
+    )
     check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in page])
     now = datetime.now(UTC)
 
@@ -69,8 +76,10 @@ async def _listed(
     "/v1/clients/{client_id:uuid}/goals",
     summary="A client's goals",
     responses=problem_responses(400, 401, 403, 404, 422),
+    opt={ACCESS_LOGGED: True},
 )
 async def client_goals(
+    request: Request,
     client_id: FromPath[UUID],
     conn: Db,
     caller: Authenticated,
@@ -78,10 +87,10 @@ async def client_goals(
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> GoalList:
-    await readable_client(conn, caller, client_id)
+    await readable_client(request, conn, caller, client_id)
     mark = await reads.wait_for(conn, min_position)
     found = await reads.summaries_of_clients(conn, [client_id])
-    return await _listed(conn, found, mark, shared=False, limit=limit, cursor=cursor)
+    return await _listed(request, conn, found, mark, shared=False, limit=limit, cursor=cursor)
 
 
 _WITH_GOALS = frozenset({"client", "therapist", "supporter"})
@@ -100,8 +109,10 @@ async def _my_summaries(conn: Connection, caller: Caller) -> SummaryRead:
     "/v1/me/goals",
     summary="My goals: my own, my clients', or those shared with me",
     responses=problem_responses(400, 401, 403, 422),
+    opt={ACCESS_LOGGED: True},
 )
 async def my_goals(
+    request: Request,
     conn: Db,
     caller: Authenticated,
     min_position: MinPosition = None,
@@ -115,7 +126,7 @@ async def my_goals(
     mark = await reads.wait_for(conn, min_position)
     found = await _my_summaries(conn, caller)
     shared = caller.role == "supporter"
-    return await _listed(conn, found, mark, shared=shared, limit=limit, cursor=cursor)
+    return await _listed(request, conn, found, mark, shared=shared, limit=limit, cursor=cursor)
 
 
 ROUTES = [client_goals, my_goals]

@@ -21,6 +21,7 @@ from infra.db.connection import Connection
 from infra.goals.loaded import LoadedGoal, loaded_from
 from infra.goals.queries import goal_events_page, goal_ids_of_client, read_goal_streams
 from infra.goals.writer import Subject, actor_of
+from services.api.audit.subject import ACCESS_LOGGED
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.goals.access import client_access, goal_writer, load_for, render
@@ -149,6 +150,7 @@ async def set_goal(
         **problem_responses(400, 401, 403, 404),
     },
     operation_class=documented(answers=("ETag",)),
+    opt={ACCESS_LOGGED: True},
 )
 async def read_goal(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
     caller, loaded = await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
@@ -170,6 +172,7 @@ MAX_HISTORY_PAGE = 200
         " a full page may have more after it: ask again with its last `version`."
     ),
     responses=problem_responses(400, 401, 403, 404, 422),
+    opt={ACCESS_LOGGED: True},
 )
 async def goal_history(
     request: Request,

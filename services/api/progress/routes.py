@@ -31,6 +31,7 @@ from domain.goals.summary import GoalSummary
 from infra.access import queries
 from infra.projections import reads
 from infra.projections.reads import Watermark
+from services.api.audit.subject import ACCESS_LOGGED, note_reach
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, problem_responses
 from services.api.goals.access import load_for, readable_client
@@ -81,6 +82,7 @@ def _progress(
         "`before` that asks for the page before it."
     ),
     responses=problem_responses(400, 401, 403, 404, 422),
+    opt={ACCESS_LOGGED: True},
 )
 async def goal_progress(
     request: Request,
@@ -115,11 +117,16 @@ async def goal_progress(
     "/v1/clients/{client_id:uuid}/overview",
     summary="A client's goals at a glance, with GAS",
     responses=problem_responses(400, 401, 403, 404, 422),
+    opt={ACCESS_LOGGED: True},
 )
 async def client_overview(
-    client_id: FromPath[UUID], conn: Db, caller: Authenticated, min_position: MinPosition = None
+    request: Request,
+    client_id: FromPath[UUID],
+    conn: Db,
+    caller: Authenticated,
+    min_position: MinPosition = None,
 ) -> OverviewOut:
-    await readable_client(conn, caller, client_id)
+    await readable_client(request, conn, caller, client_id)
     mark = await reads.wait_for(conn, min_position)
     found = await reads.summaries_of_clients(conn, [client_id])
     summaries = found.goals
@@ -196,8 +203,10 @@ def _caseload_entry(
     "/v1/caseload",
     summary="A therapist's clients, with who needs attention first",
     responses=problem_responses(400, 401, 403, 422),
+    opt={ACCESS_LOGGED: True},
 )
 async def caseload(
+    request: Request,
     conn: Db,
     caller: Authenticated,
     sort: Annotated[Literal["flags", "name"], QueryParameter()] = "flags",
@@ -213,6 +222,7 @@ async def caseload(
     people = await queries.users_by_id(conn, client_ids)
     found = await reads.summaries_of_clients(conn, client_ids)
     summaries = found.goals
+    note_reach(request, clients=client_ids, goals=[summary.goal_id for summary in summaries])
     check_ins = await reads.counted_check_ins(
         conn, [summary.goal_id for summary in summaries if summary.status == "active"]
     )
@@ -251,6 +261,7 @@ MAX_MONTHS = 120
     summary="Goals set, achieved and missed per month and life area (admins)",
     description=f"The latest `months` months with goals (up to {MAX_MONTHS}), oldest first.",
     responses=problem_responses(400, 401, 403, 422),
+    opt={ACCESS_LOGGED: True},
 )
 async def clinic_stats(
     conn: Db,

@@ -22,6 +22,9 @@ PAGE_SIZES = {
     "/v1/users": ("limit", 100),
     "/v1/users/{user_id}/tokens": ("limit", 100),
     "/v1/me/nudges": ("limit", 100),
+    "/v1/audit/access-log": ("limit", 100),
+    "/v1/audit/admin-actions": ("limit", 100),
+    "/v1/me/access-log": ("limit", 100),
     "/v1/webhook-endpoints/{endpoint_id}/deliveries": ("limit", 100),
 }
 
@@ -69,6 +72,8 @@ async def test_a_page_over_the_cap_is_refused(
         "/v1/caseload": clinic.therapist,
         "/v1/clinic/stats": clinic.admin,
         "/v1/users": clinic.admin,
+        "/v1/audit/access-log": clinic.auditor,
+        "/v1/audit/admin-actions": clinic.auditor,
         "/v1/webhook-endpoints/{endpoint_id}/deliveries": clinic.admin,
     }.get(path, clinic.client)
     url = (
