@@ -43,6 +43,9 @@ FREE_OF_GOAL_DATA = {
     "/v1/webhook-endpoints/{endpoint_id}": "where the clinic's feeds go, not goals",
     "/v1/webhook-endpoints/{endpoint_id}/deliveries": "what was sent when: ids and outcomes",
     "/v1/webhook-deliveries/{delivery_id}": "what was sent when: ids and outcomes",
+    "/v1/me/nudges": "the caller's own notices, each already in the log as the nudge sent",
+    "/v1/me/notification-preferences": "the caller's own settings",
+    "/v1/unsubscribe/{token}": "a signed link that turns e-mail off",
 }
 
 
