@@ -16,23 +16,6 @@ from infra.goals.streams import goal_stream
 from services.api.errors import FieldError, Problem
 
 
-def moment_of(as_of: str) -> datetime:
-    """The moment `as_of` names: an ISO 8601 time with its offset (a time without one would
-    mean a different moment in every zone)."""
-    try:
-        moment = datetime.fromisoformat(as_of)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise Problem(
-            400,
-            "invalid_as_of",
-            "as_of takes an ISO 8601 time with its offset, e.g. 2026-03-01T12:00:00Z.",
-            errors=[FieldError("as_of", "an ISO 8601 time with an offset")],
-        )
-    return moment
-
-
 async def goal_at(request: Request, loaded: LoadedGoal, moment: datetime) -> LoadedGoal:
     """`loaded`, the goal as it is now (its access already checked), as it stood at `moment`."""
     pool: asyncpg.Pool = request.app.state.pool

@@ -23,7 +23,7 @@ from infra.goals.writer import Subject, actor_of
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.goals.access import client_access, goal_writer, load_for, render
-from services.api.goals.as_of import goal_at, moment_of
+from services.api.goals.as_of import goal_at
 from services.api.goals.history import history_entries
 from services.api.goals.schemas import (
     GoalOut,
@@ -34,6 +34,7 @@ from services.api.goals.schemas import (
     WriteResult,
 )
 from services.api.goals.written import requested, written_reply
+from services.api.moments import moment_of
 from services.api.writes import Reply, documented, idempotent
 
 
@@ -159,7 +160,7 @@ async def read_goal(
         ),
     ] = None,
 ) -> Response[bytes]:
-    moment = None if as_of is None else moment_of(as_of)
+    moment = None if as_of is None else moment_of("as_of", as_of)
     caller, loaded = await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
     if moment is not None:
         loaded = await goal_at(request, loaded, moment)
