@@ -42,6 +42,7 @@ from services.api.limits import STORE_NAME, rate_limits
 from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
+from services.api.record import routes as record_routes
 from services.api.users import routes as user_routes
 
 log = structlog.get_logger(__name__)
@@ -124,6 +125,7 @@ def create_app(
             *goal_lists.ROUTES,
             *progress_routes.ROUTES,
             *audit_routes.ROUTES,
+            *record_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
                 fhir_routes.FHIR_BASE,
