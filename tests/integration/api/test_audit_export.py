@@ -1,17 +1,21 @@
 """GET /v1/audit/export over HTTP on real PostgreSQL: the auditor's clinic's events of a range
 as NDJSON, in time order and ending with the count; refused to every other role."""
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.integration.api.support import assert_problem, clinic_id_of, set_goal
 from tests.integration.api.world import Clinic
+from tests.integration.audit.seeding import seed_events
 
 Api = AsyncTestClient[Litestar]
 
@@ -105,3 +109,32 @@ async def test_an_empty_range_is_just_its_end_line(api: Api, clinic: Clinic) -> 
         headers=clinic.auditor.headers,
     )
     assert records(answer.text) == [{"kind": "end", "records": 0}]
+
+
+async def test_a_reader_that_goes_away_gives_the_connection_back(
+    api: Api, served_api: httpx.AsyncClient, clinic: Clinic, pool: asyncpg.Pool, admin_conn: Any
+) -> None:
+    """An auditor who stops reading mid-export leaves no session holding the snapshot open."""
+    clinic_id = await clinic_id_of(api, clinic.auditor)
+    await seed_events(admin_conn, clinic_id, 50_000, datetime(2025, 1, 1, tzinfo=UTC), uuid4())
+
+    exporting = (
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND query LIKE '%json_build_object%' "
+        "AND query NOT LIKE '%pg_stat_activity%' AND state <> 'idle'"
+    )
+    async with served_api.stream(
+        "GET", "/v1/audit/export", headers=clinic.auditor.headers
+    ) as answer:
+        assert answer.status_code == 200
+        async for chunk in answer.aiter_bytes():
+            assert chunk
+            break
+        # Mid-export: the snapshot is open.
+        assert await admin_conn.fetchval(exporting) == 1
+
+    for _ in range(100):
+        if await admin_conn.fetchval(exporting) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await admin_conn.fetchval(exporting) == 0
