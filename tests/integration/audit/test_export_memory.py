@@ -39,7 +39,8 @@ async def test_export_memory_does_not_grow_with_the_range(admin_conn: Connection
     assert small_chunks == 10_000 // EXPORT_BATCH_ROWS + 1
     assert large_chunks == 50_000 // EXPORT_BATCH_ROWS + 1
     assert large_written > 4.9 * small_written
-    # An export that held its range would peak at least at what it writes (here some 20 MB);
-    # a streamed one holds a batch (about 0.4 MB) whatever the range.
-    assert large_peak < large_written / 10, (large_peak, large_written)
+    # An export that held its range would peak above what it writes (some 40 MB here, and 49 MB
+    # measured for one that fetched the range at once); a streamed one holds a batch's rows,
+    # lines and chunk (about 4 MB) whatever the range.
+    assert large_peak < large_written / 5, (large_peak, large_written)
     assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
