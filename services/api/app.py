@@ -21,7 +21,7 @@ from infra.goals.writer import GoalWriter
 from infra.logging import configure_logging
 from services.api import health, metrics
 from services.api.admission import admission
-from services.api.audit import routes as audit_routes
+from services.api.audit import export_route
 from services.api.auth import OpaqueTokenAuthenticator
 from services.api.bodies import StrictRequest
 from services.api.deps import (
@@ -124,7 +124,7 @@ def create_app(
             Router("/", route_handlers=goal_actions.ROUTES, opt={ONE_STATEMENT_WRITES: True}),
             *goal_lists.ROUTES,
             *progress_routes.ROUTES,
-            *audit_routes.ROUTES,
+            *export_route.ROUTES,
             *record_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
