@@ -29,7 +29,7 @@ lint: setup ## ruff: lint and format check
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
-typecheck: setup ## mypy (strict on domain/)
+typecheck: setup ## mypy (strict on domain/ and infra/)
 	$(RUN) mypy
 
 unit: setup ## the pure tests only: no database needed

@@ -74,7 +74,7 @@ from bench.http_load import LoadResult, LoadSpec
 from domain.goals.commands import Actor, SetGoal
 from domain.goals.terms import GoalTerms, Measure
 from infra.access import identity
-from infra.access.clinics import start_clinic, system_metadata
+from infra.access.clinics import goal_bounds, start_clinic, system_metadata
 from infra.access.queries import User
 from infra.config import Settings
 from infra.db.connection import Connection
@@ -231,10 +231,11 @@ async def seed(conn: Connection, hash_key: str, goals_per_phase: int) -> Seeded:
     )
     terms = goal_terms(now.date())
     set_by = Actor(therapist.id, "therapist")
+    opened = (await goal_bounds(conn, admin.clinic_id)).opened_at
 
     async def new_goal() -> UUID:
         goal_id = uuid4()
-        command = SetGoal(goal_id, client.id, terms, set_by, now)
+        command = SetGoal(goal_id, client.id, terms, set_by, now, opened)
         await handle(conn, command, CommandContext(uuid4(), admin.clinic_id, CORRELATION_ID))
         return goal_id
 

@@ -5,7 +5,6 @@ declared.
 """
 
 import multiprocessing
-from typing import Any
 
 import asyncpg
 import dramatiq
@@ -29,7 +28,7 @@ class DaemonAsyncIO(AsyncIO):
     down; a non-daemon event loop thread would then keep it, and the service, from ever ending.
     """
 
-    def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         thread = EventLoopThread(self.logger)
         thread.daemon = True
         thread.start(timeout=1.0)
@@ -55,14 +54,14 @@ class DatabasePool(Middleware):
         self.pool: asyncpg.Pool | None = None
         self.outage = Outage("database")
 
-    def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         configure_logging(self.settings)
         loop = get_event_loop_thread()
         if loop is None:
             raise RuntimeError("the AsyncIO middleware must come before DatabasePool")
         self.pool = loop.run_coroutine(open_pool(self.settings))
 
-    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         # After the worker threads finished their messages: closing the pool before them would
         # wait for their connections, then fail the messages still queued in the process.
         loop = get_event_loop_thread()
@@ -77,7 +76,10 @@ def build_broker(settings: Settings) -> tuple[RedisBroker, DatabasePool]:
     connections = redis.ConnectionPool.from_url(
         settings.redis_url, socket_timeout=10, socket_connect_timeout=5
     )
-    broker = RedisBroker(connection_pool=connections, namespace=settings.broker_namespace)
+    # dramatiq ships type information, but RedisBroker's __init__ is not annotated.
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
+        connection_pool=connections, namespace=settings.broker_namespace
+    )
     broker.add_middleware(StopsWithParent())
     broker.add_middleware(DaemonAsyncIO())
     database = DatabasePool(settings)

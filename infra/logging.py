@@ -44,6 +44,7 @@ def configure_logging(settings: Settings) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # One write per line, so that lines piped through other processes never interleave.
+        # structlog asks for a TextIO, of which it only ever calls write and flush.
         logger_factory=structlog.WriteLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )

@@ -13,7 +13,7 @@ from infra.db.pool import (
 )
 from infra.db.roles import PROJECTIONS
 from services.cli.migrations import run_migrations
-from tests.servers import postgres_server, service_url
+from tests.servers import postgres_server, redis_server, service_url
 
 # One run's databases share a prefix, so a crashed run's leftovers are easy to spot and drop.
 RUN_PREFIX = f"goals_test_{uuid.uuid4().hex[:8]}"
@@ -39,6 +39,14 @@ async def migrated_template(postgres_url: str) -> AsyncIterator[str]:
     await run_migrations(migration_settings(url))
     yield name
     await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def shared_redis_url() -> Iterator[str]:
+    """The suite's Redis, for tests that start the worker service (each with a namespace of its
+    own)."""
+    with redis_server() as url:
+        yield url
 
 
 @pytest.fixture

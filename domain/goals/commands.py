@@ -24,6 +24,8 @@ class SetGoal(msgspec.Struct, frozen=True, gc=False):
     terms: GoalTerms
     actor: Actor
     now: datetime
+    clinic_opened: datetime
+    """When the client's clinic began to use the service: a goal may start a year before."""
     replaces: UUID | None = None
 
 

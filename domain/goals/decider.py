@@ -70,7 +70,7 @@ def _set(command: SetGoal, state: GoalState) -> list[GoalEvent]:
         raise GoalRuleViolation("goal_exists", "A goal with this id has already been set.")
     if command.replaces == command.goal_id:
         raise GoalRuleViolation("replaces_itself", "A goal cannot replace itself.", "replaces")
-    rules.check_new_terms(command.terms, command.now)
+    rules.check_new_terms(command.terms, command.now, command.clinic_opened)
     return [GoalSet(command.goal_id, command.client_id, command.terms, command.replaces)]
 
 

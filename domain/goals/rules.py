@@ -12,9 +12,11 @@ from domain.goals.terms import GoalTerms, Measure
 
 STATEMENT_LENGTH = range(3, 201)
 MAX_YEARS_AHEAD = 5
-# A goal may be entered after it began (a plan agreed on paper), but not more than a year back:
-# before that it is history, not a goal to track. With due dates at most MAX_YEARS_AHEAD ahead,
-# every date a goal or its check-ins carry lies in a window of six years around today.
+# A goal may be entered after it began (a plan agreed on paper, or the goals a clinic brings
+# from its records when it starts here), but not from more than a year before the clinic came
+# to the service: before that it is history, not a goal to track. With due dates at most
+# MAX_YEARS_AHEAD ahead and check-ins from the goal's start to now, every date a goal or its
+# check-ins carry lies between a year before the clinic opened and a few years ahead of today.
 MAX_YEARS_BACK = 1
 MAX_VALUES = 10
 MAX_TEXT = 2000
@@ -94,14 +96,19 @@ def check_dates(start: date, due: date, today: date, field: str = "due_date") ->
         )
 
 
-def check_start(start: date, today: date, field: str = "start_date") -> None:
-    """Only for a new goal: an adjusted goal keeps the start it was set with."""
-    earliest = _years_after(today, -MAX_YEARS_BACK)
+def check_start(start: date, today: date, opened: date, field: str = "start_date") -> None:
+    """Only for a new goal: an adjusted goal keeps the start it was set with.
+
+    `opened` is the day the clinic came to the service; never later than `today`, so that a
+    clock running behind the database's makes the rule no stricter than a year before today.
+    """
+    opened = min(opened, today)
+    earliest = _years_after(opened, -MAX_YEARS_BACK)
     if start < earliest:
         raise _fail(
             "start_too_early",
-            f"A goal can start at most {MAX_YEARS_BACK} year before today "
-            f"(on {earliest.isoformat()} or later).",
+            f"A goal can start at most {MAX_YEARS_BACK} year before the clinic opened "
+            f"on {opened.isoformat()}: on {earliest.isoformat()} or later.",
             field,
         )
 
@@ -133,10 +140,15 @@ def check_terms(terms: GoalTerms, now: datetime, prefix: str = "terms") -> None:
     check_dates(terms.start_date, terms.due_date, today, f"{prefix}.due_date")
 
 
-def check_new_terms(terms: GoalTerms, now: datetime, prefix: str = "terms") -> None:
+def check_new_terms(
+    terms: GoalTerms, now: datetime, clinic_opened: datetime, prefix: str = "terms"
+) -> None:
+    """`clinic_opened`: when the clinic came to the service; both moments are read as days
+    in the goal's time zone."""
     check_terms(terms, now, prefix)
-    today = now.astimezone(ZoneInfo(terms.time_zone)).date()
-    check_start(terms.start_date, today, f"{prefix}.start_date")
+    zone = ZoneInfo(terms.time_zone)
+    today, opened = now.astimezone(zone).date(), clinic_opened.astimezone(zone).date()
+    check_start(terms.start_date, today, opened, f"{prefix}.start_date")
 
 
 def check_amount(measure: Measure, amount: float) -> None:

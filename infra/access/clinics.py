@@ -1,7 +1,10 @@
-"""Starting a clinic: the clinic, its first admin, and the admin's first token."""
+"""Starting a clinic: the clinic, its first admin, and the admin's first token; and what a
+clinic sets for the goals set in it."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
+
+import msgspec
 
 from domain.access.people import clinic_name, normal_email
 from infra.access import identity
@@ -12,6 +15,24 @@ from infra.db.connection import Connection
 from infra.eventstore.envelope import Metadata
 
 FIRST_TOKEN_LIFETIME = timedelta(days=30)
+
+
+class GoalBounds(msgspec.Struct, frozen=True):
+    """What a clinic sets for a new goal."""
+
+    opened_at: datetime
+    """When the clinic came to the service: a goal may start up to a year before."""
+    active_goal_limit: int
+    """Active goals before a new one comes with a warning."""
+
+
+async def goal_bounds(conn: Connection, clinic_id: uuid.UUID) -> GoalBounds:
+    row = await conn.fetchrow(
+        "SELECT created_at, active_goal_limit FROM clinics WHERE id = $1", clinic_id
+    )
+    if row is None:
+        raise LookupError(f"no clinic {clinic_id}")
+    return GoalBounds(opened_at=row["created_at"], active_goal_limit=row["active_goal_limit"])
 
 
 def system_metadata(correlation_id: str) -> Metadata:

@@ -105,11 +105,11 @@ async def revoke_tokens_of(conn: Connection, user_id: UUID) -> list[UUID]:
 
 
 async def token_owner(conn: Connection, token_id: UUID, clinic_id: UUID) -> UUID | None:
-    """The owner of a token of the clinic that is not revoked yet."""
+    """The owner of a token of the clinic, revoked or not."""
     owner = await conn.fetchval(
         """
         SELECT t.user_id FROM access_tokens t JOIN users u ON u.id = t.user_id
-        WHERE t.id = $1 AND u.clinic_id = $2 AND t.revoked_at IS NULL
+        WHERE t.id = $1 AND u.clinic_id = $2
         """,
         token_id,
         clinic_id,

@@ -238,7 +238,7 @@ async def _rebuild(conn: Connection, progress: Progress) -> Rebuilt:
 
 
 async def needs_rebuild(conn: Connection) -> bool:
-    built = await conn.fetchval(
+    built: int | None = await conn.fetchval(
         "SELECT version FROM projection_versions WHERE projection = $1", GOAL_SUMMARIES
     )
     return built != GOAL_SUMMARIES_VERSION

@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.enums import ParamType
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.openapi.spec import Parameter as OpenAPIParameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from domain.access.policy import Caller
 from infra import idempotency
@@ -59,13 +60,22 @@ def documented(*, reads: tuple[str, ...] = (), answers: tuple[str, ...] = ()) ->
         def __post_init__(self) -> None:
             self.parameters = [*(self.parameters or []), *parameters]
             self.responses = {
-                status: replace(answer, headers={**(answer.headers or {}), **headers})
+                status: _with_headers(status, answer, headers)
                 if status.startswith("2") and isinstance(answer, OpenAPIResponse)
                 else answer
                 for status, answer in (self.responses or {}).items()
             }
 
     return DocumentedOperation
+
+
+def _with_headers(
+    status: str, answer: OpenAPIResponse, headers: dict[str, OpenAPIHeader]
+) -> OpenAPIResponse:
+    # A handler that answers 204 through a Response[None] is described with a JSON null body,
+    # which a 204 never has.
+    content = None if status == str(HTTP_204_NO_CONTENT) else answer.content
+    return replace(answer, headers={**(answer.headers or {}), **headers}, content=content)
 
 
 WRITE_ON_A_GOAL = documented(
@@ -166,6 +176,22 @@ async def idempotent(
         kept = kept_as(result)
         await idempotency.remember(conn, caller.user_id, key, kept.status_code, kept.body)
     return as_response(result)
+
+
+async def idempotent_without_body(
+    request: Request,
+    conn: Connection,
+    caller: Caller,
+    write: Callable[[], Awaitable[None]],
+) -> Response[None]:
+    """`idempotent` for a write that answers 204, No Content."""
+
+    async def produce() -> Reply:
+        await write()
+        return Reply(HTTP_204_NO_CONTENT, b"")
+
+    answered = await idempotent(request, conn, caller, produce)
+    return Response(None, status_code=HTTP_204_NO_CONTENT, headers=answered.headers)
 
 
 def metadata_for(caller: Caller, correlation_id: str, reason: str | None = None) -> Metadata:

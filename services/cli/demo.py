@@ -12,7 +12,7 @@ import msgspec
 from domain.goals.commands import Actor, AddSupporter, RecordProgress, SetGoal
 from domain.goals.terms import GoalTerms, Measure
 from infra.access import identity
-from infra.access.clinics import start_clinic, system_metadata
+from infra.access.clinics import goal_bounds, start_clinic, system_metadata
 from infra.access.invitations import invite, redeem
 from infra.access.queries import User
 from infra.db.connection import Connection
@@ -52,11 +52,12 @@ async def _goal(
     now = datetime.now(UTC)
     actor = Actor(therapist.id, "therapist")
     goal_id = uuid.uuid4()
+    opened = (await goal_bounds(conn, therapist.clinic_id)).opened_at
 
     def context() -> CommandContext:
         return CommandContext(uuid.uuid4(), therapist.clinic_id, f"demo-{goal_id}")
 
-    await write_command(conn, SetGoal(goal_id, client.id, terms, actor, now), context())
+    await write_command(conn, SetGoal(goal_id, client.id, terms, actor, now, opened), context())
     client_actor = Actor(client.id, "client")
     for day in range(walks):
         occurred = now - timedelta(days=2 * day + 1)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from tests.faults.rebuild import rebuild
 from tests.faults.services import api_workers, dramatiq_workers
 from tests.faults.stack import API_WORKERS, Stack
+from tests.waiting import wait_until
 
 REDIS_DOWN_SECONDS = 2.0
 POSTGRES_DOWN_SECONDS = 3.0
@@ -64,7 +65,7 @@ async def restart_redis(stack: Stack) -> list[str]:
 
 
 async def restart_postgres(stack: Stack) -> list[str]:
-    await asyncio.to_thread(stack.postgres.stop_immediately)
+    await asyncio.to_thread(stack.postgres.stop)
     await asyncio.sleep(POSTGRES_DOWN_SECONDS)  # the outage itself
     await asyncio.to_thread(stack.postgres.start)
     return []
@@ -72,7 +73,7 @@ async def restart_postgres(stack: Stack) -> list[str]:
 
 async def kill_api_worker_while_postgres_is_down(stack: Stack) -> list[str]:
     """The replacement worker must start, and find its database away, within the outage."""
-    await asyncio.to_thread(stack.postgres.stop_immediately)
+    await asyncio.to_thread(stack.postgres.stop)
     try:
         killed = api_workers(stack.api)[:1]
         noticed = await kill_api_worker(stack)
@@ -81,7 +82,7 @@ async def kill_api_worker_while_postgres_is_down(stack: Stack) -> list[str]:
             workers = api_workers(stack.api)
             return len(workers) == API_WORKERS and not set(killed) & set(workers)
 
-        if not await stack.wait(replaced, REPLACED_SECONDS):
+        if not await wait_until(replaced, REPLACED_SECONDS):
             noticed.append(f"the killed API worker was not replaced within {REPLACED_SECONDS} s")
         await asyncio.sleep(POSTGRES_DOWN_SECONDS)  # the outage itself, with the replacement up
     finally:

@@ -18,7 +18,8 @@ from tests.faults.faults import Fault
 from tests.faults.history import Attempt, History, Outcome
 from tests.faults.logs import named, unhandled_errors
 from tests.faults.services import api_workers
-from tests.faults.stack import API_WORKERS, Predicate, Stack
+from tests.faults.stack import API_WORKERS, Stack
+from tests.waiting import Predicate, wait_until
 
 RECOVERY_SECONDS = 30.0
 _LEFT_OVER_SECONDS = 6.0
@@ -140,7 +141,7 @@ async def observe(
     async def writes_back() -> bool:
         return _acknowledged_since(history, ended)
 
-    if await stack.wait(writes_back, within):
+    if await wait_until(writes_back, within):
         result.writes_back = stack.clock()
     head = await _log_head(stack)
 
@@ -153,10 +154,10 @@ async def observe(
         )
 
     left = max(0.0, ended + within - stack.clock())
-    if result.writes_back is not None and await stack.wait(recovered, left):
+    if result.writes_back is not None and await wait_until(recovered, left):
         result.recovered = stack.clock()
     # What a dead service left behind counts only once it has had its time to go by itself.
-    await stack.wait(_no_departures_pending(stack), _LEFT_OVER_SECONDS)
+    await wait_until(_no_departures_pending(stack), _LEFT_OVER_SECONDS)
     window_end = result.closed = stack.clock()
     attempts = history.attempts_between(started, window_end)
     result.seen = Seen.of(attempts)

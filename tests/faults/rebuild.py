@@ -9,8 +9,8 @@ from typing import Any
 
 from infra.db.connection import Connection
 from infra.projections.goal_summaries import SUMMARY_COLUMNS
-from tests.faults.processes import PROJECT_ROOT
 from tests.faults.recount import comparable_summary
+from tests.processes import PROJECT_ROOT
 
 REBUILD_SECONDS = 120.0
 

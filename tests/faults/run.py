@@ -15,6 +15,7 @@ from tests.faults.logs import Unhandled, named, unhandled_errors
 from tests.faults.observe import FaultResult, observe
 from tests.faults.stack import Stack
 from tests.faults.world import World, Writer
+from tests.waiting import wait_until
 
 CATCH_UP_SECONDS = 45.0
 # How long a fault waits for every process to be up (after the one before) before it goes in.
@@ -106,9 +107,9 @@ async def fault_run(
             return history.counts()[Outcome.ACKNOWLEDGED] >= _WARM_UP_WRITES
 
         report.phases["set up"] = stack.clock()
-        await stack.wait(warmed_up, _WARM_UP_SECONDS)
+        await wait_until(warmed_up, _WARM_UP_SECONDS)
         for fault in faults:
-            whole = await stack.wait(stack.whole, WHOLE_SECONDS)
+            whole = await wait_until(stack.whole, WHOLE_SECONDS)
             started = stack.clock()
             noticed = (
                 []
@@ -149,7 +150,7 @@ async def final_checks(stack: Stack, history: History) -> dict[str, list[str]]:
         finally:
             await conn.close()
 
-    if not await stack.wait(caught_up, CATCH_UP_SECONDS, interval=0.5):
+    if not await wait_until(caught_up, CATCH_UP_SECONDS, interval=0.5):
         breaches["caught up"] = [f"the workers had not caught up after {CATCH_UP_SECONDS:.0f} s"]
     conn = await stack.connect()
     try:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.processes import ProcessGroup, children_of, command_line, kill_processes
+from tests.processes import ProcessGroup, children_of, command_line, kill_processes
 
 RESTART_DELAY_SECONDS = 1.0
 # How long what is left of a dead service has to end by itself before it counts.

@@ -6,26 +6,23 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
 import httpx
 
-from infra.db.pool import url_for_database
-from tests.faults.processes import free_port, run_as
-from tests.faults.servers import ThrowawayPostgres, ThrowawayRedis
 from tests.faults.services import SupervisedService, api_workers, worker_ready
 from tests.faults.world import World, admin_token_from, build_world
+from tests.private_servers import PrivatePostgres, PrivateRedis, postgres_binaries
+from tests.processes import free_port, run_as
 from tests.servers import service_url
+from tests.waiting import wait_until
 
 API_WORKERS = 2
 WORKER_PROCESSES = 2
 START_SECONDS = 60.0
 _SUPERVISE_EVERY = 0.2
 _CONNECT_SECONDS = 2.0
-
-Predicate = Callable[[], Awaitable[bool]]
 
 
 class Stack:
@@ -35,9 +32,12 @@ class Stack:
         self.lifetime = lifetime
         self.started_at = time.monotonic()
         self.wall_started = time.time()
-        self.postgres = ThrowawayPostgres(lifetime)
-        self.redis = ThrowawayRedis(directory, lifetime)
-        self.database_url = url_for_database(self.postgres.url, "goals")
+        binaries = postgres_binaries()
+        if binaries is None:
+            raise RuntimeError("no PostgreSQL programs for the run's own server: set POSTGRES_BIN")
+        self.postgres = PrivatePostgres(binaries, lifetime=lifetime)
+        self.redis = PrivateRedis(directory / "redis.log", lifetime)
+        self.database_url = self.postgres.url
         self.api_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.api_port}"
         self.env = {
@@ -87,9 +87,9 @@ class Stack:
         self.api.start()
         self.worker.start()
         self._supervisor = asyncio.create_task(self._supervise())
-        if not await self.wait(self.api_ready, START_SECONDS):
+        if not await wait_until(self.api_ready, START_SECONDS):
             raise RuntimeError(f"goals api did not become ready:\n{self.api.log_text()[-3000:]}")
-        if not await self.wait(self.worker_ready, START_SECONDS):
+        if not await wait_until(self.worker_ready, START_SECONDS):
             raise RuntimeError(f"goals worker did not start:\n{self.worker.log_text()[-3000:]}")
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as api:
             self.world = await build_world(
@@ -125,16 +125,6 @@ class Stack:
             self.database_url, timeout=_CONNECT_SECONDS, command_timeout=30
         )
         return conn
-
-    async def wait(self, predicate: Predicate, within: float, interval: float = 0.2) -> bool:
-        """Polls `predicate` until it holds or `within` seconds passed; whether it held."""
-        deadline = time.monotonic() + within
-        while True:
-            if await predicate():
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(interval)
 
     async def close(self) -> None:
         if self._supervisor is not None:

@@ -26,7 +26,7 @@ from infra import local_servers as local_servers_module
 from infra.config import Settings
 from infra.local_servers import local_servers
 from tests.integration.api.world import goal_body
-from tests.integration.worker.processes import PROJECT_ROOT, GroupProcess, free_port
+from tests.processes import PROJECT_ROOT, ProcessGroup, free_port
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/stat").exists(), reason="finds the service's processes in /proc"
@@ -177,7 +177,7 @@ async def test_make_run_works_on_embedded_servers_and_leaves_nothing_behind(
     ]
     assert not (data / "postgres" / "postmaster.pid").exists()  # stopped with the command
 
-    service = GroupProcess(
+    service = ProcessGroup(
         [sys.executable, "-m", "services.cli", "serve"], env, tmp_path / "serve.log"
     )
     try:

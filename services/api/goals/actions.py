@@ -50,7 +50,6 @@ from services.api.writes import (
     WRITE_ON_A_GOAL,
     Reply,
     as_response,
-    documented,
     expected_version,
     idempotent,
 )
@@ -286,6 +285,26 @@ async def rate(
     return await _write(request, goal_id, make, action=GoalAction.RATE)
 
 
+async def _in_the_requests_transaction(
+    request: Request, conn: Connection, caller: Caller, loaded: LoadedGoal, make: CommandMaker
+) -> Response[bytes]:
+    """A write that goes in on the request's connection, in its transaction (sharing a goal
+    reads the people it names there), answering retries under an Idempotency-Key."""
+
+    async def produce() -> Reply:
+        written = await goal_writer(request).write(
+            loaded.detail.goal_id,
+            make,
+            requested(request),
+            expected_version(request),
+            load=subject_of(caller, loaded),
+            conn=conn,
+        )
+        return written_reply(request, written)
+
+    return await idempotent(request, conn, caller, produce)
+
+
 async def _supporter(conn: Connection, caller: Caller, user_id: UUID) -> None:
     user = await queries.user_in_clinic(conn, caller.clinic_id, user_id)
     if user is None:
@@ -308,24 +327,12 @@ async def add_supporter(
     conn: Db,
 ) -> Response[bytes]:
     caller, loaded = await load_for(request, goal_id, GoalAction.SHARE)
+    await _supporter(conn, caller, user_id)
 
-    async def produce() -> Reply:
-        await _supporter(conn, caller, user_id)
+    def make(actor: Actor, now: datetime) -> GoalCommand:
+        return AddSupporter(goal_id, user_id, actor, now)
 
-        def make(actor: Actor, now: datetime) -> GoalCommand:
-            return AddSupporter(goal_id, user_id, actor, now)
-
-        written = await goal_writer(request).write(
-            goal_id,
-            make,
-            requested(request),
-            expected_version(request),
-            load=subject_of(caller, loaded),
-            conn=conn,
-        )
-        return written_reply(request, written)
-
-    return await idempotent(request, conn, caller, produce)
+    return await _in_the_requests_transaction(request, conn, caller, loaded, make)
 
 
 @delete(
@@ -333,7 +340,7 @@ async def add_supporter(
     summary="Stop sharing a goal with an accountability partner",
     status_code=200,
     responses={200: _AFTER_WRITE, **problem_responses(400, 401, 403, 404, 409, 422)},
-    operation_class=documented(reads=("If-Match",), answers=("ETag",)),
+    operation_class=WRITE_ON_A_GOAL,
 )
 async def remove_supporter(
     request: Request,
@@ -348,15 +355,7 @@ async def remove_supporter(
     def make(actor: Actor, now: datetime) -> GoalCommand:
         return RemoveSupporter(goal_id, user_id, actor, now)
 
-    written = await goal_writer(request).write(
-        goal_id,
-        make,
-        requested(request),
-        expected_version(request),
-        load=subject_of(caller, loaded),
-        conn=conn,
-    )
-    return as_response(written_reply(request, written))
+    return await _in_the_requests_transaction(request, conn, caller, loaded, make)
 
 
 ROUTES = [

@@ -16,6 +16,7 @@ from domain.goals.decider import check_replacement
 from domain.goals.errors import GoalRuleViolation
 from domain.goals.terms import GoalTerms
 from infra.access import queries
+from infra.access.clinics import goal_bounds
 from infra.db.connection import Connection
 from infra.goals.loaded import LoadedGoal, loaded_from
 from infra.goals.queries import goal_events_page, goal_ids_of_client, read_goal_streams
@@ -108,9 +109,12 @@ async def set_goal(
             client.time_zone,
         )
         goal_id = uuid.uuid4()
+        bounds = await goal_bounds(conn, caller.clinic_id)
 
         def make(actor: Actor, now: datetime) -> SetGoal:
-            return SetGoal(goal_id, access.client_id, terms, actor, now, data.replaces)
+            return SetGoal(
+                goal_id, access.client_id, terms, actor, now, bounds.opened_at, data.replaces
+            )
 
         goals = await _clients_goals(conn, access)
         if data.replaces is not None:
@@ -119,7 +123,6 @@ async def set_goal(
                 raise not_found("goal to replace")
             check_replacement(replaced.state, make(actor_of(caller), datetime.now(UTC)))
         active = sum(1 for goal in goals if goal.detail.status == "active")
-        limit = await queries.active_goal_limit(conn, caller.clinic_id)
 
         async def load() -> Subject:
             return Subject(caller, access, None)
@@ -130,7 +133,7 @@ async def set_goal(
             )
         except GoalRuleViolation as violation:
             raise _as_body_field(violation) from None
-        return written_reply(request, written, _overload_warning(active, limit))
+        return written_reply(request, written, _overload_warning(active, bounds.active_goal_limit))
 
     return await idempotent(request, conn, caller, produce)
 

@@ -3,7 +3,8 @@
 from typing import Annotated
 
 import msgspec
-from litestar import get, put
+from litestar import Request, Response, get, put
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from infra.access import directory
@@ -11,7 +12,7 @@ from infra.access.directory import ClinicSettings
 from services.api.deps import Authenticated, CorrelationId, Db
 from services.api.errors import problem_responses
 from services.api.users.access import known_time_zone, require_admin
-from services.api.writes import metadata_for
+from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, metadata_for, reply
 
 
 class ClinicSettingsBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -40,22 +41,35 @@ async def read_settings(conn: Db, caller: Authenticated) -> ClinicSettingsBody:
 @put(
     "/v1/clinic/settings",
     summary="Change the caller's clinic's settings (admins)",
-    responses=problem_responses(400, 401, 403, 413, 422),
+    responses={
+        200: ResponseSpec(
+            data_container=ClinicSettingsBody,
+            description="The clinic's settings as changed",
+            generate_examples=False,
+        ),
+        **problem_responses(400, 401, 403, 413, 422),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def change_settings(
+    request: Request,
     data: JSONBody[ClinicSettingsBody],
     conn: Db,
     caller: Authenticated,
     correlation_id: CorrelationId,
-) -> ClinicSettingsBody:
+) -> Response[bytes]:
     require_admin(caller)
     known_time_zone(data.default_time_zone, "default_time_zone")
     settings = ClinicSettings(**msgspec.structs.asdict(data))
-    if settings != await directory.clinic_settings(conn, caller.clinic_id):
-        await directory.change_clinic_settings(
-            conn, caller.clinic_id, settings, metadata_for(caller, correlation_id)
-        )
-    return data
+
+    async def produce() -> Reply:
+        if settings != await directory.clinic_settings(conn, caller.clinic_id):
+            await directory.change_clinic_settings(
+                conn, caller.clinic_id, settings, metadata_for(caller, correlation_id)
+            )
+        return reply(200, data)
+
+    return await idempotent(request, conn, caller, produce)
 
 
 ROUTES = [read_settings, change_settings]

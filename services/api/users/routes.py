@@ -24,7 +24,14 @@ from services.api.pages import DEFAULT_PAGE_SIZE, Cursor, PageSize, decode_curso
 from services.api.users import clinic, tokens
 from services.api.users.access import known_time_zone, require_admin, visible_user
 from services.api.users.schemas import Assignment, NewUser, UserChanges, UserOut, UserPage
-from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, metadata_for, reply
+from services.api.writes import (
+    IDEMPOTENT_WRITE,
+    Reply,
+    idempotent,
+    idempotent_without_body,
+    metadata_for,
+    reply,
+)
 
 
 def _user_out(user: User, deactivated_at: datetime | None = None) -> UserOut:
@@ -136,57 +143,82 @@ async def read_user(user_id: FromPath[UUID], conn: Db, caller: Authenticated) ->
     return _entry_out(await visible_user(conn, caller, user_id))
 
 
+def _the_user(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=UserOut, description=description, generate_examples=False)
+
+
 @patch(
     "/v1/users/{user_id:uuid}",
     summary="Change a user's name, email or time zone (admins; the user, all but the email)",
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+    responses={
+        200: _the_user("The user as changed"),
+        **problem_responses(400, 401, 403, 404, 409, 413, 422),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def change_user(
+    request: Request,
     user_id: FromPath[UUID],
     data: JSONBody[UserChanges],
     conn: Db,
     caller: Authenticated,
     correlation_id: CorrelationId,
-) -> UserOut:
+) -> Response[bytes]:
     found = await visible_user(conn, caller, user_id)
     if data.email is not None and caller.role != "admin":
         raise Problem(403, "forbidden", "Only an admin changes a user's email.")
     if data.time_zone is not None:
         known_time_zone(data.time_zone)
-    changed = msgspec.structs.replace(
-        found.user,
-        display_name=data.display_name or found.user.display_name,
-        email=found.user.email if data.email is None else data.email.lower(),
-        time_zone=data.time_zone or found.user.time_zone,
-    )
-    if changed != found.user:
-        try:
-            await directory.change_details(conn, changed, metadata_for(caller, correlation_id))
-        except identity.EmailTaken:
-            raise _email_taken() from None
-    return _user_out(changed, found.deactivated_at)
+
+    async def produce() -> Reply:
+        changed = msgspec.structs.replace(
+            found.user,
+            display_name=data.display_name or found.user.display_name,
+            email=found.user.email if data.email is None else data.email.lower(),
+            time_zone=data.time_zone or found.user.time_zone,
+        )
+        if changed != found.user:
+            try:
+                await directory.change_details(conn, changed, metadata_for(caller, correlation_id))
+            except identity.EmailTaken:
+                raise _email_taken() from None
+        return reply(200, _user_out(changed, found.deactivated_at))
+
+    return await idempotent(request, conn, caller, produce)
 
 
 @post(
     "/v1/users/{user_id:uuid}/deactivation",
     summary="Deactivate a user (admins): their tokens stop working, their history stays",
     status_code=200,
-    responses=problem_responses(400, 401, 403, 404, 409),
+    responses={
+        200: _the_user("The user, deactivated"),
+        **problem_responses(400, 401, 403, 404, 409),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def deactivate_user(
-    user_id: FromPath[UUID], conn: Db, caller: Authenticated, correlation_id: CorrelationId
-) -> UserOut:
+    request: Request,
+    user_id: FromPath[UUID],
+    conn: Db,
+    caller: Authenticated,
+    correlation_id: CorrelationId,
+) -> Response[bytes]:
     require_admin(caller)
     found = await visible_user(conn, caller, user_id)
-    try:
-        await directory.deactivate(conn, found.user, metadata_for(caller, correlation_id))
-    except directory.LastAdmin:
-        raise Problem(
-            409, "last_admin", "The clinic's last active admin cannot be deactivated."
-        ) from None
-    after = await directory.entry(conn, caller.clinic_id, user_id)
-    assert after is not None  # noqa: S101 - read in the same transaction that found it
-    return _entry_out(after)
+
+    async def produce() -> Reply:
+        try:
+            await directory.deactivate(conn, found.user, metadata_for(caller, correlation_id))
+        except directory.LastAdmin:
+            raise Problem(
+                409, "last_admin", "The clinic's last active admin cannot be deactivated."
+            ) from None
+        after = await directory.entry(conn, caller.clinic_id, user_id)
+        assert after is not None  # noqa: S101 - read in the same transaction that found it
+        return reply(200, _entry_out(after))
+
+    return await idempotent(request, conn, caller, produce)
 
 
 async def _care_team_members(
@@ -206,22 +238,35 @@ async def _care_team_members(
 @put(
     "/v1/clients/{client_id:uuid}/therapists/{therapist_id:uuid}",
     summary="Put a therapist on a client's care team (admins)",
-    responses=problem_responses(400, 401, 403, 404, 422),
+    responses={
+        200: ResponseSpec(
+            data_container=Assignment,
+            description="The therapist is on the client's care team",
+            generate_examples=False,
+        ),
+        **problem_responses(400, 401, 403, 404, 422),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def assign_therapist(
+    request: Request,
     client_id: FromPath[UUID],
     therapist_id: FromPath[UUID],
     conn: Db,
     caller: Authenticated,
     correlation_id: CorrelationId,
-) -> Assignment:
+) -> Response[bytes]:
     await _care_team_members(conn, caller, client_id, therapist_id)
-    if not await directory.is_active(conn, therapist_id):
-        raise Problem(422, "user_deactivated", "A deactivated therapist joins no care team.")
-    await identity.assign_therapist(
-        conn, client_id, therapist_id, metadata_for(caller, correlation_id)
-    )
-    return Assignment(client_id, therapist_id)
+
+    async def produce() -> Reply:
+        if not await directory.is_active(conn, therapist_id):
+            raise Problem(422, "user_deactivated", "A deactivated therapist joins no care team.")
+        await identity.assign_therapist(
+            conn, client_id, therapist_id, metadata_for(caller, correlation_id)
+        )
+        return reply(200, Assignment(client_id, therapist_id))
+
+    return await idempotent(request, conn, caller, produce)
 
 
 @delete(
@@ -229,20 +274,26 @@ async def assign_therapist(
     summary="Take a therapist off a client's care team (admins)",
     status_code=HTTP_204_NO_CONTENT,
     responses=problem_responses(400, 401, 403, 404, 422),
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def unassign_therapist(
+    request: Request,
     client_id: FromPath[UUID],
     therapist_id: FromPath[UUID],
     conn: Db,
     caller: Authenticated,
     correlation_id: CorrelationId,
-) -> None:
+) -> Response[None]:
     await _care_team_members(conn, caller, client_id, therapist_id)
-    removed = await identity.unassign_therapist(
-        conn, client_id, therapist_id, metadata_for(caller, correlation_id)
-    )
-    if not removed:
-        raise not_found("care team assignment")
+
+    async def write() -> None:
+        removed = await identity.unassign_therapist(
+            conn, client_id, therapist_id, metadata_for(caller, correlation_id)
+        )
+        if not removed:
+            raise not_found("care team assignment")
+
+    return await idempotent_without_body(request, conn, caller, write)
 
 
 ROUTES = [

@@ -27,7 +27,14 @@ from services.api.users.schemas import (
     TokenOut,
     TokenPage,
 )
-from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, metadata_for, reply
+from services.api.writes import (
+    IDEMPOTENT_WRITE,
+    Reply,
+    idempotent,
+    idempotent_without_body,
+    metadata_for,
+    reply,
+)
 
 
 def _token_info(token: TokenRecord) -> TokenInfo:
@@ -134,28 +141,55 @@ async def list_tokens(
     "/v1/users/{user_id:uuid}/tokens",
     summary="Revoke all of a user's tokens and pending invitations (admins, or the user)",
     status_code=200,
-    responses=problem_responses(400, 401, 404),
+    responses={
+        200: ResponseSpec(
+            data_container=RevokedTokens,
+            description="The tokens this request revoked",
+            generate_examples=False,
+        ),
+        **problem_responses(400, 401, 404),
+    },
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def revoke_all_tokens(
-    user_id: FromPath[UUID], conn: Db, caller: Authenticated, correlation_id: CorrelationId
-) -> RevokedTokens:
+    request: Request,
+    user_id: FromPath[UUID],
+    conn: Db,
+    caller: Authenticated,
+    correlation_id: CorrelationId,
+) -> Response[bytes]:
     await visible_user(conn, caller, user_id)
-    revoked = await identity.revoke_all_tokens(conn, user_id, metadata_for(caller, correlation_id))
-    return RevokedTokens(revoked)
+
+    async def produce() -> Reply:
+        metadata = metadata_for(caller, correlation_id)
+        return reply(200, RevokedTokens(await identity.revoke_all_tokens(conn, user_id, metadata)))
+
+    return await idempotent(request, conn, caller, produce)
 
 
 @delete(
     "/v1/tokens/{token_id:uuid}",
     summary="Revoke a token and every token minted from it (admins, or its owner)",
     responses=problem_responses(400, 401, 404),
+    operation_class=IDEMPOTENT_WRITE,
 )
 async def revoke_token(
-    token_id: FromPath[UUID], conn: Db, caller: Authenticated, correlation_id: CorrelationId
-) -> None:
+    request: Request,
+    token_id: FromPath[UUID],
+    conn: Db,
+    caller: Authenticated,
+    correlation_id: CorrelationId,
+) -> Response[None]:
     owner = await credential_rows.token_owner(conn, token_id, caller.clinic_id)
     if owner is None or (caller.role != "admin" and owner != caller.user_id):
         raise not_found("token")
-    await identity.revoke_token(conn, token_id, owner, metadata_for(caller, correlation_id))
+
+    async def write() -> None:
+        metadata = metadata_for(caller, correlation_id)
+        if token_id not in await identity.revoke_token(conn, token_id, owner, metadata):
+            raise not_found("token")  # revoked already: there is no such live token
+
+    return await idempotent_without_body(request, conn, caller, write)
 
 
 @post(

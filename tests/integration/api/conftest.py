@@ -5,21 +5,14 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from infra.config import Settings
 from services.api.app import create_app
 from tests.integration.api.live_server import serving
-from tests.integration.api.world import TOKEN_KEY, Clinic, build_clinic
+from tests.integration.api.world import Clinic, app_settings, build_clinic
 
 
 @pytest.fixture
 async def api(database_url: str) -> AsyncIterator[AsyncTestClient]:
-    settings = Settings(
-        database_url=database_url,
-        token_hash_key=TOKEN_KEY,
-        log_format="json",
-        # Limits are their own tests' subject; here a caller makes hundreds of requests.
-        rate_limit_requests=0,
-    )
+    settings = app_settings(database_url)
     async with AsyncTestClient(create_app(settings)) as client:
         yield client
 
@@ -37,13 +30,7 @@ async def other_clinic(api: AsyncTestClient, pool: asyncpg.Pool) -> Clinic:
 @pytest.fixture
 async def served_api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app running behind a real HTTP server, for requests that must overlap."""
-    settings = Settings(
-        database_url=database_url,
-        token_hash_key=TOKEN_KEY,
-        log_format="json",
-        # Limits are their own tests' subject; here a caller makes hundreds of requests.
-        rate_limit_requests=0,
-    )
+    settings = app_settings(database_url)
     with serving(create_app(settings)) as base_url:
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
             yield client

@@ -23,7 +23,6 @@ from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from infra.config import Settings
 from infra.db.pool import clone_database, drop_database, url_for_database
 from services.api.app import create_app
 from tests.conftest import RUN_PREFIX, service_url
@@ -43,9 +42,9 @@ from tests.integration.api.access_matrix import (
 )
 from tests.integration.api.support import project_everything
 from tests.integration.api.world import (
-    TOKEN_KEY,
     Clinic,
     Person,
+    app_settings,
     build_clinic,
     goal_body,
     invited_token,
@@ -147,13 +146,13 @@ SHARED_VIEW_FIELDS = {
 
 GOAL_EVENT = Footprint(events=1, stream_versions=1)
 
-# The ways a request is sent: only a POST takes an Idempotency-Key, and only a check-in goes in
+# The ways a request is sent: every write takes an Idempotency-Key, and only a check-in goes in
 # one trip with its read.
 KEYED, UNKEYED, ONE_TRIP_CHECK_IN = "keyed", "unkeyed", "one_trip"
 
 
 def ways_to_send(method: str, action: str = "") -> list[str]:
-    if method != "POST":
+    if method == "GET":
         return [UNKEYED]
     return [KEYED, UNKEYED, ONE_TRIP_CHECK_IN] if action == "check_in" else [KEYED, UNKEYED]
 
@@ -206,14 +205,7 @@ async def world_pool(world_database: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="module")
 async def world_api(world_database: str) -> AsyncIterator[Api]:
-    settings = Settings(
-        database_url=world_database,
-        token_hash_key=TOKEN_KEY,
-        log_format="json",
-        # Limits are their own tests' subject; here a caller makes hundreds of requests.
-        rate_limit_requests=0,
-    )
-    async with AsyncTestClient(create_app(settings)) as client:
+    async with AsyncTestClient(create_app(app_settings(world_database))) as client:
         yield client
 
 
@@ -876,8 +868,6 @@ class DirectoryRequest:
     written: Footprint
     """What it writes when allowed, without an Idempotency-Key."""
     body: Json | None = None
-    keeps_its_key: bool = False
-    """Whether a write sent with an Idempotency-Key keeps it for retries."""
 
 
 DIRECTORY_REQUESTS = {
@@ -892,7 +882,6 @@ DIRECTORY_REQUESTS = {
         "POST",
         "/v1/users/{target_id}/invitations",
         Footprint(events=1, stream_versions=1, invitations=1),
-        keeps_its_key=True,
     ),
     "edit_user": DirectoryRequest(
         "PATCH",
@@ -971,7 +960,7 @@ DIRECTORY_CASES = [
     pytest.param(action, caller, way, id=f"{action}-{caller}-{way}")
     for action, request in DIRECTORY_REQUESTS.items()
     for caller in DIRECTORY_TABLE
-    for way in ((UNKEYED,) if request.method == "GET" else (UNKEYED, KEYED))
+    for way in ways_to_send(request.method)
 ]
 
 
@@ -1000,8 +989,7 @@ async def test_directory_and_credential_access(
         assert await target_works(world_api, target)
         return
     assert response.status_code == expected, response.text
-    kept_key = way == KEYED and request.keeps_its_key
-    assert written == replace(request.written, idempotency_keys=int(kept_key))
+    assert written == written_when(request.written, way)
     await assert_directory_reply(world_api, action, caller, response, world, target)
 
 

@@ -25,7 +25,7 @@ from services.api.fhir.outcomes import PROBLEM_CODES
 from tests.fhir_validation import validate_fhir
 from tests.integration.api.support import project_everything, set_goal
 from tests.integration.api.world import TOKEN_KEY, Clinic, Person
-from tests.integration.worker.processes import PrivateRedis, private_redis
+from tests.private_servers import PrivateRedis, private_redis
 
 Api = AsyncTestClient[Litestar]
 Json = dict[str, Any]

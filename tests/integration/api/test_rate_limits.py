@@ -11,10 +11,10 @@ from litestar.testing import AsyncTestClient
 
 from infra.config import Settings
 from services.api.app import create_app
+from tests.integration.api.api_service import ApiService
 from tests.integration.api.test_serving import _server_side_inodes, _socket_inodes
 from tests.integration.api.world import TOKEN_KEY, Clinic, Person
-from tests.integration.outages.services import ApiService
-from tests.integration.worker.processes import PrivateRedis, private_redis
+from tests.private_servers import PrivateRedis, private_redis
 
 LIMIT = 4
 READ = "/v1/me/goals"
@@ -93,8 +93,8 @@ async def two_processes(
 ) -> AsyncIterator[ApiService]:
     service = ApiService(
         database_url,
-        tmp_path,
-        workers=2,
+        tmp_path / "api.log",
+        2,
         REDIS_URL=redis.url,
         RATE_LIMIT_REQUESTS=str(LIMIT),
         RATE_LIMIT_WINDOW="minute",
@@ -136,8 +136,8 @@ async def test_requests_are_served_unlimited_while_redis_is_down(
 ) -> None:
     service = ApiService(
         database_url,
-        tmp_path,
-        workers=1,
+        tmp_path / "api.log",
+        1,
         REDIS_URL=redis.url,
         RATE_LIMIT_REQUESTS=str(LIMIT),
         RATE_LIMIT_WINDOW="minute",

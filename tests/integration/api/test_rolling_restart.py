@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.api.test_serving import WORKERS, ApiService
-from tests.integration.worker.processes import free_port
-from tests.integration.worker.projection import wait_until
+from tests.integration.api.api_service import ApiService
+from tests.integration.api.test_serving import WORKERS, until_every_worker_listens
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="finds the workers and their sockets in /proc"
@@ -69,9 +69,9 @@ async def api(
     database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[ApiService]:
     """With one worker, its slot has no other to take its connections while it is replaced."""
-    service = ApiService(database_url, free_port(), tmp_path / "api.log", request.param)
+    service = ApiService(database_url, tmp_path / "api.log", request.param)
     try:
-        await service.until_ready()
+        await until_every_worker_listens(service)
         yield service
     finally:
         service.kill()
@@ -100,7 +100,7 @@ async def test_a_rolling_restart_replaces_every_worker_and_refuses_no_connection
 
     assert hammer.failures == [], hammer.failures[:5]
     assert api.returncode is None
-    await api.until_ready()
+    await until_every_worker_listens(api)
 
 
 async def test_no_worker_outlives_a_killed_api(api: ApiService) -> None:

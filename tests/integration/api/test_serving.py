@@ -4,16 +4,14 @@ import asyncio
 import os
 import signal
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.integration.worker.processes import GroupProcess, children_of, command_line, free_port
+from tests.integration.api.api_service import READY_SECONDS, ApiService
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="finds each connection's worker in /proc"
@@ -21,59 +19,24 @@ pytestmark = pytest.mark.skipif(
 
 WORKERS = 2
 CONNECTIONS = 32
-_READY_SECONDS = 30.0
 _TCP_ESTABLISHED = "01"
 _TCP_LISTEN = "0A"
 
 
-class ApiService(GroupProcess):
-    """`python -m services.cli api`."""
-
-    def __init__(
-        self, database_url: str, port: int, log_path: Path, worker_count: int = WORKERS
-    ) -> None:
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=database_url,
-            API_HOST="127.0.0.1",
-            API_PORT=str(port),
-            API_WORKERS=str(worker_count),
-            LOG_FORMAT="json",
-        )
-        super().__init__([sys.executable, "-m", "services.cli", "api"], env, log_path)
-        self.worker_count = worker_count
-        self.port = port
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    def workers(self) -> list[int]:
-        """The worker processes; the supervisor's multiprocessing helper is not one of them."""
-        return [pid for pid in children_of(self.pid) if _serves_http(pid)]
-
-    async def until_ready(self) -> None:
-        deadline = time.monotonic() + _READY_SECONDS
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=2.0) as client:
-            while True:
-                assert self.returncode is None, self.log_tail()
-                try:
-                    answered = (await client.get("/health/live")).status_code == 200
-                except httpx.TransportError:
-                    answered = False
-                if answered and _listening_sockets(self.port) == self.worker_count:
-                    return
-                assert time.monotonic() < deadline, self.log_tail()
-                await asyncio.sleep(0.1)
-
-
-def _serves_http(pid: int) -> bool:
-    cmdline = command_line(pid)
-    return "multiprocessing.spawn" in cmdline and "resource_tracker" not in cmdline
+async def until_every_worker_listens(api: ApiService) -> None:
+    """Until the API answers and each worker listens on a socket of its own."""
+    await api.until_live()
+    deadline = time.monotonic() + READY_SECONDS
+    while _listening_sockets(api.port) != api.worker_count:
+        assert time.monotonic() < deadline, api.log_tail()
+        await asyncio.sleep(0.1)
 
 
 @pytest.fixture
 async def api(database_url: str, tmp_path: Path) -> AsyncIterator[ApiService]:
-    service = ApiService(database_url, free_port(), tmp_path / "api.log")
+    service = ApiService(database_url, tmp_path / "api.log", WORKERS)
     try:
-        await service.until_ready()
+        await until_every_worker_listens(service)
         yield service
     finally:
         service.kill()
@@ -142,7 +105,7 @@ async def test_the_workers_share_the_connections_of_a_burst(api: ApiService) -> 
         ]
         client_ports = [client.getsockname()[1] for client in clients]
         # The kernel completes each connection at once; a worker holds it once it accepted it.
-        deadline = time.monotonic() + _READY_SECONDS
+        deadline = time.monotonic() + READY_SECONDS
         while sum((per_worker := _accepted_per_worker(api, client_ports)).values()) < CONNECTIONS:
             assert time.monotonic() < deadline, per_worker
             await asyncio.sleep(0.05)
@@ -157,12 +120,12 @@ async def test_a_worker_that_dies_is_replaced(api: ApiService) -> None:
     victim, survivor = api.workers()
     os.kill(victim, signal.SIGKILL)
 
-    deadline = time.monotonic() + _READY_SECONDS
+    deadline = time.monotonic() + READY_SECONDS
     while not (len(api.workers()) == WORKERS and victim not in api.workers()):
         assert time.monotonic() < deadline, api.log_tail()
         await asyncio.sleep(0.1)
     assert survivor in api.workers()
-    await api.until_ready()
+    await until_every_worker_listens(api)
 
 
 async def test_sigterm_stops_every_worker_and_exits_cleanly(api: ApiService) -> None:
@@ -180,7 +143,7 @@ async def test_a_port_already_taken_stops_it_at_once_with_a_clear_error(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        service = ApiService(database_url, port, tmp_path / "api.log")
+        service = ApiService(database_url, tmp_path / "api.log", WORKERS, port)
         try:
             exit_code = await service.wait_for_exit(within=20)
         finally:

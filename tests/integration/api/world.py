@@ -9,8 +9,20 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from infra.access.clinics import start_clinic
+from infra.config import Settings
 
 TOKEN_KEY = "test-token-hash-key"
+
+
+def app_settings(database_url: str) -> Settings:
+    """The API's settings in tests that serve it in-process or behind a server of their own."""
+    return Settings(
+        database_url=database_url,
+        token_hash_key=TOKEN_KEY,
+        log_format="json",
+        # Limits are their own tests' subject; here a caller makes hundreds of requests.
+        rate_limit_requests=0,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """The service may change of a person, a clinic or an invitation only what editing,
 deactivation, settings and redemption change: never a role, a clinic, a code or a creation."""
 
-import asyncpg
 import pytest
 
 from infra.db.connection import Connection
+from tests.integration.db.privileges import assert_refused
 
 REFUSED = [
     "UPDATE users SET role = 'admin'",
@@ -32,13 +32,7 @@ ALLOWED = [
 
 @pytest.mark.parametrize("statement", REFUSED)
 async def test_the_service_cannot_change_who_someone_is(conn: Connection, statement: str) -> None:
-    attempt = conn.transaction()
-    await attempt.start()
-    try:
-        with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute(statement)
-    finally:
-        await attempt.rollback()
+    await assert_refused(conn, statement)
 
 
 @pytest.mark.parametrize("statement", ALLOWED)

@@ -1,7 +1,6 @@
 """The service's role may read and append to the log and keep its consumers' tables, and nothing
 more: no way around the log's append-only triggers, no schema changes, no other role."""
 
-import asyncpg
 import pytest
 
 from infra.db.connection import Connection
@@ -9,6 +8,7 @@ from infra.db.roles import APP, OWNER, PROJECTIONS
 from infra.eventstore.store import append, read_stream
 from infra.projections.goal_summaries import project_goal
 from infra.projections.rebuild import rebuild_goal_summaries
+from tests.integration.db.privileges import assert_refused
 from tests.integration.eventstore.events import new_event
 from tests.integration.projections.goals import goal_with_check_ins
 
@@ -47,25 +47,14 @@ async def test_the_service_cannot_change_the_log_or_the_schema(
     await append(conn, "s-1", 0, [new_event("kept")])
     before = await _log(conn)
 
-    await _refused(conn, statement)
+    await assert_refused(conn, statement)
 
     assert await _log(conn) == before
 
 
 async def test_the_rebuild_cannot_change_the_log_either(rebuild_conn: Connection) -> None:
     for statement in FORBIDDEN[:9]:
-        await _refused(rebuild_conn, statement)
-
-
-async def _refused(conn: Connection, statement: str) -> None:
-    """Asserts the statement is refused; rolled back if it was not, since roles outlive tests."""
-    attempt = conn.transaction()
-    await attempt.start()
-    try:
-        with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute(statement)
-    finally:
-        await attempt.rollback()
+        await assert_refused(rebuild_conn, statement)
 
 
 async def test_the_service_owns_nothing_and_may_create_nothing(admin_conn: Connection) -> None:

@@ -15,7 +15,7 @@ from infra.access.queries import User
 from infra.access.tokens import hash_token
 from infra.db.connection import Connection
 from infra.goals.handler import CommandContext, handle
-from tests.integration.projections.goals import NOW, terms
+from tests.integration.projections.goals import CLINIC_OPENED, NOW, terms
 
 HASH_KEY = "goal-request-test-key"
 METADATA = system_metadata("goal-request-test")
@@ -65,7 +65,7 @@ async def new_user(conn: Connection, clinic_id: UUID, role: Role, name: str) -> 
 async def new_goal(conn: Connection, client_id: UUID, therapist: Actor, check_ins: int) -> UUID:
     goal_id = uuid.uuid4()
     context = CommandContext(uuid.uuid4(), None, "goal-request-test")
-    await handle(conn, SetGoal(goal_id, client_id, terms(), therapist, NOW), context)
+    await handle(conn, SetGoal(goal_id, client_id, terms(), therapist, NOW, CLINIC_OPENED), context)
     for _ in range(check_ins):
         check_in = RecordProgress(goal_id, uuid.uuid4(), 1, NOW, therapist, NOW)
         await handle(conn, check_in, CommandContext(uuid.uuid4(), None, "goal-request-test"))

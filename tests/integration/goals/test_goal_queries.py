@@ -8,7 +8,7 @@ from infra.eventstore.store import read_stream
 from infra.goals.handler import CommandContext, handle
 from infra.goals.queries import goal_ids_of_client, read_goal_streams
 from infra.goals.streams import goal_stream
-from tests.integration.projections.goals import CLINIC, NOW, THERAPIST, terms
+from tests.integration.projections.goals import CLINIC, CLINIC_OPENED, NOW, THERAPIST, terms
 
 
 async def _run(conn: Connection, command: SetGoal | RateGoal) -> None:
@@ -20,7 +20,7 @@ async def test_several_goals_are_read_whole_each_in_version_order(conn: Connecti
     first, second, others = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     never_set = uuid.uuid4()
     for goal_id, client in ((first, client_id), (others, other_client_id), (second, client_id)):
-        await _run(conn, SetGoal(goal_id, client, terms(), THERAPIST, NOW))
+        await _run(conn, SetGoal(goal_id, client, terms(), THERAPIST, NOW, CLINIC_OPENED))
     # Interleaved, so that neither the log's order nor the goals' keeps each goal together.
     for rating in (1, 2):
         for goal_id in (second, others, first):

@@ -17,7 +17,7 @@ from infra.eventstore.store import read_stream, stream_version
 from infra.goals.folds import FoldedGoal, GoalFolds
 from infra.goals.handler import CommandContext, handle, load_goal
 from infra.goals.streams import goal_stream
-from tests.integration.projections.goals import CLINIC, NOW, THERAPIST, terms
+from tests.integration.projections.goals import CLINIC, CLINIC_OPENED, NOW, THERAPIST, terms
 
 
 def _context() -> CommandContext:
@@ -30,7 +30,10 @@ async def test_a_goal_set_through_the_folds_starts_its_stream_at_version_one(
     goal_id = uuid.uuid4()
 
     handled = await handle(
-        conn, SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW), _context(), folds=GoalFolds()
+        conn,
+        SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW, CLINIC_OPENED),
+        _context(),
+        folds=GoalFolds(),
     )
 
     assert handled.appended.version == 1
@@ -53,7 +56,9 @@ async def test_a_command_on_a_goal_never_set_is_refused_through_the_folds_too(
 async def _goal_that_moved_on(conn: Connection) -> tuple[uuid.UUID, tuple[GoalState, int]]:
     """A goal at version 2, and what a writer read of it at version 1."""
     goal_id = uuid.uuid4()
-    await handle(conn, SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW), _context())
+    await handle(
+        conn, SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW, CLINIC_OPENED), _context()
+    )
     read_before = await load_goal(conn, goal_id)
     await handle(conn, RateGoal(goal_id, -1, THERAPIST, NOW), _context())
     return goal_id, read_before

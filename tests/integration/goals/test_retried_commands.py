@@ -24,7 +24,7 @@ from infra.eventstore.store import PendingAppend, append_batch, read_stream
 from infra.goals.folds import GoalFolds
 from infra.goals.handler import CommandContext, attempt, handle, load_goal, new_events
 from infra.goals.streams import goal_stream
-from tests.integration.projections.goals import CLINIC, NOW, THERAPIST, terms
+from tests.integration.projections.goals import CLINIC, CLINIC_OPENED, NOW, THERAPIST, terms
 
 
 def _context() -> CommandContext:
@@ -41,7 +41,9 @@ def _rating(goal_id: UUID) -> RateGoal:
 
 async def _new_goal(conn: Connection) -> UUID:
     goal_id = uuid.uuid4()
-    await handle(conn, SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW), _context())
+    await handle(
+        conn, SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW, CLINIC_OPENED), _context()
+    )
     return goal_id
 
 
@@ -82,7 +84,10 @@ async def test_a_command_run_again_after_a_lost_reply_appends_nothing(
 
 async def test_a_goal_set_again_after_a_lost_reply_is_set_once(conn: Connection) -> None:
     goal_id, client_id = uuid.uuid4(), uuid.uuid4()
-    command, context = SetGoal(goal_id, client_id, terms(), THERAPIST, NOW), _context()
+    command, context = (
+        SetGoal(goal_id, client_id, terms(), THERAPIST, NOW, CLINIC_OPENED),
+        _context(),
+    )
     nothing_yet = (NoGoal(), 0)  # as the API hands a new goal to the handler
     first = await handle(conn, command, context, 0, nothing_yet)
 

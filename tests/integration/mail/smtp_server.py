@@ -14,7 +14,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.integration.worker.processes import free_port
+from tests.processes import free_port
 
 # aiosmtpd tells of every connection at INFO: noise beside the service's own logs.
 logging.getLogger("mail.log").setLevel(logging.WARNING)

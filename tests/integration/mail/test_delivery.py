@@ -18,7 +18,7 @@ from tests.integration.mail.outbox_rows import (
     statuses,
 )
 from tests.integration.mail.smtp_server import SmtpServer, body
-from tests.integration.worker.projection import wait_until
+from tests.waiting import wait_until
 
 WITHIN = 15.0
 

@@ -16,7 +16,7 @@ from tests.integration.api.world import TOKEN_KEY
 from tests.integration.mail.conftest import Api, Senders
 from tests.integration.mail.outbox_rows import outbox, statuses
 from tests.integration.mail.smtp_server import SmtpServer, body
-from tests.integration.worker.projection import wait_until
+from tests.waiting import wait_until
 
 CLINIC = "Northside Eating Disorders Service"
 NAME = "Riley Quinn"

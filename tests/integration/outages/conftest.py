@@ -4,14 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.private_postgres import (
+from tests.integration.worker.launcher import WorkerServices
+from tests.private_servers import (
     PrivatePostgres,
     make_cluster,
     postgres_binaries,
     private_postgres,
 )
-from tests.integration.worker.launcher import WorkerServices
-from tests.servers import redis_server
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +30,6 @@ async def own_postgres(postgres_cluster: tuple[Path, Path]) -> AsyncIterator[Pri
     with private_postgres(*postgres_cluster) as server:
         await server.migrate()
         yield server
-
-
-@pytest.fixture(scope="session")
-def shared_redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture

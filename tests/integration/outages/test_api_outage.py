@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.outages.services import ApiService
+from tests.integration.api.api_service import SHORT_TIME_LIMITS, ApiService
 from tests.integration.outages.world import (
     GoalOfClinic,
     assert_unavailable,
@@ -16,14 +16,14 @@ from tests.integration.outages.world import (
     clinic_with_goal,
     wait_until,
 )
-from tests.integration.private_postgres import PrivatePostgres
+from tests.private_servers import PrivatePostgres
 
 RECOVERY_SECONDS = 20
 
 
 @pytest.fixture
 async def one_worker(own_postgres: PrivatePostgres, tmp_path: Path) -> AsyncIterator[ApiService]:
-    api = ApiService(own_postgres.url, tmp_path, workers=1)
+    api = ApiService(own_postgres.url, tmp_path / "api.log", 1, **SHORT_TIME_LIMITS)
     try:
         await api.until_live()
         yield api
@@ -73,7 +73,7 @@ async def test_while_the_database_is_down_requests_answer_503_and_the_outage_is_
 async def test_a_worker_killed_while_the_database_is_down_is_replaced_and_serves_once_it_is_back(
     own_postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
-    api = ApiService(own_postgres.url, tmp_path, workers=2)
+    api = ApiService(own_postgres.url, tmp_path / "api.log", 2, **SHORT_TIME_LIMITS)
     try:
         await api.until_live()
         async with httpx.AsyncClient(base_url=api.base_url, timeout=10) as client:
@@ -106,7 +106,7 @@ async def test_an_api_started_while_the_database_is_down_serves_once_it_is_back(
     own_postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
     own_postgres.stop()
-    api = ApiService(own_postgres.url, tmp_path, workers=1)
+    api = ApiService(own_postgres.url, tmp_path / "api.log", 1, **SHORT_TIME_LIMITS)
     try:
         await api.until_live()
         async with httpx.AsyncClient(base_url=api.base_url, timeout=10) as client:
@@ -125,7 +125,7 @@ async def test_a_database_that_does_not_exist_stops_the_api_with_an_error(
 ) -> None:
     """Not an outage but a configuration error: waiting would not mend it."""
     missing = own_postgres.url.rsplit("/", 1)[0] + "/no_such_database"
-    api = ApiService(missing, tmp_path, workers=1)
+    api = ApiService(missing, tmp_path / "api.log", 1, **SHORT_TIME_LIMITS)
     try:
         exit_code = await api.wait_for_exit(within=RECOVERY_SECONDS)
     finally:

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.outages.services import SHORT_TIME_LIMITS, ApiService
+from tests.integration.api.api_service import SHORT_TIME_LIMITS, ApiService
 from tests.integration.outages.world import assert_unavailable, check_in, clinic_with_goal
-from tests.integration.private_postgres import PrivatePostgres
+from tests.private_servers import PrivatePostgres
 
 COMMAND_TIMEOUT = float(SHORT_TIME_LIMITS["DATABASE_COMMAND_TIMEOUT_SECONDS"])
 # For the scheduling of a shared machine; without time limits, a request on a frozen server takes
@@ -29,9 +29,10 @@ EXCESS = 3
 async def api(own_postgres: PrivatePostgres, tmp_path: Path) -> AsyncIterator[ApiService]:
     service = ApiService(
         own_postgres.url,
-        tmp_path,
-        workers=1,
+        tmp_path / "api.log",
+        1,
         API_MAX_CONCURRENT_REQUESTS=str(MAX_CONCURRENT),
+        **SHORT_TIME_LIMITS,
     )
     try:
         await service.until_live()

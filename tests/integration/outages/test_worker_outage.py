@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from tests.integration.outages.services import SHORT_TIME_LIMITS
-from tests.integration.private_postgres import PrivatePostgres
+from tests.integration.api.api_service import SHORT_TIME_LIMITS
 from tests.integration.worker.histories import CheckInWriter, set_goals
 from tests.integration.worker.launcher import WorkerServices
 from tests.integration.worker.processes import WorkerService
@@ -18,6 +17,7 @@ from tests.integration.worker.projection import (
     wait_for_service,
     wait_until,
 )
+from tests.private_servers import PrivatePostgres
 
 GOALS = 5
 BOOT_SECONDS = 20

@@ -18,6 +18,8 @@ from infra.goals.handler import CommandContext, handle
 CLINIC = uuid.UUID(int=7)
 THERAPIST = Actor(uuid.UUID(int=8), "therapist")
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+CLINIC_OPENED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+"""When the clinic CLINIC came to the service."""
 
 
 def terms(**overrides: object) -> GoalTerms:
@@ -41,7 +43,9 @@ async def run(conn: Connection, command: GoalCommand) -> None:
 
 async def goal_with_check_ins(conn: Connection, check_ins: int, client: UUID | None = None) -> UUID:
     goal_id = uuid.uuid4()
-    await run(conn, SetGoal(goal_id, client or uuid.uuid4(), terms(), THERAPIST, NOW))
+    await run(
+        conn, SetGoal(goal_id, client or uuid.uuid4(), terms(), THERAPIST, NOW, CLINIC_OPENED)
+    )
     for day in range(check_ins):
         occurred = NOW - timedelta(days=day)
         await run(conn, RecordProgress(goal_id, uuid.uuid4(), 1, occurred, THERAPIST, NOW))

@@ -32,6 +32,7 @@ from infra.projections.feed import lagging_goals
 from infra.projections.goal_summaries import project_goal
 from infra.projections.rebuild import rebuild_goal_summaries, rebuild_if_outdated
 from tests.integration.projections.goals import (
+    CLINIC_OPENED,
     NOW,
     THERAPIST,
     goal_with_check_ins,
@@ -229,7 +230,9 @@ async def _example(
         goal_ids = [uuid.uuid4() for _ in range(GOALS)]
         async with pool.acquire() as conn:
             for goal_id in goal_ids:
-                await run(conn, SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW))
+                await run(
+                    conn, SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW, CLINIC_OPENED)
+                )
         async with pool.acquire() as first, pool.acquire() as second:
             slots = [_Slot(first), _Slot(second)]
             history = _History(pool, slots, goal_ids)

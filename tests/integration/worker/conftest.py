@@ -4,14 +4,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.worker.launcher import WorkerServices
-from tests.integration.worker.processes import PrivateRedis, private_redis
-from tests.servers import redis_server
-
-
-@pytest.fixture(scope="session")
-def shared_redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
+from tests.private_servers import PrivateRedis, private_redis
 
 
 @pytest.fixture

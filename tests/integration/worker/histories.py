@@ -8,15 +8,15 @@ from uuid import UUID
 import asyncpg
 
 from domain.goals.commands import RecordProgress, SetGoal
-from tests.integration.projections.goals import NOW, THERAPIST, run, terms
-from tests.integration.worker.projection import wait_until
+from tests.integration.projections.goals import CLINIC_OPENED, NOW, THERAPIST, run, terms
+from tests.waiting import wait_until
 
 
 async def set_goals(pool: asyncpg.Pool, count: int) -> list[UUID]:
     goal_ids = [uuid.uuid4() for _ in range(count)]
     async with pool.acquire() as conn:
         for goal_id in goal_ids:
-            await run(conn, SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW))
+            await run(conn, SetGoal(goal_id, uuid.uuid4(), terms(), THERAPIST, NOW, CLINIC_OPENED))
     return goal_ids
 
 

@@ -1,8 +1,6 @@
 """What the tests check and wait for in PostgreSQL and Redis while worker services run."""
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
@@ -14,6 +12,7 @@ from infra.eventstore.envelope import FeedCheckpoint
 from infra.projections.feed import RELAY, read_checkpoint
 from infra.projections.rebuild import needs_rebuild
 from tests.integration.worker.processes import WorkerService
+from tests.waiting import wait_until
 
 # Every goal stream whose summary is not at the stream's version and last event, or whose
 # check-in rows do not number its progress_recorded events: a gap, or something applied twice.
@@ -178,19 +177,6 @@ async def wait_for_service(service: WorkerService, pool: asyncpg.Pool, within: f
             return service.workers_ready() and not await needs_rebuild(conn)
 
     return await wait_until(ready, within)
-
-
-async def wait_until(
-    predicate: Callable[[], Awaitable[bool]], within: float, interval: float = 0.2
-) -> bool:
-    """Polls `predicate` until it holds or `within` seconds passed; whether it held."""
-    deadline = time.monotonic() + within
-    while True:
-        if await predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(interval)
 
 
 async def wait_for_relay(

@@ -16,8 +16,9 @@ from services.api.app import create_app
 from tests.integration.api.world import TOKEN_KEY
 from tests.integration.worker.histories import set_goals
 from tests.integration.worker.launcher import WorkerServices
-from tests.integration.worker.processes import PrivateRedis
-from tests.integration.worker.projection import wait_for_convergence, wait_for_service, wait_until
+from tests.integration.worker.projection import wait_for_convergence, wait_for_service
+from tests.private_servers import PrivateRedis
+from tests.waiting import wait_until
 
 BOOT_SECONDS = 20
 REPORT_SECONDS = 15

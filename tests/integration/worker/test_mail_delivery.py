@@ -10,7 +10,7 @@ from tests.integration.mail.conftest import environment, mail_environment
 from tests.integration.mail.outbox_rows import outbox, queue_some, statuses
 from tests.integration.mail.smtp_server import smtp_server
 from tests.integration.worker.launcher import WorkerServices
-from tests.integration.worker.projection import wait_until
+from tests.waiting import wait_until
 
 EMAILS = 6
 WITHIN = 30.0

@@ -4,7 +4,6 @@ import asyncpg
 
 from tests.integration.worker.histories import CheckInWriter, set_goals
 from tests.integration.worker.launcher import WORKER_PROCESSES, WORKER_THREADS, WorkerServices
-from tests.integration.worker.processes import PrivateRedis
 from tests.integration.worker.projection import (
     feed_head,
     outstanding_messages,
@@ -15,6 +14,7 @@ from tests.integration.worker.projection import (
     wait_for_service,
     wait_until,
 )
+from tests.private_servers import PrivateRedis
 
 GOALS = 20
 BOOT_SECONDS = 15

@@ -9,7 +9,6 @@ import asyncpg
 
 from tests.integration.worker.histories import CheckInWriter, set_goals
 from tests.integration.worker.launcher import WORKER_PROCESSES, WORKER_THREADS, WorkerServices
-from tests.integration.worker.processes import GroupProcess, command_line, free_port
 from tests.integration.worker.projection import (
     projection_locks,
     wait_for_convergence,
@@ -17,6 +16,7 @@ from tests.integration.worker.projection import (
     wait_for_service,
     wait_until,
 )
+from tests.processes import ProcessGroup, command_line, free_port
 
 GOALS = 20
 BOOT_SECONDS = 20
@@ -28,7 +28,7 @@ def described(pids: list[int]) -> list[str]:
     return [f"{pid}: {command_line(pid)}" for pid in pids]
 
 
-async def no_process_left(service: GroupProcess) -> bool:
+async def no_process_left(service: ProcessGroup) -> bool:
     return not service.processes()
 
 
@@ -47,14 +47,14 @@ async def test_no_dramatiq_process_outlives_a_killed_worker_service(
     assert left, described(service.processes())
 
 
-def start_serve(worker_services: WorkerServices, log_path: Path) -> GroupProcess:
+def start_serve(worker_services: WorkerServices, log_path: Path) -> ProcessGroup:
     env = worker_services.environment(
         API_HOST="127.0.0.1", API_PORT=str(free_port()), API_WORKERS="2"
     )
-    return GroupProcess([sys.executable, "-m", "services.cli", "serve"], env, log_path)
+    return ProcessGroup([sys.executable, "-m", "services.cli", "serve"], env, log_path)
 
 
-async def wait_for_serve(serve: GroupProcess) -> bool:
+async def wait_for_serve(serve: ProcessGroup) -> bool:
     async def all_started() -> bool:
         # serve, the API's supervisor and its two workers, the worker service, Dramatiq's main
         # process and its worker processes (a multiprocessing helper may come and go).

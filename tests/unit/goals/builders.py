@@ -48,6 +48,8 @@ from domain.goals.state import GoalState, fold
 from domain.goals.terms import GoalTerms, Measure, MissCause
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+# The clinic came to the service the day NOW falls on: a goal may start a year back from it.
+CLINIC_OPENED = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 ZONE = "Europe/Berlin"
 START = date(2025, 3, 3)
 DUE = date(2025, 6, 30)
@@ -107,6 +109,7 @@ def set_goal(**overrides: Any) -> SetGoal:
         "terms": terms(),
         "actor": THERAPIST,
         "now": NOW,
+        "clinic_opened": CLINIC_OPENED,
         "replaces": None,
     }
     return SetGoal(**(fields | overrides))

@@ -58,6 +58,7 @@ from domain.goals.terms import GoalStatus, GoalTerms, MissCause, Role
 from tests.unit.goals.builders import (
     CLIENT,
     CLIENT_ID,
+    CLINIC_OPENED,
     NOW,
     OTHER_CLIENT_ID,
     OTHER_SUPPORTER_ID,
@@ -434,7 +435,7 @@ class GoalStreamsMachine(RuleBasedStateMachine):
     def _set(
         self, goal_id: UUID, client_id: UUID, goal_terms: GoalTerms, replaces: UUID | None
     ) -> None:
-        command = SetGoal(goal_id, client_id, goal_terms, THERAPIST, NOW, replaces)
+        command = SetGoal(goal_id, client_id, goal_terms, THERAPIST, NOW, CLINIC_OPENED, replaces)
         if replaces is not None and replaces != goal_id:
             # The application checks the replaced goal's own stream before deciding.
             expected = _replacement_refusal(self.goals.get(replaces), client_id)

@@ -1,4 +1,4 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -6,7 +6,9 @@ import pytest
 from domain.goals.state import Goal, NoGoal
 from tests.unit.goals.builders import (
     CLIENT_ID,
+    CLINIC_OPENED,
     GOAL_ID,
+    NOW,
     OTHER_GOAL_ID,
     given,
     goal_set,
@@ -14,6 +16,9 @@ from tests.unit.goals.builders import (
     set_goal,
     terms,
 )
+
+# Long before NOW: its goals may reach back further than a year before today.
+_OPENED_LONG_AGO = datetime(2022, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def test_setting_a_goal_emits_goal_set_and_folds_to_an_active_goal() -> None:
@@ -277,18 +282,45 @@ def test_setting_an_existing_goal_is_refused_before_its_terms_are_checked() -> N
 
 
 @pytest.mark.parametrize(
-    ("start", "accepted"),
+    ("opened", "start", "accepted"),
     [
-        pytest.param(date(2024, 3, 10), True, id="a year back, to the day"),
-        pytest.param(date(2024, 3, 9), False, id="a day more"),
-        pytest.param(date(1900, 1, 1), False, id="1900"),
-        pytest.param(date(1, 1, 1), False, id="year 1"),
+        pytest.param(CLINIC_OPENED, date(2024, 3, 10), True, id="opened today: a year back"),
+        pytest.param(CLINIC_OPENED, date(2024, 3, 9), False, id="opened today: a day more"),
+        pytest.param(_OPENED_LONG_AGO, date(2021, 6, 1), True, id="a year before it opened"),
+        pytest.param(_OPENED_LONG_AGO, date(2021, 5, 31), False, id="a day more"),
+        pytest.param(_OPENED_LONG_AGO, date(1900, 1, 1), False, id="1900"),
+        pytest.param(_OPENED_LONG_AGO, date(1, 1, 1), False, id="year 1"),
+        # The database's clock a little ahead of ours: the rule is never stricter than today's.
+        pytest.param(NOW + timedelta(days=2), date(2024, 3, 10), True, id="opened tomorrow"),
     ],
 )
-def test_a_new_goal_starts_at_most_a_year_back(start: date, accepted: bool) -> None:
-    command = set_goal(terms=terms(start_date=start))  # NOW is 10 March 2025
+def test_a_new_goal_starts_at_most_a_year_before_its_clinic_opened(
+    opened: datetime, start: date, accepted: bool
+) -> None:
+    command = set_goal(terms=terms(start_date=start), clinic_opened=opened)  # NOW: 10 March 2025
 
     if accepted:
         given().when(command).then(goal_set(terms=terms(start_date=start)))
     else:
         given().when(command).then_rejected("start_too_early", "terms.start_date")
+
+
+def test_a_start_too_early_is_refused_with_the_rule_and_the_earliest_day() -> None:
+    command = set_goal(terms=terms(start_date=date(2020, 1, 1)), clinic_opened=_OPENED_LONG_AGO)
+
+    violation = given().when(command).then_rejected("start_too_early", "terms.start_date")
+
+    assert "at most 1 year before the clinic opened on 2022-06-01" in violation.message
+    assert "on 2021-06-01 or later" in violation.message
+
+
+def test_the_clinics_opening_is_a_day_in_the_goals_time_zone() -> None:
+    """22:30 UTC on 31 May is 1 June in Berlin, where the goal's days are counted."""
+    opened = datetime(2022, 5, 31, 22, 30, tzinfo=UTC)
+    day_before = terms(start_date=date(2021, 5, 31), time_zone="Europe/Berlin")
+
+    given().when(set_goal(terms=day_before, clinic_opened=opened)).then_rejected(
+        "start_too_early", "terms.start_date"
+    )
+    in_utc = terms(start_date=date(2021, 5, 31), time_zone="UTC")
+    given().when(set_goal(terms=in_utc, clinic_opened=opened)).then(goal_set(terms=in_utc))

@@ -1,33 +1,41 @@
-"""`goals api` as an operator starts it, on a test's own database, with the test's settings."""
+"""`goals api` as an operator starts it, in processes of its own, on a test's own database and
+port, with the test's settings."""
 
 import asyncio
-import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tests.integration.api.world import TOKEN_KEY
-from tests.integration.worker.processes import GroupProcess, children_of, command_line, free_port
+from tests.processes import ProcessGroup, children_of, command_line, free_port
 
-_READY_SECONDS = 30.0
+READY_SECONDS = 30.0
 
-# Short limits, so that an outage shows within a test's few seconds.
 SHORT_TIME_LIMITS = {
     "DATABASE_ACQUIRE_TIMEOUT_SECONDS": "1",
     "DATABASE_COMMAND_TIMEOUT_SECONDS": "1",
     "DATABASE_STATEMENT_TIMEOUT_SECONDS": "1",
 }
+"""Short limits, so that an outage shows within a test's few seconds."""
 
 
-class ApiService(GroupProcess):
-    """`python -m services.cli api` with `workers` worker processes."""
+class ApiService(ProcessGroup):
+    """`python -m services.cli api` with `workers` worker processes, on `port` (a free one
+    unless named); `settings` add to or replace its environment."""
 
-    def __init__(self, database_url: str, log_dir: Path, workers: int, **settings: str) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        workers: int = 2,
+        port: int | None = None,
+        /,
+        **settings: str,
+    ) -> None:
+        self.port = free_port() if port is None else port
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.worker_count = workers
         env = {
@@ -39,12 +47,12 @@ class ApiService(GroupProcess):
             "LOG_FORMAT": "json",
             "TOKEN_HASH_KEY": TOKEN_KEY,
             "PYTHONUNBUFFERED": "1",
-            **SHORT_TIME_LIMITS,
             **settings,
         }
-        super().__init__([sys.executable, "-m", "services.cli", "api"], env, log_dir / "api.log")
+        super().__init__([sys.executable, "-m", "services.cli", "api"], env, log_path)
 
     def workers(self) -> list[int]:
+        """The worker processes; the supervisor's multiprocessing helper is not one of them."""
         return [
             pid
             for pid in children_of(self.pid)
@@ -52,7 +60,7 @@ class ApiService(GroupProcess):
             and "resource_tracker" not in line
         ]
 
-    async def until_live(self, within: float = _READY_SECONDS) -> None:
+    async def until_live(self, within: float = READY_SECONDS) -> None:
         """Until every worker runs and the API answers."""
         deadline = time.monotonic() + within
         async with httpx.AsyncClient(base_url=self.base_url, timeout=2.0) as client:
@@ -66,17 +74,3 @@ class ApiService(GroupProcess):
                     return
                 assert time.monotonic() < deadline, self.log_tail()
                 await asyncio.sleep(0.1)
-
-    def log_records(self) -> list[dict[str, Any]]:
-        records = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line a library wrote without our formatter
-            if isinstance(record, dict):
-                records.append(record)
-        return records
-
-    def logged(self, event: str) -> list[dict[str, Any]]:
-        return [record for record in self.log_records() if record.get("event") == event]
