@@ -1,4 +1,3 @@
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -7,28 +6,26 @@ import pytest
 from tests.integration.worker.launcher import WorkerServices
 from tests.private_servers import (
     PrivatePostgres,
-    make_cluster,
+    migrated_cluster,
     postgres_binaries,
     private_postgres,
 )
 
 
 @pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[tuple[Path, Path]]:
-    """PostgreSQL's programs, and an empty cluster made once per run for each test to copy."""
+async def postgres_cluster() -> AsyncIterator[tuple[Path, Path]]:
+    """PostgreSQL's programs, and a migrated cluster made once per run for each test to copy."""
     binaries = postgres_binaries()
     if binaries is None:
         pytest.skip("no PostgreSQL programs here to run a server of the test's own")
-    data = make_cluster(binaries)
-    yield binaries, data
-    shutil.rmtree(data.parent, ignore_errors=True)
+    async with migrated_cluster(binaries) as data:
+        yield binaries, data
 
 
 @pytest.fixture
 async def own_postgres(postgres_cluster: tuple[Path, Path]) -> AsyncIterator[PrivatePostgres]:
     """A migrated PostgreSQL that only this test uses, so that it may stop or freeze it."""
     with private_postgres(*postgres_cluster) as server:
-        await server.migrate()
         yield server
 
 
