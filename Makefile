@@ -47,6 +47,7 @@ bench: setup ## run every benchmark (see docs/benchmarks.md)
 	$(RUN) python -m bench.api_checkins
 	$(RUN) python -m bench.projection_lag
 	$(RUN) python -m bench.rate_limit_flood
+	$(RUN) python -m bench.webhook_delivery
 
 MINUTES ?= 10
 soak: setup ## faults at random under load for MINUTES (10), on throwaway servers; see docs/reliability.md

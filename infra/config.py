@@ -123,6 +123,39 @@ class Settings(msgspec.Struct, frozen=True):
     whole, so keep the count in the hundreds; and a `second` window is ended at the turn of the
     clock's second, so it admits up to twice its count."""
 
+    webhook_allowed_networks: str = ""
+    """`WEBHOOK_ALLOWED_NETWORKS`: CIDRs, separated by commas, that webhooks may be sent to even
+    though they are internal (e.g. `10.20.0.0/16` for a receiver inside the clinic's network;
+    `127.0.0.0/8` in tests). Empty by default: private, loopback, link-local, multicast and
+    reserved addresses are refused (infra/webhooks/addresses.py)."""
+
+    webhook_allow_http: bool = False
+    """`WEBHOOK_ALLOW_HTTP`: `true` accepts `http://` webhook URLs; by default only `https`."""
+
+    webhook_retry_delays: str = "5,300,1800,7200,18000,36000,50400,72000,86400"
+    """`WEBHOOK_RETRY_DELAYS`: seconds to wait before each retry of a failed webhook delivery,
+    separated by commas (each moved by up to ±20 %); one attempt more than there are delays."""
+
+    webhook_timeout_seconds: float = 15
+    """`WEBHOOK_TIMEOUT_SECONDS`: how long a receiver has to answer a delivery, in all, before
+    the attempt counts as failed."""
+
+    webhook_claim_seconds: float = 60
+    """`WEBHOOK_CLAIM_SECONDS`: how long a sender holds the deliveries (and the endpoint) it
+    claimed; a sender that dies leaves them to be sent again after this."""
+
+    webhook_disable_after_seconds: float = 5 * 24 * 3600
+    """`WEBHOOK_DISABLE_AFTER_SECONDS`: an endpoint whose every attempt failed for this long is
+    disabled; its clinic is warned a day (or a fifth of this, if shorter) before."""
+
+    webhook_scheduler_seconds: float = 0.25
+    """`WEBHOOK_SCHEDULER_SECONDS`: how often the worker service looks for endpoints with
+    deliveries due, and hands them to senders."""
+
+    webhook_concurrency_per_endpoint: int = 8
+    """`WEBHOOK_CONCURRENCY_PER_ENDPOINT`: requests in flight at once to one endpoint (more
+    costs each request more of the sender's time than it saves in waiting)."""
+
     smtp_host: str = ""
     """`SMTP_HOST`: the SMTP server that e-mail goes out through (infra/mail/). While unset,
     e-mail is off: nothing is queued (infra/mail/outbox.py), and invitation codes are shown to

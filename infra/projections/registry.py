@@ -14,8 +14,9 @@ import importlib
 from infra.config import get_settings
 from infra.projections import rebuild
 from infra.projections.consumer import Consumer
+from infra.webhooks import fanout
 
-_BUILT_IN: tuple[Consumer, ...] = (rebuild.CONSUMER,)
+_BUILT_IN: tuple[Consumer, ...] = (rebuild.CONSUMER, fanout.CONSUMER)
 
 _registered: dict[str, Consumer] = {consumer.name: consumer for consumer in _BUILT_IN}
 _imported = False

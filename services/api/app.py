@@ -19,6 +19,7 @@ from infra.eventstore.signal import AppendSignal
 from infra.goals.store import GoalStore
 from infra.goals.writer import GoalWriter
 from infra.logging import configure_logging
+from infra.webhooks.sender import guard_for
 from services.api import health, metrics
 from services.api.admission import admission
 from services.api.audit import export_route
@@ -44,6 +45,7 @@ from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
 from services.api.record import routes as record_routes
 from services.api.users import routes as user_routes
+from services.api.webhooks import routes as webhook_routes
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +128,7 @@ def create_app(
             *progress_routes.ROUTES,
             *export_route.ROUTES,
             *record_routes.ROUTES,
+            *webhook_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
                 fhir_routes.FHIR_BASE,
@@ -147,6 +150,7 @@ def create_app(
             {
                 "settings": settings,
                 "authenticator": OpaqueTokenAuthenticator(settings.token_hash_key),
+                "webhook_guard": guard_for(settings),
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from infra.projections.lag import (
 )
 from infra.projections.registry import consumers
 from infra.projections.relay_health import RelayHealth, read_relay_health
+from infra.webhooks.history import SendingHealth, sending_health
 from services.api.health import OK, broker_check
 from services.api.outage import DatabaseWatch
 
@@ -42,6 +43,12 @@ _HELP = {
         "0 while they succeed.",
     ),
     "goals_relay_failed_passes_total": ("counter", "Relay passes that failed."),
+    "goals_webhook_deliveries_due": ("gauge", "Webhook deliveries whose attempt time has come."),
+    "goals_webhook_oldest_due_seconds": (
+        "gauge",
+        "How long the oldest webhook delivery due has waited for a sender.",
+    ),
+    "goals_webhook_endpoints_disabled": ("gauge", "Webhook endpoints that are disabled."),
     "goals_mail_pending": ("gauge", "E-mails in the outbox not yet sent nor given up on."),
     "goals_mail_oldest_due_seconds": (
         "gauge",
@@ -58,7 +65,7 @@ async def metrics(state: State) -> Response[str]:
     watch: DatabaseWatch = state.database_watch
 
     async def look() -> tuple[
-        list[ConsumerLag], dict[str, ProjectionCounts], RelayHealth, MailCounts
+        list[ConsumerLag], dict[str, ProjectionCounts], RelayHealth, MailCounts, SendingHealth
     ]:
         async with pool.acquire() as conn:
             lags = [await relay_lag(conn)]
@@ -66,12 +73,18 @@ async def metrics(state: State) -> Response[str]:
             counts = {
                 consumer.name: await consumer_counts(conn, consumer) for consumer in consumers()
             }
-            return lags, counts, await read_relay_health(conn), await mail_counts(conn)
+            return (
+                lags,
+                counts,
+                await read_relay_health(conn),
+                await mail_counts(conn),
+                await sending_health(conn),
+            )
 
     broker_up = 1 if await broker_check(settings.redis_url) == OK else 0
     samples: dict[str, list[tuple[str, float]]] = {}
     try:
-        lags, counts, relay, mail = await watch.within(BUDGET_SECONDS, look())
+        lags, counts, relay, mail, webhooks = await watch.within(BUDGET_SECONDS, look())
     except Exception as error:
         if not unreachable(error):
             raise
@@ -97,6 +110,9 @@ async def metrics(state: State) -> Response[str]:
             ),
             "goals_relay_failing_seconds": [("", round(relay.failing_seconds or 0.0, 3))],
             "goals_relay_failed_passes_total": [("", relay.failed_passes)],
+            "goals_webhook_deliveries_due": [("", webhooks.due)],
+            "goals_webhook_oldest_due_seconds": [("", round(webhooks.oldest_due_seconds, 3))],
+            "goals_webhook_endpoints_disabled": [("", webhooks.disabled_endpoints)],
             "goals_mail_pending": [("", mail.pending)],
             "goals_mail_oldest_due_seconds": [("", round(mail.oldest_due_seconds, 3))],
             "goals_mail_failed_total": [("", mail.failed)],

@@ -70,6 +70,9 @@ async def run_worker_service(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loops = {"relay": asyncio.create_task(run_relay(settings, stop))}
+    from services.worker.webhooks import run_webhook_scheduler  # noqa: PLC0415 - after the fork
+
+    loops["webhook_scheduler"] = asyncio.create_task(run_webhook_scheduler(settings, stop))
     if settings.mail_enabled:
         loops["mail_delivery"] = asyncio.create_task(run_mail_delivery(settings, stop))
     log.info("worker_service_started", processes=settings.worker_processes, loops=sorted(loops))

@@ -54,3 +54,8 @@ def _actor_for(consumer: Consumer) -> dramatiq.Actor[[str], None]:
 
 
 ACTORS = {consumer.name: _actor_for(consumer) for consumer in consumers()}
+
+# Declared here so that Dramatiq's workers, which import this module, run it too.
+from services.worker.webhooks import send_webhooks  # noqa: E402
+
+__all__ = ["ACTORS", "send_webhooks"]

@@ -1,5 +1,6 @@
 """Every list is read a page at a time, with a page size the OpenAPI document caps."""
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,7 @@ PAGE_SIZES = {
     "/v1/clinic/stats": ("months", 120),
     "/v1/users": ("limit", 100),
     "/v1/users/{user_id}/tokens": ("limit", 100),
+    "/v1/webhook-endpoints/{endpoint_id}/deliveries": ("limit", 100),
 }
 
 
@@ -66,11 +68,14 @@ async def test_a_page_over_the_cap_is_refused(
         "/v1/caseload": clinic.therapist,
         "/v1/clinic/stats": clinic.admin,
         "/v1/users": clinic.admin,
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries": clinic.admin,
     }.get(path, clinic.client)
     url = (
         path.replace("{goal_id}", goal_id)
         .replace("{client_id}", str(clinic.client.id))
         .replace("{user_id}", str(clinic.client.id))
+        # The page size is checked before the endpoint is looked for.
+        .replace("{endpoint_id}", str(uuid.uuid4()))
     )
 
     response = await api.get(url, params={name: cap + 1}, headers=caller.headers)

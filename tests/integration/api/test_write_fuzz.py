@@ -15,6 +15,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from infra.config import Settings
+from infra.webhooks.addresses import Address, AddressGuard
 from services.api.app import create_app
 from tests.integration.api.hostile_bodies import bodies
 from tests.integration.api.support import row_counts, set_goal
@@ -45,7 +46,7 @@ OPERATIONS = _write_operations()
 
 
 def _caller(clinic: Clinic, path: str) -> Person:
-    if path.startswith(("/v1/users", "/v1/clients", "/v1/tokens")):
+    if path.startswith(("/v1/users", "/v1/clients", "/v1/tokens", "/v1/webhook-")):
         return clinic.admin
     if path.endswith(("/check-ins", "/miss", "/achievement", "/supporters/{user_id}")):
         return clinic.client
@@ -58,10 +59,16 @@ async def _path(api: AsyncTestClient[Litestar], clinic: Clinic, template: str) -
         "therapist_id": clinic.therapist.id,
         "user_id": clinic.supporter.id if "/supporters/" in template else clinic.client.id,
         "token_id": uuid4(),
+        "endpoint_id": uuid4(),
+        "delivery_id": uuid4(),
     }
     if "{goal_id}" in template:
         ids["goal_id"] = (await set_goal(api, clinic))["goal_id"]
     return re.sub(r"\{(\w+)\}", lambda name: str(ids[name.group(1)]), template)
+
+
+async def _knows_no_name(host: str, port: int) -> list[Address]:
+    raise OSError("no such host")
 
 
 def test_every_write_is_covered() -> None:
@@ -86,6 +93,9 @@ async def test_no_hostile_body_fails_a_write_or_writes_when_refused(
     data: st.DataObject,
 ) -> None:
     method, template, body_type = OPERATIONS[operation]
+    # A webhook URL's host is looked up by a resolver that knows no name: nothing leaves the
+    # machine, and every URL with a name is refused as unresolvable.
+    api.app.state.webhook_guard = AddressGuard(resolver=_knows_no_name)
     known_ids: list[UUID] = [clinic.client.id, clinic.therapist.id, clinic.supporter.id]
     path = await _path(api, clinic, template)
     body = data.draw(bodies(body_type, known_ids), label="body")

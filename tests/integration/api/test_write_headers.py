@@ -43,6 +43,14 @@ DOCUMENTED_HEADERS: dict[tuple[str, str], tuple[set[str], set[str]]] = {
             ("put", "/v1/clinic/settings"),
             ("put", "/v1/clients/{client_id}/therapists/{therapist_id}"),
             ("delete", "/v1/clients/{client_id}/therapists/{therapist_id}"),
+            ("post", "/v1/webhook-endpoints"),
+            ("patch", "/v1/webhook-endpoints/{endpoint_id}"),
+            ("delete", "/v1/webhook-endpoints/{endpoint_id}"),
+            ("post", "/v1/webhook-endpoints/{endpoint_id}/disable"),
+            ("post", "/v1/webhook-endpoints/{endpoint_id}/enable"),
+            ("post", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+            ("post", "/v1/webhook-endpoints/{endpoint_id}/replay"),
+            ("post", "/v1/webhook-deliveries/{delivery_id}/retry"),
         )
     },
     # No caller to key a retry by (docs/api.md#invitations-tokens-and-revocation).

@@ -78,13 +78,16 @@ async def finished(process: subprocess.Popen[str], seconds: float = 60) -> tuple
 
 
 async def wait_until_switch_waits(conn: Connection, seconds: float = 30) -> None:
-    """Until some session waits for a lock on `goal_summaries`: the rebuild, at its switch,
-    behind a lock the test holds."""
+    """Until some session of this database waits for a lock on `goal_summaries`: the rebuild,
+    at its switch, behind a lock the test holds. Every test database is a copy of one template,
+    so the table has the same oid in all of them: without the database, a session waiting in
+    another test's database would count."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         waiting = await conn.fetchval(
             "SELECT count(*) FROM pg_locks "
-            "WHERE NOT granted AND relation = 'goal_summaries'::regclass"
+            "WHERE NOT granted AND relation = 'goal_summaries'::regclass "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         if waiting:
             return

@@ -18,7 +18,11 @@ ROUNDS = 4
 
 
 def applied_by_workers(service: WorkerService) -> int:
-    return sum(record["applied"] for record in service.logged("goal_projected"))
+    return sum(
+        record["applied"]
+        for record in service.logged("goal_projected")
+        if record["consumer"] == "goal_summaries"
+    )
 
 
 async def test_events_written_while_the_service_runs_are_projected_promptly(
