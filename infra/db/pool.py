@@ -32,6 +32,13 @@ def time_limits(settings: Settings) -> dict[str, str]:
     }
 
 
+# Every statement of the service is short. PostgreSQL compiles a statement with JIT when its
+# plan's estimated cost passes `jit_above_cost`, which costs 20-300 ms, far more than running
+# it: and estimates run high exactly where statistics are missing or stale (a log not yet
+# analyzed makes every stream look long), so a few-millisecond check-in paid for a compilation.
+_NO_JIT = {"jit": "off"}
+
+
 async def open_pool(
     settings: Settings,
     *,
@@ -53,7 +60,7 @@ async def open_pool(
         "min_size": settings.database_pool_min if min_size is None else min_size,
         "max_size": settings.database_pool_max if max_size is None else max_size,
         "reset": _keep_session if stateless else None,
-        "server_settings": time_limits(settings) | (server_settings or {}),
+        "server_settings": time_limits(settings) | _NO_JIT | (server_settings or {}),
         "command_timeout": settings.database_command_timeout_seconds,
         # Opening a connection: asyncpg's own default waits a minute on a frozen server.
         "timeout": settings.database_acquire_timeout_seconds,

@@ -17,6 +17,11 @@ path, which reads and decides afresh. Nothing is ever appended on a guess that t
 
 The heads are locked in the order of their stream ids before any moves, so that two batches
 naming the same goals in other orders queue one behind the other instead of deadlocking.
+
+Both looks at a goal's events after v (whether they commute, and what the request reads) stay
+subqueries run attempt by attempt through the (stream_id, stream_version) index: an `OFFSET 0`
+keeps PostgreSQL from turning them into joins with the whole log, which it may run over a
+sequential scan of `events` at a cost that grows with the log (request_read.events_after).
 """
 
 from functools import partial
@@ -31,7 +36,6 @@ from infra.db.batches import one_per_key
 from infra.db.connection import Connection
 from infra.eventstore.envelope import AppendResult, NewEvent, StoredPosition
 from infra.eventstore.store import (
-    EVENT_COLUMNS,
     INSERT_EVENTS,
     heads_locked_in_order,
     metadata_json,
@@ -40,6 +44,7 @@ from infra.goals.request_read import (
     CLIENT_OF_GOAL,
     RequestKey,
     RequestRead,
+    events_after,
     read_for_requests,
     reads_by_request,
 )
@@ -73,6 +78,7 @@ WITH attempt AS (
             WHERE e.stream_id = a.stream_id AND e.stream_version > a.after_version
                 AND NOT (e.event_type = $10
                     AND e.data ->> 'check_in_id' IS DISTINCT FROM a.check_in_id)
+            OFFSET 0  -- by the index, attempt by attempt (see the module's docstring)
         )
     RETURNING s.stream_id, s.version
 ), appended AS (
@@ -85,10 +91,7 @@ WITH attempt AS (
 SELECT e.*, a.holder, a.clinic_id, a.role, a.token_id, a.client, a.client_clinic, a.therapists,
     a.n AS request, p.position AS appended_position, p.stream_version AS appended_version
 FROM attempt a
-LEFT JOIN LATERAL (
-    SELECT {EVENT_COLUMNS} FROM events
-    WHERE stream_id = a.stream_id AND stream_version > a.after_version AND a.client IS NOT NULL
-) e ON true
+LEFT JOIN LATERAL {events_after("a.stream_id", "a.after_version", "a.client IS NOT NULL")} e ON true
 LEFT JOIN appended p ON p.stream_id = a.stream_id
 ORDER BY a.n, e.stream_version
 """  # noqa: S608 - constant fragments
