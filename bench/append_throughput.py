@@ -55,10 +55,11 @@ WriterFactory = Callable[[Connection, "Payload"], WriteOne]
 
 @dataclass(frozen=True)
 class Payload:
-    """What one task writes on every call; only the event id changes from call to call."""
+    """What one task writes on every call; only the event id and the check-in's id change from
+    call to call (the log holds a check-in id once per goal: migration 0008)."""
 
     event_type: str
-    data: str
+    data_of: Callable[[], str]
     metadata: Metadata
     metadata_json: str
 
@@ -90,9 +91,11 @@ def payload_for_task() -> Payload:
         correlation_id=f"req-{uuid4().hex}",
         causation_id=f"cmd-{uuid4().hex}",
     )
+    template = codec.encode_event(event)
+    placeholder = str(event.check_in_id)
     return Payload(
         event_type=codec.event_type(event),
-        data=codec.encode_event(event),
+        data_of=lambda: template.replace(placeholder, str(uuid4())),
         metadata=metadata,
         metadata_json=msgspec.json.encode(metadata).decode(),
     )
@@ -104,7 +107,7 @@ def append_writer(conn: Connection, payload: Payload) -> WriteOne:
 
     async def write_one() -> None:
         nonlocal version
-        event = NewEvent(uuid4(), payload.event_type, payload.data, payload.metadata)
+        event = NewEvent(uuid4(), payload.event_type, payload.data_of(), payload.metadata)
         result = await append(conn, stream_id, version, [event])
         version = result.version
 
@@ -123,7 +126,7 @@ def raw_writer(conn: Connection, payload: Payload) -> WriteOne:
             version + 1,
             uuid4(),
             payload.event_type,
-            payload.data,
+            payload.data_of(),
             payload.metadata_json,
         )
         version += 1

@@ -190,7 +190,8 @@ class Settings(msgspec.Struct, frozen=True):
     public_base_url: str = ""
     """`PUBLIC_BASE_URL`: where people reach the clinic's app, such as
     `https://goals.clinic.example`; e-mails link into it. When empty, an invitation e-mail
-    carries the code alone."""
+    carries the code alone, and nudges go in-app only (their e-mail needs its link and its
+    unsubscribe link)."""
 
     mail_retry_first_seconds: float = 30
     """`MAIL_RETRY_FIRST_SECONDS`: the wait after an e-mail's first failed attempt; it doubles
@@ -210,6 +211,14 @@ class Settings(msgspec.Struct, frozen=True):
 
     mail_poll_seconds: float = 1
     """`MAIL_POLL_SECONDS`: how often an idle sender looks for e-mail that is due."""
+
+    nudge_scan_seconds: float = 60
+    """`NUDGE_SCAN_SECONDS`: how often the worker service looks for nudges that are due (one
+    worker service at a time scans, whichever holds the lock)."""
+
+    nudge_due_soon_days: int = 3
+    """`NUDGE_DUE_SOON_DAYS`: how many days before its due date a goal not yet achieved gets a
+    "due soon" nudge."""
 
     def __post_init__(self) -> None:
         if self.smtp_host and not parseaddr(self.mail_from)[1].count("@") == 1:

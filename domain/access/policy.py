@@ -44,6 +44,7 @@ class GoalAction(Enum):
     SHARE = "share"
     UNSHARE = "unshare"
     RATE = "rate"
+    ENCOURAGE = "encourage"
 
 
 class View(Enum):
@@ -72,7 +73,8 @@ def _relation(caller: Caller, goal: GoalAccess) -> str | None:
 
 
 _ALLOWED: dict[str, frozenset[GoalAction]] = {
-    "owner": frozenset(GoalAction) - {GoalAction.READ_SHARED, GoalAction.RATE},
+    "owner": frozenset(GoalAction)
+    - {GoalAction.READ_SHARED, GoalAction.RATE, GoalAction.ENCOURAGE},
     "therapist": frozenset(
         {
             GoalAction.READ,
@@ -82,7 +84,8 @@ _ALLOWED: dict[str, frozenset[GoalAction]] = {
             GoalAction.RATE,
         }
     ),
-    "supporter": frozenset({GoalAction.READ_SHARED, GoalAction.UNSHARE}),
+    # Encouragement is what a supporter is for; the care team has its own ways to speak.
+    "supporter": frozenset({GoalAction.READ_SHARED, GoalAction.UNSHARE, GoalAction.ENCOURAGE}),
     "auditor": frozenset({GoalAction.READ_HISTORY}),
     "integration": frozenset({GoalAction.READ}),
 }

@@ -1,7 +1,8 @@
 """Goal commands: what someone asks to happen.
 
-Each command carries who asks (`actor`), the moment it is decided (`now`) and any new ids, so
-that deciding is a pure function of the command and the goal's state.
+Each command carries who asks (`actor`), the moment it is decided (`now`), any new ids, and what
+the log holds that the goal's state does not keep, so that deciding is a pure function of the
+command and the goal's state.
 """
 
 from datetime import datetime
@@ -82,6 +83,17 @@ class CancelGoal(msgspec.Struct, frozen=True, gc=False):
     now: datetime
 
 
+class CheckInOnRecord(msgspec.Struct, frozen=True, gc=False):
+    """What the goal's events say of one check-in: the goal's state keeps no list of them, so
+    the writer reads this from the log (infra/goals/check_ins.py) for a correction to decide on."""
+
+    recorded: bool
+    corrected: bool
+
+
+NOT_ON_RECORD = CheckInOnRecord(recorded=False, corrected=False)
+
+
 class RecordCorrection(msgspec.Struct, frozen=True, gc=False):
     goal_id: UUID
     scope: CorrectionScope
@@ -89,6 +101,8 @@ class RecordCorrection(msgspec.Struct, frozen=True, gc=False):
     actor: Actor
     now: datetime
     check_in_id: UUID | None = None
+    on_record: CheckInOnRecord = NOT_ON_RECORD
+    """The check-in `check_in_id` as the log holds it; a correction of a goal names none."""
 
 
 class AddSupporter(msgspec.Struct, frozen=True, gc=False):

@@ -1,9 +1,11 @@
 """When a check-in decided on an older fold of its goal is still the right decision.
 
-Deciding a check-in reads the goal's status, terms and recorded check-in ids, nothing else. Another
-check-in changes none of these but the set of ids, and only by an id of its own; so a check-in
-decided on the goal at version v, then appended after such events, is the event `decide` would
-give on the newer goal. Check-ins written at once, from any process, therefore need not conflict.
+Deciding a check-in reads the goal's status and terms, nothing else; that its id is new in the goal
+is held by the log's index on check-in ids (migration 0008), which no fold keeps. Another check-in
+changes neither status nor terms, so a check-in decided on the goal at version v, then appended
+after other check-ins, is the event `decide` would give on the newer goal, unless one of them has
+its own id: then the log holds it already, and the check-in is refused. Check-ins written at
+once, from any process, therefore need not conflict.
 """
 
 from collections.abc import Sequence

@@ -90,7 +90,7 @@ def _adjust(command: AdjustGoal, goal: Goal) -> list[GoalEvent]:
     after = TermsChange(**{field: getattr(command.changes, field) for field in touched})
     before = TermsChange(**{field: getattr(goal.terms, field) for field in touched})
     new_terms = apply_change(goal.terms, after)
-    if new_terms.measure.kind != goal.terms.measure.kind and goal.check_ins:
+    if new_terms.measure.kind != goal.terms.measure.kind and goal.check_ins_recorded:
         raise GoalRuleViolation(
             "measure_kind_locked",
             "Check-ins were recorded in this measure; set a new goal to measure another way.",
@@ -100,12 +100,27 @@ def _adjust(command: AdjustGoal, goal: Goal) -> list[GoalEvent]:
     return [GoalAdjusted(goal.goal_id, before, after, command.reason)]
 
 
+def check_in_exists() -> GoalRuleViolation:
+    """A check-in whose id the goal holds already.
+
+    The log refuses it (its index on check-in ids, migration 0008), and the writer says so before
+    any rule of `decide` (infra/goals/writer.py): it is most often a client's retry of a request
+    whose answer it never got, answered with the first result whatever has happened to the goal
+    since (services/api/goals/check_ins.py)."""
+    return GoalRuleViolation("check_in_exists", "This check-in has already been recorded.")
+
+
+def already_corrected() -> GoalRuleViolation:
+    """A check-in already entered in error: also what the log's index says of a second
+    correction of it that raced the first."""
+    return GoalRuleViolation(
+        "already_corrected",
+        "This check-in is already marked as entered in error.",
+        "check_in_id",
+    )
+
+
 def _record_progress(command: RecordProgress, goal: Goal) -> list[GoalEvent]:
-    # Before any other rule: a check-in id already recorded is most often a client's retry of a
-    # request whose answer it never got, and is answered with the first result whatever has
-    # happened to the goal since (services/api/goals/check_ins.py).
-    if command.check_in_id in goal.check_ins:
-        raise GoalRuleViolation("check_in_exists", "This check-in has already been recorded.")
     _require_status(goal, _ACTIVE, "checked in on")
     rules.check_amount(goal.terms.measure, command.amount)
     rules.check_occurred_at(
@@ -163,16 +178,12 @@ def _correct(command: RecordCorrection, goal: Goal) -> list[GoalEvent]:
             )
         return [CorrectionRecorded(goal.goal_id, "goal", command.reason)]
     check_in_id = command.check_in_id
-    if check_in_id is None or check_in_id not in goal.check_ins:
+    if check_in_id is None or not command.on_record.recorded:
         raise GoalRuleViolation(
             "check_in_not_found", "This goal has no such check-in.", "check_in_id"
         )
-    if check_in_id in goal.corrected_check_ins:
-        raise GoalRuleViolation(
-            "already_corrected",
-            "This check-in is already marked as entered in error.",
-            "check_in_id",
-        )
+    if command.on_record.corrected:
+        raise already_corrected()
     return [CorrectionRecorded(goal.goal_id, "check_in", command.reason, check_in_id)]
 
 

@@ -26,11 +26,12 @@ How the service's words become FHIR's:
 """
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from domain.goals.events import GoalEvent
+from domain.goals.events import CorrectionRecorded, GoalEvent, ProgressRecorded
 from domain.goals.progress import CountedCheckIn, achievement_status, series
 from domain.goals.record import Author, GoalRecord, Stamp, goal_record
 from domain.goals.terms import Cadence, GoalStatus, Measure, MissCause
@@ -91,17 +92,23 @@ _EXPRESSED_AS = {"client": "Patient", "therapist": "Practitioner"}
 
 
 def goal_resource(
-    goal: GoalDetail, record: GoalRecord, *, view: View = "full", today: date | None = None
+    goal: GoalDetail,
+    record: GoalRecord,
+    *,
+    view: View = "full",
+    today: date | None = None,
+    check_ins: Sequence[CountedCheckIn] = (),
 ) -> Json:
     """The FHIR R4 Goal for `goal`, as `record` dates and versions it, in the caller's `view`;
     `today` is the client's local day, for the trend of a goal still pursued (None: the goal is
-    only said to be in progress)."""
+    only said to be in progress), which `check_ins` give: the goal's check-ins not entered in
+    error, at least those since `trend_since` (the goal's detail keeps only its latest few)."""
     terms = goal.terms
     meta: Json = {"versionId": str(record.version), "lastUpdated": _instant(record)}
     resource: Json = {"resourceType": "Goal", "id": str(goal.goal_id), "meta": meta}
     resource["lifecycleStatus"] = LIFECYCLE[goal.status]
     if goal.status in _ASSESSED:
-        code = _achievement(goal, today)
+        code = _achievement(goal, today, check_ins)
         display = ACHIEVEMENT_DISPLAY[code]
         resource["achievementStatus"] = _coded(ACHIEVEMENT_SYSTEM, code, display)
     resource["description"] = {"text": terms.statement}
@@ -135,22 +142,46 @@ def history_resource(
     history: Sequence[tuple[GoalEvent, Stamp]], *, view: View = "full", today: date | None = None
 ) -> Json | None:
     """The Goal that a goal's events, oldest first with their stamps, make; None for none."""
-    detail = goal_detail([event for event, _ in history])
+    events = [event for event, _ in history]
+    detail = goal_detail(events)
     record = goal_record(history)
     if detail is None or record is None:
         return None
-    return goal_resource(detail, record, view=view, today=today)
+    counted = counted_check_ins(events)
+    return goal_resource(detail, record, view=view, today=today, check_ins=counted)
 
 
-def _achievement(goal: GoalDetail, today: date | None) -> str:
-    if today is None or goal.status not in {"active", "paused"}:
+def counted_check_ins(events: Sequence[GoalEvent]) -> list[CountedCheckIn]:
+    """A goal's check-ins not entered in error, from all of its events."""
+    recorded: dict[UUID, CountedCheckIn] = {}
+    for event in events:
+        if isinstance(event, ProgressRecorded):
+            recorded[event.check_in_id] = CountedCheckIn(event.amount, event.occurred_at)
+        elif isinstance(event, CorrectionRecorded) and event.check_in_id is not None:
+            recorded.pop(event.check_in_id, None)
+    return list(recorded.values())
+
+
+_PURSUED: frozenset[GoalStatus] = frozenset({"active", "paused"})
+_TREND_PERIODS = 3
+
+
+def trend_since(goal: GoalDetail, today: date) -> datetime | None:
+    """From when a goal's check-ins count for its trend: the start of the earliest of its latest
+    periods, a day early so that any time zone's midnight is inside; None if it shows no trend."""
+    if goal.status not in _PURSUED:
+        return None
+    periods = series(goal.terms, [], today, periods=_TREND_PERIODS)
+    if not periods:
+        return None
+    return datetime.combine(periods[0].start - timedelta(days=1), time(), UTC)
+
+
+def _achievement(goal: GoalDetail, today: date | None, check_ins: Sequence[CountedCheckIn]) -> str:
+    if today is None or goal.status not in _PURSUED:
         return achievement_status(goal.status, [], date.min)
-    counted = [
-        CountedCheckIn(item.amount, item.occurred_at)
-        for item in goal.check_ins
-        if not item.entered_in_error
-    ]
-    return achievement_status(goal.status, series(goal.terms, counted, today, periods=3), today)
+    periods = series(goal.terms, check_ins, today, periods=_TREND_PERIODS)
+    return achievement_status(goal.status, periods, today)
 
 
 def _instant(record: GoalRecord) -> str:

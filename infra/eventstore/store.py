@@ -35,6 +35,19 @@ class EventIdConflict(Exception):
     """Some of the event ids are already stored, but not as this exact append."""
 
 
+class DuplicateFact(Exception):
+    """An event repeats a fact that a unique index over the events' data holds once (a check-in's
+    id in its goal, say: migration 0008); `constraint` names the index. Nothing was appended."""
+
+    def __init__(self, constraint: str | None) -> None:
+        super().__init__(f"an event repeats a fact held once by {constraint}")
+        self.constraint = constraint
+
+
+# The log's own keys; a violation of any other unique index is a `DuplicateFact`.
+_LOG_KEYS = frozenset({"events_event_id_key", "events_stream_version"})
+
+
 INSERT_EVENTS = (
     "INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)"
 )
@@ -136,6 +149,8 @@ async def append(
                 [metadata_json(event.metadata) for event in events],
             )
     except asyncpg.UniqueViolationError as error:
+        if error.constraint_name not in _LOG_KEYS:
+            raise DuplicateFact(error.constraint_name) from error
         # The stream was at the expected version, yet an event id is taken: a command run again
         # on the stream its first run left (by a process that folded the goal afresh, say), or
         # a caller bug. Outside a transaction we can look; inside one, it is now aborted.

@@ -8,8 +8,11 @@ decision assumed still holds:
 - the token is live and still proves that caller;
 - the goal's client is of the caller's clinic, and the caller is that client or, when acting as
   one of the client's therapists, is still on the client's care team;
-- every event after v is a check-in of another id (domain/goals/commutation.py), so deciding again
-  on the newer goal would give the same event.
+- every event after v is a check-in (domain/goals/commutation.py), so deciding again on the
+  newer goal would give the same event;
+- the goal holds no check-in of this id, at any version: the log's index on check-in ids
+  (migration 0008), which this reads, is what keeps a check-in id once per goal, and reading it
+  first spares the statement, and the other attempts in its batch, a unique violation.
 
 The head moves only from the version the statement's snapshot saw, so a writer that got in
 meanwhile makes it append nothing, as does any failed condition; the request then takes the usual
@@ -76,9 +79,14 @@ WITH attempt AS (
         AND NOT EXISTS (
             SELECT FROM events e
             WHERE e.stream_id = a.stream_id AND e.stream_version > a.after_version
-                AND NOT (e.event_type = $10
-                    AND e.data ->> 'check_in_id' IS DISTINCT FROM a.check_in_id)
+                AND e.event_type <> $10
             OFFSET 0  -- by the index, attempt by attempt (see the module's docstring)
+        )
+        AND NOT EXISTS (
+            SELECT FROM events e
+            WHERE e.stream_id = a.stream_id AND e.data ->> 'check_in_id' = a.check_in_id
+                AND e.event_type = '{_CHECK_IN_TYPE}'
+            OFFSET 0
         )
     RETURNING s.stream_id, s.version
 ), appended AS (
@@ -129,7 +137,7 @@ def _goal_of(attempt: CheckInAttempt) -> UUID:
 async def _round(conn: Connection, attempts: list[CheckInAttempt]) -> list[AttemptOutcome]:
     try:
         return await _together(conn, attempts)
-    except asyncpg.PostgresError:  # an event id already taken, say: plain reads instead
+    except asyncpg.PostgresError:  # a check-in id taken meanwhile, say: plain reads instead
         reads = await read_for_requests(conn, [attempt.key for attempt in attempts])
         return [AttemptOutcome(read, None) for read in reads]
 

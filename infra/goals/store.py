@@ -3,16 +3,20 @@ and their appends made outside a transaction, go in batches (infra/db/batches.py
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from uuid import UUID
 
 import asyncpg
 
+from domain.goals.view import CheckInTotals
 from infra.db.batches import Batcher
 from infra.db.connection import Connection
 from infra.eventstore.envelope import AppendResult, NewEvent, RecordedEvent
 from infra.eventstore.signal import AppendSignal
 from infra.eventstore.store import PendingAppend, append_batch, read_stream
+from infra.goals.check_ins import totals_at
 from infra.goals.check_ins_at_once import AttemptOutcome, CheckInAttempt, read_and_append
 from infra.goals.request_read import RequestKey, RequestRead, read_for_requests
+from infra.goals.snapshots import Snapshot, read_snapshot
 
 
 class GoalStore:
@@ -57,9 +61,27 @@ class GoalStore:
             self._signal.appended()
         return outcome
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
     async def stream(self, stream_id: str) -> list[RecordedEvent]:
-        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+        async with self.reading() as conn:
             return await read_stream(conn, stream_id)
+
+    async def snapshot(self, goal_id: UUID) -> Snapshot | None:
+        async with self.reading() as conn:
+            return await read_snapshot(conn, goal_id)
+
+    async def check_in_totals(self, goal_id: UUID, version: int) -> CheckInTotals:
+        async with self.reading() as conn:
+            return await totals_at(conn, goal_id, version)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Connection]:
+        """A connection of the request's own, for a read that shares no batch."""
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            yield conn
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:

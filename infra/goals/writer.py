@@ -10,31 +10,49 @@ writer a command, and the writer chooses how it goes in.
   a race without naming a version, goes through the handler on one connection, which reads the
   goal again and queues behind its other writers (infra/goals/handler.py).
 
-The writer owns what the process keeps between requests: the goals it has folded and the caller
-each token proved last. One is made per process, when the API starts.
+The writer owns what the process keeps between requests: the goals it has folded, the caller
+each token proved last, and the snapshots of long goals it writes for the next process that
+folds them (infra/goals/snapshots.py). One is made per process, when the API starts.
+
+No fold holds a goal's check-in ids (domain/goals/state.py): the log's index on them refuses a
+check-in id a second time and a check-in's second correction, and the writer answers those
+refusals with the rule they stand for, before any other rule for a check-in whose id is taken.
 """
 
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
 import msgspec
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, may
 from domain.goals.commands import Actor, GoalCommand, RecordProgress
-from domain.goals.decider import decide
+from domain.goals.decider import check_in_exists, decide
 from domain.goals.errors import GoalRuleViolation
 from domain.goals.state import Goal, GoalState, NoGoal, fold
+from domain.goals.view import with_totals
 from infra.db.connection import Connection
-from infra.eventstore.store import WrongExpectedVersion
+from infra.eventstore.store import DuplicateFact, WrongExpectedVersion
 from infra.goals.callers import RecentCallers
+from infra.goals.check_ins import (
+    corrected_check_in,
+    on_record,
+    rule_held_once,
+    totals_at,
+    with_on_record,
+)
 from infra.goals.check_ins_at_once import CheckInAttempt
 from infra.goals.folds import FoldedGoal, GoalFolds
 from infra.goals.handler import CommandContext, Handled, attempt, handle, new_events
 from infra.goals.loaded import LoadedGoal, after_write
 from infra.goals.request_read import GoalClient, RequestKey
+from infra.goals.snapshots import SnapshotKeeper
 from infra.goals.store import GoalStore
+
+T = TypeVar("T")
 
 CommandMaker = Callable[[Actor, datetime], GoalCommand]
 """Builds the command once the actor and the moment are known."""
@@ -90,16 +108,35 @@ class GoalWriter:
         self.folds = folds or GoalFolds()
         """Per process: see infra/goals/folds.py for why a cached fold is never stale."""
         self.callers = callers or RecentCallers()
+        self.snapshots = SnapshotKeeper(store.pool)
 
     async def read(self, token_hash: bytes, goal_id: UUID) -> GoalRead:
-        """The token's holder and the goal, folded on from what this process holds, in one
-        shared round trip."""
+        """The token's holder and the goal, folded on from what this process holds (or from the
+        goal's snapshot, a round trip more, when it holds nothing), in one shared round trip."""
         base = self.folds.cached(goal_id)
+        if base is None:
+            snapshot = await self.store.snapshot(goal_id)
+            base = None if snapshot is None else FoldedGoal.of(snapshot)
         read = await self.store.read(RequestKey(token_hash, goal_id, base.version if base else 0))
         if read.caller is not None:
             self.callers.remember(token_hash, read.caller)
-        folded = None if read.client is None else self.folds.advanced(goal_id, base, read.newer)
+        if read.client is None:
+            return GoalRead(read.caller, read.client, None)
+        folded = self.folds.advanced(goal_id, base, read.newer)
+        if folded is not None and not folded.detail.totals_known:
+            totals = await self.store.check_in_totals(goal_id, folded.version)
+            folded = self.folds.keep(goal_id, self.folds.counted(folded, totals))
+        if folded is not None:
+            self._snapshot_if_due(goal_id, folded)
         return GoalRead(read.caller, read.client, folded)
+
+    def _snapshot_if_due(self, goal_id: UUID, folded: FoldedGoal) -> None:
+        snapshot = folded.snapshot()
+        if snapshot is not None:
+            self.snapshots.keep_later(goal_id, snapshot)
+            self.folds.keep(
+                goal_id, msgspec.structs.replace(folded, snapshot_version=folded.version)
+            )
 
     async def write(
         self,
@@ -125,20 +162,53 @@ class GoalWriter:
         subject = await load()
         goal = subject.goal
         command = make(actor_of(subject.caller), datetime.now(UTC))
+        if corrected_check_in(command) is not None:
+            command = await self._on_connection(conn, partial(with_on_record, command=command))
         context = _context(subject.caller, requested)
         if goal is None:
             loaded: tuple[GoalState, int] = (NoGoal(), 0)
             expected_version = 0
         else:
             loaded = (goal.state, goal.version)
-        if conn is not None:
-            handled = await handle(
-                conn, command, context, expected_version, loaded, folds=self.folds
-            )
-        else:
-            handled = await self._shared(command, context, loaded, expected_version)
+        try:
+            if conn is not None:
+                handled = await handle(
+                    conn, command, context, expected_version, loaded, folds=self.folds
+                )
+            else:
+                handled = await self._shared(command, context, loaded, expected_version)
+        except GoalRuleViolation as refused:
+            raise await self._check_in_taken(conn, command) or refused from None
+        except DuplicateFact as duplicate:
+            raise rule_held_once(command, duplicate) from duplicate
         after = after_write(goal, subject.access, handled)
+        if not after.detail.totals_known:
+            version = handled.appended.version
+            totals = await self._on_connection(
+                conn, partial(totals_at, goal_id=goal_id, version=version)
+            )
+            after = msgspec.structs.replace(after, detail=with_totals(after.detail, totals))
         return Written(subject.caller, after, handled, created=goal is None)
+
+    async def _on_connection(self, conn: Connection | None, run: Callable[..., Awaitable[T]]) -> T:
+        """`run(conn)`, on the write's own connection (its transaction sees what it wrote), or
+        on one of the pool's."""
+        if conn is not None:
+            return await run(conn)
+        async with self.store.reading() as own:
+            return await run(own)
+
+    async def _check_in_taken(
+        self, conn: Connection | None, command: GoalCommand
+    ) -> GoalRuleViolation | None:
+        """`check_in_exists` for a refused check-in whose id the goal holds: that refusal comes
+        before any other rule's (domain/goals/decider.py)."""
+        if not isinstance(command, RecordProgress):
+            return None
+        found = await self._on_connection(
+            conn, partial(on_record, goal_id=command.goal_id, check_in_id=command.check_in_id)
+        )
+        return check_in_exists() if found.recorded else None
 
     async def _shared(
         self,
@@ -205,7 +275,8 @@ class GoalWriter:
         if after.version == folded.version + 1 and isinstance(after.state, Goal):
             # Committed by the statement (no transaction is open on it), and right after the
             # events read with it: the next check-in here need not read it back.
-            self.folds.keep(goal_id, FoldedGoal(after.version, after.state, after.detail))
+            kept = FoldedGoal(after.version, after.state, after.detail, folded.snapshot_version)
+            self._snapshot_if_due(goal_id, self.folds.keep(goal_id, kept))
         return Written(read.caller, after, handled, created=False)
 
 
@@ -228,4 +299,8 @@ def _context(caller: Caller, requested: Requested) -> CommandContext:
 async def write_command(conn: Connection, command: GoalCommand, context: CommandContext) -> Handled:
     """A command outside any request (the demo, scripts): decided on the goal as it is now and
     appended on `conn`, queued behind the goal's other writers if it loses a race."""
-    return await handle(conn, command, context)
+    command = await with_on_record(conn, command)
+    try:
+        return await handle(conn, command, context)
+    except DuplicateFact as duplicate:
+        raise rule_held_once(command, duplicate) from duplicate

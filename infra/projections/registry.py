@@ -12,11 +12,12 @@ consumer: how a deployment adds its own, and how the tests add theirs.
 import importlib
 
 from infra.config import get_settings
+from infra.nudges import consumer as nudges
 from infra.projections import rebuild
 from infra.projections.consumer import Consumer
 from infra.webhooks import fanout
 
-_BUILT_IN: tuple[Consumer, ...] = (rebuild.CONSUMER, fanout.CONSUMER)
+_BUILT_IN: tuple[Consumer, ...] = (rebuild.CONSUMER, fanout.CONSUMER, nudges.CONSUMER)
 
 _registered: dict[str, Consumer] = {consumer.name: consumer for consumer in _BUILT_IN}
 _imported = False

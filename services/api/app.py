@@ -33,13 +33,14 @@ from services.api.deps import (
     provide_settings,
 )
 from services.api.docs_page import SCHEMA_PATH, SwaggerPage, schema_router
-from services.api.errors import EXCEPTION_HANDLERS
 from services.api.fhir import routes as fhir_routes
-from services.api.fhir.outcomes import FHIR_EXCEPTION_HANDLERS
+from services.api.fhir.outcomes import FHIR_EXCEPTION_HANDLERS, by_path
 from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
 from services.api.limits import STORE_NAME, rate_limits
+from services.api.nudges import routes as nudge_routes
+from services.api.nudges import unsubscribe
 from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
@@ -101,15 +102,17 @@ def create_app(
         app.state.database_watch = watch
         signal = AppendSignal(app.state.pool)
         app.state.append_signal = signal
-        app.state.goal_writer = GoalWriter(
+        writer = GoalWriter(
             GoalStore(app.state.pool, batch_pool, signal, settings.database_acquire_timeout_seconds)
         )
+        app.state.goal_writer = writer
         sending = asyncio.create_task(signal.run())
         try:
             yield
         finally:
             sending.cancel()
             await asyncio.gather(sending, return_exceptions=True)
+            await writer.snapshots.settled()
             await watch.close()
             closing = settings.database_command_timeout_seconds
             await close_pool(batch_pool, closing)
@@ -128,6 +131,8 @@ def create_app(
             *progress_routes.ROUTES,
             *export_route.ROUTES,
             *record_routes.ROUTES,
+            *nudge_routes.ROUTES,
+            *unsubscribe.ROUTES,
             *webhook_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
@@ -153,7 +158,7 @@ def create_app(
                 "webhook_guard": guard_for(settings),
             }
         ),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=by_path(fhir_routes.FHIR_BASE),  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         request_class=StrictRequest,
         openapi_config=OpenAPIConfig(

@@ -9,6 +9,7 @@ import structlog
 from infra.config import Settings
 from infra.lifeline import dies_with_this_process, ignore_late_stops
 from services.worker.mail import run_mail_delivery
+from services.worker.nudge_scan import run_nudge_scan
 from services.worker.relay import run_relay
 
 log = structlog.get_logger(__name__)
@@ -70,6 +71,7 @@ async def run_worker_service(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loops = {"relay": asyncio.create_task(run_relay(settings, stop))}
+    loops["nudge_scan"] = asyncio.create_task(run_nudge_scan(settings, stop))
     from services.worker.webhooks import run_webhook_scheduler  # noqa: PLC0415 - after the fork
 
     loops["webhook_scheduler"] = asyncio.create_task(run_webhook_scheduler(settings, stop))

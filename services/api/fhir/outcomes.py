@@ -101,6 +101,27 @@ FHIR_EXCEPTION_HANDLERS: Mapping[type[Exception], Handler] = {
 }
 
 
+def by_path(fhir_base: str) -> Mapping[type[Exception], Handler]:
+    """The application's handlers: a request under `fhir_base` refused before it reaches a FHIR
+    route (a malformed Host header, an unknown path or method) is answered as an
+    OperationOutcome too, and any other as problem details."""
+
+    def either(error: type[Exception]) -> Handler:
+        def answer(request: Request[Any, Any, Any], exception: Exception) -> Response[bytes]:
+            path = request.scope["path"]
+            handlers = (
+                FHIR_EXCEPTION_HANDLERS
+                if path == fhir_base or path.startswith(f"{fhir_base}/")
+                else EXCEPTION_HANDLERS
+            )
+            handler: Handler = handlers[error]  # type: ignore[assignment]
+            return handler(request, exception)
+
+        return answer
+
+    return {error: either(error) for error in EXCEPTION_HANDLERS}
+
+
 def outcome_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI documentation of the OperationOutcomes a FHIR route answers with, by status."""
     return {

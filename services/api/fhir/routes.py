@@ -19,10 +19,12 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
 from domain.access.policy import GoalAction, View, view_of
-from domain.goals.fhir import FHIR_JSON, goal_resource
+from domain.goals.fhir import FHIR_JSON, goal_resource, trend_since
 from domain.goals.fhir import View as FhirView
-from domain.goals.progress import local_day
+from domain.goals.progress import CountedCheckIn, local_day
 from domain.goals.view import GoalDetail
+from infra.db.connection import Connection
+from infra.goals.check_ins import CheckInsSince, counted_since
 from infra.goals.fhir_reads import client_goal_page, folded_goals, goal_records
 from services.api.deps import Authenticated, Db
 from services.api.errors import FieldError, Problem, not_found
@@ -100,8 +102,25 @@ async def read_fhir_goal(request: Request, goal_id: FromPath[str], conn: Db) -> 
     record = (await goal_records(conn, {wanted: loaded.version}))[wanted]
     shared = view_of(caller, loaded.access) is not View.FULL
     view: FhirView = "shared" if shared else "full"
-    resource = goal_resource(loaded.detail, record, view=view, today=_today(loaded.detail))
+    today = _today(loaded.detail)
+    check_ins = await _trend_check_ins(conn, {wanted: (loaded.detail, loaded.version)})
+    resource = goal_resource(
+        loaded.detail, record, view=view, today=today, check_ins=check_ins[wanted]
+    )
     return _fhir(resource, {"ETag": f'W/"{loaded.version}"'})
+
+
+async def _trend_check_ins(
+    conn: Connection, goals: dict[UUID, tuple[GoalDetail, int]]
+) -> dict[UUID, list[CountedCheckIn]]:
+    """The check-ins each goal's trend is worked out from (none for a goal that shows none)."""
+    wanted = []
+    for goal_id, (detail, at_version) in goals.items():
+        since = trend_since(detail, _today(detail))
+        if since is not None:
+            wanted.append(CheckInsSince(goal_id, at_version, since))
+    found = await counted_since(conn, wanted) if wanted else {}
+    return {goal_id: found.get(goal_id, []) for goal_id in goals}
 
 
 def _client_of(patient: str | None) -> UUID:
@@ -149,12 +168,18 @@ async def search_fhir_goals(
     listed = page.goals[:size]
     folded = await folded_goals(conn, goal_writer(request).folds, [goal for goal, _ in listed])
     records = await goal_records(conn, {goal: item.version for goal, item in folded.items()})
+    check_ins = await _trend_check_ins(
+        conn, {goal: (item.detail, item.version) for goal, item in folded.items()}
+    )
     base = _base(request)
     entries = [
         {
             "fullUrl": f"{base}/Goal/{goal_id}",
             "resource": goal_resource(
-                folded[goal_id].detail, records[goal_id], today=_today(folded[goal_id].detail)
+                folded[goal_id].detail,
+                records[goal_id],
+                today=_today(folded[goal_id].detail),
+                check_ins=check_ins[goal_id],
             ),
             "search": {"mode": "match"},
         }

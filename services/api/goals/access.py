@@ -5,6 +5,7 @@ from uuid import UUID
 from litestar import Request
 
 from domain.access.policy import Caller, GoalAccess, GoalAction, View, may, view_of
+from domain.goals.view import RECENT_CHECK_INS
 from infra.access import queries
 from infra.db.connection import Connection
 from infra.goals.loaded import LoadedGoal
@@ -12,8 +13,6 @@ from infra.goals.writer import GoalWriter
 from services.api.auth import Authenticator, authenticated, bearer_credentials
 from services.api.errors import forbidden, not_found
 from services.api.goals.schemas import GoalOut, SharedGoalOut
-
-RECENT_CHECK_INS = 10
 
 
 def goal_writer(request: Request) -> GoalWriter:
@@ -63,6 +62,8 @@ async def load_for(
 
 def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
     detail = loaded.detail
+    if not detail.totals_known:
+        raise ValueError(f"goal {detail.goal_id} is rendered before its check-ins are counted")
     # Anything short of the full view (including a supporter who just left) sees the shared one.
     if view_of(caller, loaded.access) is not View.FULL:
         return SharedGoalOut(

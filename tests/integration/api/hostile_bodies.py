@@ -51,9 +51,20 @@ def _hostile_leaf() -> st.SearchStrategy[Any]:
     )
 
 
+def _text(info: mi.StrType) -> st.SearchStrategy[str]:
+    if info.pattern:
+        return st.from_regex(info.pattern, fullmatch=True)
+    return st.text(min_size=info.min_length or 0, max_size=info.max_length or 80)
+
+
 def _valid(info: mi.Type, known_ids: list[UUID]) -> st.SearchStrategy[Any]:
+    """A value of the type, constraints (msgspec.Meta) included."""
+    return _of_type(info.type if isinstance(info, mi.Metadata) else info, known_ids)
+
+
+def _of_type(info: mi.Type, known_ids: list[UUID]) -> st.SearchStrategy[Any]:
     if isinstance(info, mi.StrType):
-        return st.text(min_size=info.min_length or 0, max_size=info.max_length or 80)
+        return _text(info)
     if isinstance(info, mi.IntType):
         return st.integers(
             min_value=-5 if info.ge is None else info.ge,

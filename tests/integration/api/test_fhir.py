@@ -117,6 +117,20 @@ async def test_unknown_and_malformed_ids_are_not_found(api: Api, clinic: Clinic)
     assert fhir_body(upper)["id"] == goal_id
 
 
+async def test_a_request_refused_before_any_fhir_route_is_an_operation_outcome(
+    api: Api, clinic: Clinic
+) -> None:
+    goal_id = (await set_goal(api, clinic))["goal_id"]
+    headers = clinic.therapist.headers
+    bad_host = await api.get(f"/fhir/r4/Goal/{goal_id}", headers={**headers, "host": "a b"})
+    assert outcome_code(bad_host, 400) == "bad_request"
+    unknown = await api.get("/fhir/r4/Patient", headers=headers)
+    assert outcome_code(unknown, 404) == "not_found"
+    json_route = await api.get("/v1/me/goals", headers={**headers, "host": "a b"})
+    assert json_route.status_code == 400
+    assert json_route.headers["content-type"] == "application/problem+json"
+
+
 async def test_a_goals_course_shows_in_its_resource(api: Api, clinic: Clinic) -> None:
     goal_id = (await set_goal(api, clinic))["goal_id"]
     headers = clinic.therapist.headers

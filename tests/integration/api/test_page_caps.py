@@ -21,6 +21,7 @@ PAGE_SIZES = {
     "/v1/clinic/stats": ("months", 120),
     "/v1/users": ("limit", 100),
     "/v1/users/{user_id}/tokens": ("limit", 100),
+    "/v1/me/nudges": ("limit", 100),
     "/v1/webhook-endpoints/{endpoint_id}/deliveries": ("limit", 100),
 }
 

@@ -59,6 +59,8 @@ async def _path(api: AsyncTestClient[Litestar], clinic: Clinic, template: str) -
         "therapist_id": clinic.therapist.id,
         "user_id": clinic.supporter.id if "/supporters/" in template else clinic.client.id,
         "token_id": uuid4(),
+        "nudge_id": uuid4(),
+        "token": "not-an-unsubscribe-token",
         "endpoint_id": uuid4(),
         "delivery_id": uuid4(),
     }

@@ -1,4 +1,5 @@
-"""Goal histories written straight through the command handler, for projection tests."""
+"""Goal histories written straight through the command handler (as the demo writes them), for
+projection tests."""
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,8 @@ from domain.goals.commands import (
 )
 from domain.goals.terms import GoalTerms, Measure
 from infra.db.connection import Connection
-from infra.goals.handler import CommandContext, handle
+from infra.goals.handler import CommandContext
+from infra.goals.writer import write_command
 
 CLINIC = uuid.UUID(int=7)
 THERAPIST = Actor(uuid.UUID(int=8), "therapist")
@@ -38,7 +40,7 @@ def terms(**overrides: object) -> GoalTerms:
 
 
 async def run(conn: Connection, command: GoalCommand) -> None:
-    await handle(conn, command, CommandContext(uuid.uuid4(), CLINIC, "test"))
+    await write_command(conn, command, CommandContext(uuid.uuid4(), CLINIC, "test"))
 
 
 async def goal_with_check_ins(conn: Connection, check_ins: int, client: UUID | None = None) -> UUID:

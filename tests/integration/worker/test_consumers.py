@@ -118,8 +118,8 @@ async def test_a_registered_consumer_gets_every_goal_in_version_order_through_th
     assert all(row["error"].startswith("RuntimeError: refused version 1") for row in dead)
     projected = {record["consumer"] for record in service.logged("goal_projected")}
     # The webhook deliveries consumer, built in, has nothing to send here and may come later.
-    assert {"goal_summaries", RECORDER, REFUSER} <= projected
-    assert projected <= {"goal_summaries", "webhook_deliveries", RECORDER, REFUSER}
+    assert {"goal_summaries", "nudges", RECORDER, REFUSER} <= projected
+    assert projected <= {"goal_summaries", "nudges", "webhook_deliveries", RECORDER, REFUSER}
     assert service.logged("reconciler_requeued") == []
     assert service.returncode is None
 
@@ -152,7 +152,7 @@ async def test_the_reconciler_catches_a_registered_consumer_up(
     requeued = service.logged("reconciler_requeued")
     assert requeued
     # Every consumer the summaries' catching up left behind, and only those.
-    assert {record["consumer"] for record in requeued} == {RECORDER, "webhook_deliveries"}
+    assert {record["consumer"] for record in requeued} == {RECORDER, "webhook_deliveries", "nudges"}
 
 
 def goals_command(admin_database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:

@@ -53,7 +53,11 @@ RELATED: dict[Role, tuple[UUID, View, set[GoalAction]]] = {
             GoalAction.RATE,
         },
     ),
-    "supporter": (SUPPORTER, View.SHARED, {GoalAction.READ_SHARED, GoalAction.UNSHARE}),
+    "supporter": (
+        SUPPORTER,
+        View.SHARED,
+        {GoalAction.READ_SHARED, GoalAction.UNSHARE, GoalAction.ENCOURAGE},
+    ),
     "auditor": (STRANGER, View.HISTORY_ONLY, {GoalAction.READ_HISTORY}),
     "integration": (STRANGER, View.FULL, {GoalAction.READ}),
 }

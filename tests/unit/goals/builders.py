@@ -5,11 +5,13 @@ Every factory uses the fixed `NOW`, so no test depends on the real clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import pytest
 
 from domain.goals.commands import (
@@ -17,6 +19,7 @@ from domain.goals.commands import (
     AddSupporter,
     AdjustGoal,
     CancelGoal,
+    CheckInOnRecord,
     GoalCommand,
     MarkAchieved,
     PauseGoal,
@@ -249,6 +252,20 @@ HISTORY_BY_STATUS: dict[str, tuple[GoalEvent, ...]] = {
 # --- given / when / then ---------------------------------------------------------------------
 
 
+def on_record(history: Sequence[GoalEvent], check_in_id: UUID) -> CheckInOnRecord:
+    """What a goal's events say of one of its check-ins."""
+    return CheckInOnRecord(
+        recorded=any(
+            isinstance(event, ProgressRecorded) and event.check_in_id == check_in_id
+            for event in history
+        ),
+        corrected=any(
+            isinstance(event, CorrectionRecorded) and event.check_in_id == check_in_id
+            for event in history
+        ),
+    )
+
+
 def given(*events: GoalEvent) -> Scenario:
     return Scenario(tuple(events))
 
@@ -262,6 +279,11 @@ class Scenario:
         return fold(list(self.history))
 
     def when(self, command: GoalCommand) -> Outcome:
+        """`command` decided on the history, given what the log would hold of the check-in it
+        corrects, as the writer reads it (infra/goals/check_ins.py)."""
+        if isinstance(command, RecordCorrection) and command.check_in_id is not None:
+            found = on_record(self.history, command.check_in_id)
+            command = msgspec.structs.replace(command, on_record=found)
         try:
             emitted = decide(command, self.state)
         except GoalRuleViolation as violation:

@@ -10,9 +10,6 @@ from tests.unit.goals.builders import (
     CHECK_IN_AT,
     CHECK_IN_ID,
     GOAL_ID,
-    HISTORY_BY_STATUS,
-    given,
-    progress_recorded,
     record_progress,
 )
 
@@ -53,13 +50,3 @@ def test_a_check_in_id_sent_with_anything_else_is_another_check_in(
     changes: dict[str, object],
 ) -> None:
     assert not _sent_again(**changes)
-
-
-@pytest.mark.parametrize("status", ["paused", "achieved", "missed", "cancelled"])
-def test_a_check_in_id_already_recorded_is_refused_as_such_whatever_the_goal_became(
-    status: str,
-) -> None:
-    """So that a retry after the goal changed is still recognised as a retry."""
-    history = [HISTORY_BY_STATUS[status][0], progress_recorded(), *HISTORY_BY_STATUS[status][1:]]
-
-    given(*history).when(record_progress()).then_rejected("check_in_exists")

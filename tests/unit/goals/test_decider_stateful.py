@@ -66,6 +66,7 @@ from tests.unit.goals.builders import (
     SUPPORTER_ID,
     THERAPIST,
     measure,
+    on_record,
     terms,
 )
 
@@ -317,7 +318,8 @@ def _audit(stream: list[GoalEvent]) -> None:
 
 
 class _Stream:
-    """An in-memory event stream with the optimistic version check of the real store."""
+    """An in-memory event stream with the optimistic version check of the real store, and its
+    index on check-in ids (migration 0008)."""
 
     def __init__(self) -> None:
         self.events: list[GoalEvent] = []
@@ -325,6 +327,20 @@ class _Stream:
     @property
     def version(self) -> int:
         return len(self.events)
+
+    def holds_check_in(self, check_in_id: UUID) -> bool:
+        return on_record(self.events, check_in_id).recorded
+
+    def held_once(self, event: GoalEvent) -> str | None:
+        """The rule the index stands for if it refuses `event`, as the writer answers it."""
+        match event:
+            case ProgressRecorded(check_in_id=check_in_id) if self.holds_check_in(check_in_id):
+                return "check_in_exists"
+            case CorrectionRecorded(check_in_id=UUID() as check_in_id) if on_record(
+                self.events, check_in_id
+            ).corrected:
+                return "already_corrected"
+        return None
 
     def append(self, events: list[GoalEvent], expected_version: int) -> int:
         assert expected_version == self.version, "the stream moved while deciding"
@@ -338,6 +354,8 @@ class GoalStreamsMachine(RuleBasedStateMachine):
         self.streams: dict[UUID, _Stream] = {}
         self.goals: dict[UUID, Goal] = {}
         self.accepted: dict[UUID, int] = {}
+        self.check_ins: dict[UUID, frozenset[UUID]] = {}
+        self.corrected: dict[UUID, frozenset[UUID]] = {}
 
     # --- choosing a goal ---------------------------------------------------------------------
 
@@ -362,12 +380,20 @@ class GoalStreamsMachine(RuleBasedStateMachine):
         stream = self.streams.setdefault(command.goal_id, _Stream())
         version = stream.version
         state = fold(stream.events)
+        if isinstance(command, RecordCorrection) and command.check_in_id is not None:
+            found = on_record(stream.events, command.check_in_id)
+            command = msgspec.structs.replace(command, on_record=found)
         emitted: list[GoalEvent] = []
         refused_with: str | None = None
         try:
             emitted = decide(command, state)
         except GoalRuleViolation as violation:
             refused_with = violation.code
+        # What the writer adds to the decider: the log's index, and a taken check-in id first.
+        if refused_with is None:
+            refused_with = next(filter(None, map(stream.held_once, emitted)), None)
+        elif isinstance(command, RecordProgress) and stream.holds_check_in(command.check_in_id):
+            refused_with = "check_in_exists"
         assert refused_with == refusal, (
             f"{command!r} gave {refused_with or emitted!r}, expected {refusal or event!r}"
         )
@@ -478,7 +504,9 @@ class GoalStreamsMachine(RuleBasedStateMachine):
             _OPEN,
             _text_refusal(reason),
             "nothing_to_adjust" if not touched else None,
-            "measure_kind_locked" if kind_changed and goal is not None and goal.check_ins else None,
+            "measure_kind_locked"
+            if kind_changed and goal is not None and goal.check_ins_recorded
+            else None,
             _terms_refusal(new_terms),
             event=GoalAdjusted(
                 goal_id,
@@ -506,10 +534,11 @@ class GoalStreamsMachine(RuleBasedStateMachine):
     ) -> None:
         goal_id = self._target(data, prefer=_ACTIVE)
         goal = self.goals.get(goal_id)
-        check_ins = goal.check_ins if goal is not None else frozenset()
+        check_ins = self.check_ins.get(goal_id, frozenset())
         reused = check_ins and data.draw(_usually([False], rarely=[True]))
         check_in_id = data.draw(st.sampled_from(sorted(check_ins))) if reused else fresh_id
         kind = goal.terms.measure.kind if goal is not None else "count"
+        accepted_before = self.accepted.get(goal_id, 0)
         self._on_goal(
             RecordProgress(goal_id, check_in_id, amount, occurred_at, CLIENT, NOW, note),
             _ACTIVE,
@@ -518,8 +547,10 @@ class GoalStreamsMachine(RuleBasedStateMachine):
             _text_refusal(note, required=False) if note is not None else None,
             event=ProgressRecorded(goal_id, check_in_id, amount, occurred_at, note),
             before_status="check_in_exists" if check_in_id in check_ins else None,
-            check_ins=check_ins | {check_in_id},
+            check_ins_recorded=goal.check_ins_recorded + 1 if goal is not None else 0,
         )
+        if self.accepted.get(goal_id, 0) > accepted_before:
+            self.check_ins[goal_id] = check_ins | {check_in_id}
 
     @rule(data=st.data(), note=_notes)
     def mark_achieved(self, data: st.DataObject, note: str | None) -> None:
@@ -599,9 +630,9 @@ class GoalStreamsMachine(RuleBasedStateMachine):
     )
     def correct_check_in(self, data: st.DataObject, reason: str, which: str) -> None:
         goal_id = self._target(data, prefer=_NOT_IN_ERROR)
-        goal = self.goals.get(goal_id)
-        check_ins = goal.check_ins if goal is not None else frozenset()
-        corrected = goal.corrected_check_ins if goal is not None else frozenset()
+        check_ins = self.check_ins.get(goal_id, frozenset())
+        corrected = self.corrected.get(goal_id, frozenset())
+        accepted_before = self.accepted.get(goal_id, 0)
         check_in_id: UUID | None = None
         if which == "recorded" and check_ins:
             check_in_id = data.draw(st.sampled_from(sorted(check_ins)))
@@ -614,8 +645,9 @@ class GoalStreamsMachine(RuleBasedStateMachine):
             "check_in_not_found" if check_in_id is None or check_in_id not in check_ins else None,
             "already_corrected" if check_in_id in corrected else None,
             event=CorrectionRecorded(goal_id, "check_in", reason, check_in_id),
-            corrected_check_ins=corrected | {check_in_id} if check_in_id else corrected,
         )
+        if self.accepted.get(goal_id, 0) > accepted_before and check_in_id is not None:
+            self.corrected[goal_id] = corrected | {check_in_id}
 
     @rule(data=st.data(), supporter_id=_supporters)
     def add_supporter(self, data: st.DataObject, supporter_id: UUID) -> None:

@@ -27,8 +27,10 @@ from domain.goals.fhir import (
     ACHIEVEMENT_SYSTEM,
     CADENCE_EXTENSION,
     View,
+    counted_check_ins,
     goal_resource,
     history_resource,
+    trend_since,
 )
 from domain.goals.record import goal_record
 from domain.goals.view import goal_detail
@@ -191,19 +193,51 @@ def test_given_today_a_pursued_goal_shows_its_trend(per_week: tuple[int, int], t
         )
         for n, day in enumerate(days)
     ]
-    detail = goal_detail([goal_set(), *check_ins])
+    events: list[GoalEvent] = [goal_set(), *check_ins]
+    detail = goal_detail(events)
     record = goal_record([(goal_set(), stamp(1))])
     assert detail is not None
     assert record is not None
     in_week_three = START + timedelta(days=15)
-    with_trend = validate_fhir(goal_resource(detail, record, today=in_week_three))
+    counted = counted_check_ins(events)
+    with_trend = validate_fhir(
+        goal_resource(detail, record, today=in_week_three, check_ins=counted)
+    )
     assert achievement(with_trend) == trend
     assert achievement(validate_fhir(goal_resource(detail, record))) == "in-progress"
     if per_week == (2, 2):
         # A check-in entered in error counts for nothing: the first week falls to 1.
-        corrected = goal_detail([goal_set(), *check_ins, check_in_corrected(UUID(int=1))])
+        corrected_events = [*events, check_in_corrected(UUID(int=1))]
+        corrected = goal_detail(corrected_events)
         assert corrected is not None
-        assert achievement(goal_resource(corrected, record, today=in_week_three)) == "improving"
+        recounted = counted_check_ins(corrected_events)
+        resource = goal_resource(corrected, record, today=in_week_three, check_ins=recounted)
+        assert achievement(resource) == "improving"
+
+
+def test_a_trend_counts_every_check_in_of_its_periods_however_many() -> None:
+    """More check-ins in the latest weeks than a goal's detail keeps: all of them count."""
+    days = [START + timedelta(days=1)] * 11 + [START + timedelta(days=8)] * 10
+    events: list[GoalEvent] = [
+        goal_set(),
+        *(
+            progress_recorded(
+                check_in_id=UUID(int=n + 1), occurred_at=datetime.combine(day, time(12), tzinfo=UTC)
+            )
+            for n, day in enumerate(days)
+        ),
+    ]
+    resource = history_resource(
+        [(event, stamp(n + 1)) for n, event in enumerate(events)], today=START + timedelta(days=15)
+    )
+
+    assert resource is not None
+    assert achievement(resource) == "worsening"
+    detail = goal_detail(events)
+    assert detail is not None
+    since = trend_since(detail, START + timedelta(days=15))
+    assert since is not None
+    assert all(item.occurred_at >= since for item in counted_check_ins(events))
 
 
 # Each event's effect, beyond the status table above: what it changes in the resource.

@@ -11,7 +11,6 @@ from tests.unit.goals.builders import (
     HISTORY_BY_STATUS,
     NOW,
     OTHER_CHECK_IN_ID,
-    check_in_corrected,
     given,
     goal_paused,
     goal_resumed,
@@ -33,8 +32,7 @@ def test_a_check_in_is_recorded_and_remembered_by_the_goal() -> None:
     )
 
     assert isinstance(state, Goal)
-    assert state.check_ins == frozenset({CHECK_IN_ID})
-    assert state.corrected_check_ins == frozenset()
+    assert state.check_ins_recorded == 1
 
 
 def test_check_ins_accumulate() -> None:
@@ -45,25 +43,13 @@ def test_check_ins_accumulate() -> None:
     )
 
     assert isinstance(state, Goal)
-    assert state.check_ins == frozenset({CHECK_IN_ID, OTHER_CHECK_IN_ID})
+    assert state.check_ins_recorded == 2
 
 
 def test_a_resumed_goal_takes_check_ins_again() -> None:
     given(goal_set(), goal_paused(), goal_resumed()).when(record_progress()).then(
         progress_recorded()
     )
-
-
-def test_a_check_in_id_is_recorded_once() -> None:
-    given(goal_set(), progress_recorded()).when(record_progress(amount=2.0)).then_rejected(
-        "check_in_exists"
-    )
-
-
-def test_a_corrected_check_in_id_is_not_reused() -> None:
-    given(goal_set(), progress_recorded(), check_in_corrected()).when(
-        record_progress()
-    ).then_rejected("check_in_exists")
 
 
 @pytest.mark.parametrize(

@@ -58,8 +58,7 @@ def test_folding_a_history_gives_the_goal_it_describes() -> None:
         terms=terms(due_date=date(2025, 8, 31), priority="medium"),
         status="achieved",
         replaces=OTHER_GOAL_ID,
-        check_ins=frozenset({CHECK_IN_ID, OTHER_CHECK_IN_ID}),
-        corrected_check_ins=frozenset({CHECK_IN_ID}),
+        check_ins_recorded=2,
         supporters=frozenset({OTHER_SUPPORTER_ID}),
     )
 
