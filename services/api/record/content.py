@@ -7,6 +7,7 @@ from uuid import UUID
 import msgspec
 
 from domain.access.policy import GoalAccess
+from domain.goals.all_check_ins import all_check_ins
 from domain.goals.fhir import goal_resource
 from domain.goals.fhir_record import check_in_observation, provenance
 from domain.goals.progress import local_day
@@ -34,10 +35,11 @@ async def goal_as_json(
     conn: Connection, access: GoalAccess, recorded: list[RecordedEvent]
 ) -> bytes:
     loaded = loaded_from(recorded, access)
+    events = [codec.decode_event(item) for item in recorded]
     return msgspec.json.encode(
         GoalInRecord(
             goal=full_goal(loaded),
-            check_ins=list(loaded.detail.check_ins),
+            check_ins=all_check_ins(events),
             events=await history_entries(conn, recorded),
         )
     )
@@ -56,7 +58,8 @@ def goal_as_fhir_entries(goal_id: UUID, recorded: list[RecordedEvent], base: str
         provenance(goal_id, item.event_id, item.event_type, stamp, item.metadata.reason)
         for item, (_, stamp) in zip(recorded, history, strict=True)
     ]
-    resources += [check_in_observation(detail, check_in) for check_in in detail.check_ins]
+    check_ins = all_check_ins(event for event, _ in history)
+    resources += [check_in_observation(detail, check_in) for check_in in check_ins]
     return b",".join(
         msgspec.json.encode(
             {"fullUrl": f"{base}/{resource['resourceType']}/{resource['id']}", "resource": resource}

@@ -22,7 +22,8 @@ async def _two_goals_with_a_correction(api: Api, clinic: Clinic) -> dict[str, An
     other client has a goal too, which must stay out of the record."""
     first = (await set_goal(api, clinic))["goal_id"]
     second = (await set_goal(api, clinic, statement="Read before bed"))["goal_id"]
-    check_ins = [str(uuid4()), str(uuid4())]
+    # More check-ins than a goal's read shows: the record holds them all.
+    check_ins = [str(uuid4()) for _ in range(12)]
     for check_in_id in check_ins:
         body = {"amount": 2, "check_in_id": check_in_id, "note": "Around the park"}
         checked = await api.post(
@@ -60,11 +61,10 @@ async def test_the_record_as_json_holds_every_goal_event_and_check_in(
     first = goals[0]
     assert first["goal"]["client_id"] == str(clinic.client.id)
     assert [c["check_in_id"] for c in first["check_ins"]] == made["check_ins"]
-    assert [c["entered_in_error"] for c in first["check_ins"]] == [True, False]
+    assert [c["entered_in_error"] for c in first["check_ins"]] == [True] + [False] * 11
     assert [event["type"] for event in first["events"]] == [
         "goal_set",
-        "progress_recorded",
-        "progress_recorded",
+        *["progress_recorded"] * 12,
         "correction_recorded",
     ]
     assert first["events"][1]["corrected_by"]["reason"] == "Entered twice"
@@ -100,19 +100,19 @@ async def test_the_record_as_fhir_is_a_bundle_with_provenance(
     kinds = [(r["resourceType"], r["id"]) for r in resources]
     assert [id_ for kind, id_ in kinds if kind == "Goal"] == made["goals"]
     provenances = [r for r in resources if r["resourceType"] == "Provenance"]
-    assert len(provenances) == 4 + 1
+    assert len(provenances) == 14 + 1
     first = made["goals"][0]
-    assert [p["target"][0]["reference"] for p in provenances[:4]] == [
-        f"Goal/{first}/_history/{version}" for version in range(1, 5)
+    assert [p["target"][0]["reference"] for p in provenances[:14]] == [
+        f"Goal/{first}/_history/{version}" for version in range(1, 15)
     ]
-    correction = provenances[3]
+    correction = provenances[13]
     assert correction["activity"]["text"] == "correction_recorded"
     assert correction["reason"] == [{"text": "Entered twice"}]
     assert correction["agent"][0]["who"]["reference"] == f"Practitioner/{clinic.therapist.id}"
     observations = [r for r in resources if r["resourceType"] == "Observation"]
     assert [(o["id"], o["status"]) for o in observations] == [
         (made["check_ins"][0], "entered-in-error"),
-        (made["check_ins"][1], "final"),
+        *[(check_in, "final") for check_in in made["check_ins"][1:]],
     ]
     assert made["other"] not in answer.text
 
