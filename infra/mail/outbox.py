@@ -103,7 +103,8 @@ def _check(to_address: str, subject: str, headers: dict[str, str]) -> None:
     try:
         Address(addr_spec=to_address)
     except (ValueError, IndexError, HeaderParseError) as error:  # each, for some bad address
-        raise InvalidEmail(f"not an e-mail address: {to_address!r}") from error
+        # Not naming it: the message may reach a log, and an address is personal.
+        raise InvalidEmail("the recipient is not an address e-mail can be sent to") from error
     if not subject or len(subject) > MAX_SUBJECT_LENGTH or not _ONE_LINE.fullmatch(subject):
         raise InvalidEmail(f"a subject is one line of 1 to {MAX_SUBJECT_LENGTH} characters")
     for name, value in headers.items():

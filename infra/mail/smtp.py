@@ -7,6 +7,7 @@ failed attempt. One idle for `CLOSE_IDLE_AFTER_SECONDS` is closed.
 """
 
 import asyncio
+import re
 import ssl
 import time
 from email.message import EmailMessage
@@ -22,6 +23,9 @@ log = structlog.get_logger(__name__)
 CHECK_IDLE_AFTER_SECONDS = 5.0
 CLOSE_IDLE_AFTER_SECONDS = 60.0
 USUAL_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+# Anything shaped like an address: a refusal names its recipient (aiosmtplib's error does, and
+# servers' replies mostly do), and a reason goes to the logs and the outbox's `last_error`.
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:'\"]+@[^\s<>()\[\],;:'\"]+")
 
 
 class SendFailed(Exception):
@@ -55,7 +59,8 @@ class SmtpSender:
             aiosmtplib.SMTPRecipientRefused,
             aiosmtplib.SMTPDataError,
         ) as error:
-            raise SendFailed(describe(error), permanent=_refused_for_good(error)) from error
+            reason = _without_addresses(describe(error))
+            raise SendFailed(reason, permanent=_refused_for_good(error)) from error
         except TimeoutError as error:  # before OSError, of which it is one
             # Cut in the middle of a conversation: the connection is in no state to reuse.
             await self.close()
@@ -67,7 +72,7 @@ class SmtpSender:
             raise SendFailed(describe(error), permanent=False, unreachable=True) from error
         except aiosmtplib.SMTPException as error:
             await self.close()
-            raise SendFailed(describe(error), permanent=False) from error
+            raise SendFailed(_without_addresses(describe(error)), permanent=False) from error
         self._used_at = time.monotonic()
 
     async def close_if_idle(self) -> None:
@@ -116,6 +121,10 @@ class SmtpSender:
             tls_context=context,
             timeout=settings.smtp_timeout_seconds,
         )
+
+
+def _without_addresses(reason: str) -> str:
+    return _ADDRESS.sub("<address>", reason)
 
 
 def _refused_for_good(error: aiosmtplib.SMTPException) -> bool:

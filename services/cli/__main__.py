@@ -23,6 +23,7 @@ from infra.db.migrate import MigrationError
 from infra.db.roles import RoleSetupError
 from infra.local_servers import local_servers
 from infra.logging import configure_logging
+from infra.mail.outbox import InvalidEmail
 from infra.projections.consumer import Rebuilt
 from infra.projections.rebuild import GOAL_SUMMARIES
 from infra.projections.registry import consumer_named, consumers
@@ -91,7 +92,7 @@ def _invite(settings: Settings, arguments: argparse.Namespace) -> int:
 
     try:
         made, mailed = asyncio.run(_in_transaction(settings, work))
-    except (InvalidDetail, LookupError) as error:
+    except (InvalidDetail, InvalidEmail, LookupError) as error:
         print(f"goals invite: {error}", file=sys.stderr)
         return 2
     if mailed:

@@ -131,15 +131,20 @@ def _client_of(patient: str | None) -> UUID:
             "Name the patient whose goals to search: `patient={client id}`.",
             errors=[FieldError("patient", "required")],
         )
+    given = patient.removeprefix("Patient/")
     try:
-        return UUID(patient.removeprefix("Patient/"))
+        client_id = UUID(given)
     except ValueError:
+        client_id = None
+    # UUID() also reads braces, `urn:uuid:` and bare hex, which no reference to a Patient is.
+    if client_id is None or str(client_id) != given.lower():
         raise Problem(
             400,
             "invalid_patient",
             "`patient` is a client's id, or `Patient/` and a client's id.",
             errors=[FieldError("patient", "not a client's id")],
-        ) from None
+        )
+    return client_id
 
 
 @get(
@@ -161,7 +166,7 @@ async def search_fhir_goals(
 ) -> Response[bytes]:
     client_id = _client_of(patient)
     await readable_client(conn, caller, client_id)
-    after: tuple[int] = (0,) if cursor is None else decode_cursor(cursor, tuple[int])
+    after: tuple[int] = (0,) if cursor is None else decode_cursor(cursor, tuple[int], "_cursor")
     size = min(DEFAULT_COUNT if count is None else count, MAX_COUNT)
     # One more than the page, to know whether a next page starts after it.
     page = await client_goal_page(conn, client_id, after[0], size + 1 if size else 0)

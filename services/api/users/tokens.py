@@ -14,6 +14,7 @@ from litestar.params import FromPath, JSONBody
 from infra.access import credential_rows, identity, invitations
 from infra.access.credential_rows import TokenRecord
 from infra.access.invitation_mail import mail_invitation
+from infra.mail.outbox import InvalidEmail
 from services.api.deps import AppSettings, Authenticated, CorrelationId, Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.pages import DEFAULT_PAGE_SIZE, Cursor, PageSize, decode_cursor, encode_cursor
@@ -201,7 +202,7 @@ async def revoke_token(
             description="The invitation; its `code` only while e-mail is off",
             generate_examples=False,
         ),
-        **problem_responses(400, 401, 403, 404, 409),
+        **problem_responses(400, 401, 403, 404, 409, 422),
     },
     operation_class=IDEMPOTENT_WRITE,
 )
@@ -228,13 +229,21 @@ async def invite_user(
         )
         invitation = made.invitation
         # By e-mail whenever e-mail is on: in this transaction, so it goes out if this commits.
-        mailed = await mail_invitation(
-            conn,
-            made,
-            clinic_id=found.user.clinic_id,
-            to_address=found.user.email,
-            public_base_url=settings.public_base_url,
-        )
+        try:
+            mailed = await mail_invitation(
+                conn,
+                made,
+                clinic_id=found.user.clinic_id,
+                to_address=found.user.email,
+                public_base_url=settings.public_base_url,
+            )
+        except InvalidEmail:
+            # The directory takes some addresses that no e-mail can go to ("a,b@example.org").
+            raise Problem(
+                422,
+                "email_undeliverable",
+                "No e-mail can be sent to this user's email; correct it, then invite them.",
+            ) from None
         if mailed:
             shown = InvitationOut(invitation.id, user_id, invitation.expires_at, "email")
         else:

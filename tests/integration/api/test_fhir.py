@@ -22,6 +22,7 @@ from infra.goals.fhir_reads import goal_records, stamp_of
 from infra.goals.streams import goal_stream
 from services.api.app import create_app
 from services.api.fhir.outcomes import PROBLEM_CODES
+from services.api.pages import encode_cursor
 from tests.fhir_validation import validate_fhir
 from tests.integration.api.support import project_everything, set_goal
 from tests.integration.api.world import TOKEN_KEY, Clinic, Person
@@ -37,11 +38,17 @@ def fhir_body(response: httpx.Response, status: int = 200) -> Json:
     return validate_fhir(response.json())
 
 
-def outcome_code(response: httpx.Response, status: int) -> str:
-    """The stable code of an OperationOutcome with this status."""
+def outcome_issue(response: httpx.Response, status: int) -> Json:
+    """The one issue of an OperationOutcome with this status."""
     outcome = fhir_body(response, status)
     assert outcome["resourceType"] == "OperationOutcome"
     (issue,) = outcome["issue"]
+    return dict(issue)
+
+
+def outcome_code(response: httpx.Response, status: int) -> str:
+    """The stable code of an OperationOutcome with this status."""
+    issue = outcome_issue(response, status)
     (coding,) = issue["details"]["coding"]
     assert coding["system"] == PROBLEM_CODES
     return str(coding["code"])
@@ -253,13 +260,26 @@ async def test_the_searchsets_page_size_is_bounded(api: Api, clinic: Clinic) -> 
         ("&_count=-1", 422, "invalid_input"),
         ("&_count=many", 422, "invalid_input"),
         ("&_cursor=not-ours", 400, "invalid_cursor"),
+        # Positions beyond a bigint's range, either way, and a position as text.
+        (f"&_cursor={encode_cursor(2**63)}", 400, "invalid_cursor"),
+        (f"&_cursor={encode_cursor(-(2**63) - 1)}", 400, "invalid_cursor"),
+        (f"&_cursor={encode_cursor('5')}", 400, "invalid_cursor"),
     ]:
         response = await api.get(search + query, headers=headers)
         assert outcome_code(response, status) == code
+    not_ours = await api.get(f"{search}&_cursor=not-ours", headers=headers)
+    assert outcome_issue(not_ours, 400)["diagnostics"].startswith("_cursor: ")
     missing = await api.get("/fhir/r4/Goal", headers=headers)
     assert outcome_code(missing, 400) == "patient_required"
-    malformed = await api.get("/fhir/r4/Goal?patient=Patient/someone", headers=headers)
-    assert outcome_code(malformed, 400) == "invalid_patient"
+    # Only the forms the search names: not every spelling Python's UUID would read.
+    client_id = clinic.client.id
+    for patient in ["Patient/someone", f"{{{client_id}}}", f"urn:uuid:{client_id}", client_id.hex]:
+        malformed = await api.get("/fhir/r4/Goal", params={"patient": patient}, headers=headers)
+        assert outcome_code(malformed, 400) == "invalid_patient", patient
+    upper = await api.get(
+        f"/fhir/r4/Goal?patient=Patient/{str(client_id).upper()}", headers=headers
+    )
+    assert fhir_body(upper)["total"] == 1
 
 
 async def test_the_capability_statement_says_what_is_served(api: Api) -> None:

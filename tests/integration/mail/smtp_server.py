@@ -47,7 +47,8 @@ class Mailbox:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
         if address in self.refused_recipients:
-            return "550 5.1.1 no such mailbox"
+            # As servers commonly word it, naming the address refused.
+            return f"550 5.1.1 <{address}>: Recipient address rejected: no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

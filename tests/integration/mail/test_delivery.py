@@ -5,6 +5,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from structlog.testing import capture_logs
 
 from infra.config import Settings
 from infra.mail.smtp import SmtpSender
@@ -148,3 +149,22 @@ async def test_while_the_server_is_away_a_pass_spends_one_attempt_not_one_per_em
     # All but perhaps the one tried during the outage, which may still wait for its retry.
     assert (await statuses(pool)).get("sent", 0) >= 19
     assert not delivery.smtp.ongoing
+
+
+async def test_a_refusal_naming_its_recipient_leaves_the_address_out_of_logs_and_errors(
+    pool: asyncpg.Pool, clinic_id: UUID, smtp: SmtpServer, mail_settings: Settings
+) -> None:
+    smtp.mailbox.refused_recipients.add("person0@example.org")
+    await queue_some(pool, clinic_id, 1)
+    delivery = MailDelivery(mail_settings, pool, SmtpSender(mail_settings))
+
+    with capture_logs() as logs:
+        await delivery.deliver_due(asyncio.Event())
+        await delivery.deliver_due(asyncio.Event())
+
+    (refused,) = await outbox(pool)
+    assert refused["status"] == "failed"
+    assert "550" in refused["last_error"]
+    assert "person0" not in refused["last_error"]
+    assert [entry["event"] for entry in logs if "email_id" in entry] == ["mail_failed"]
+    assert "person0" not in repr(logs)

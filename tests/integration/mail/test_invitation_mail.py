@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
 from infra.access.clinics import start_clinic
 from infra.access.invitation_mail import PREVIEW, SUBJECT
@@ -124,3 +125,26 @@ async def test_the_operators_command_mails_the_code_and_does_not_print_it(
     redeemed = await api.post("/v1/invitations/redemption", json={"code": _code_in(message)})
     assert redeemed.status_code == 201, redeemed.text
     assert UUID(redeemed.json()["user_id"]) == user_id
+
+
+async def test_an_address_the_directory_took_but_mail_cannot_use_is_refused_without_naming_it(
+    api: Api, pool: asyncpg.Pool, smtp: SmtpServer
+) -> None:
+    _, headers, _ = await _clinic_with_client(api, pool)
+    unusable = "riley,quinn@example.org"
+    created = await api.post(
+        "/v1/users",
+        json={"role": "client", "display_name": NAME, "email": unusable},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+
+    with capture_logs() as logs:
+        refused = await api.post(f"/v1/users/{created.json()['id']}/invitations", headers=headers)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "email_undeliverable"
+    assert "riley" not in refused.text
+    assert "riley" not in repr(logs)
+    assert await outbox(pool) == []
+    assert await pool.fetchval("SELECT count(*) FROM invitations") == 0
