@@ -31,6 +31,16 @@ ACHIEVEMENT_CODES = {
     "no-progress",
     "not-attainable",
 }
+OBSERVATION_STATUSES = {
+    "registered",
+    "preliminary",
+    "final",
+    "amended",
+    "corrected",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+}
 PRIORITY_CODES = {"high-priority", "medium-priority", "low-priority"}
 ISSUE_SEVERITIES = {"fatal", "error", "warning", "information"}
 ISSUE_TYPES = {
@@ -79,14 +89,17 @@ def _check(resource: dict[str, Any]) -> None:
     if kind == "Goal":
         _check_goal(resource)
     elif kind == "Bundle":
-        assert resource["type"] == "searchset"
+        assert resource["type"] in {"searchset", "collection"}
         for link in resource.get("link", []):
             assert link["relation"] in {"self", "next", "previous", "first", "last"}
             assert urlsplit(link["url"]).scheme in {"http", "https"}, link
         for entry in resource.get("entry", []):
             assert urlsplit(entry["fullUrl"]).scheme in {"http", "https"}, entry
-            assert entry["search"]["mode"] == "match"
+            if resource["type"] == "searchset":
+                assert entry["search"]["mode"] == "match"
             validate_fhir(entry["resource"])
+    elif kind == "Observation":
+        assert resource["status"] in OBSERVATION_STATUSES, resource
     elif kind == "OperationOutcome":
         for issue in resource["issue"]:
             assert issue["severity"] in ISSUE_SEVERITIES, issue

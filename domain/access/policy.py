@@ -120,3 +120,13 @@ def may_unshare(caller: Caller, goal: GoalAccess, supporter_id: UUID) -> bool:
 def may_set_goal_for(caller: Caller, client: GoalAccess) -> bool:
     """The client and their therapists may set a goal for the client."""
     return _relation(caller, client) in {"owner", "therapist"}
+
+
+def may_export_audit(caller: Caller) -> bool:
+    """The audit export (every event of the caller's clinic) is the auditor's alone."""
+    return caller.role == "auditor"
+
+
+def may_read_record(caller: Caller, client: GoalAccess) -> bool:
+    """A client's whole record (right of access): the client, their therapists, an auditor."""
+    return _relation(caller, client) in {"owner", "therapist", "auditor"}

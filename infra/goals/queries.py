@@ -39,3 +39,19 @@ async def goal_events_page(
         limit,
     )
     return [recorded_event(row) for row in rows]
+
+
+async def corrections_of(
+    conn: Connection, goal_id: UUID, check_in_ids: list[UUID]
+) -> list[RecordedEvent]:
+    """The goal's corrections of the whole goal or of one of `check_in_ids`, oldest first: at
+    most one per check-in and one for the goal, as the rules allow no second correction."""
+    rows = await conn.fetch(
+        f"SELECT {EVENT_COLUMNS} FROM events "  # noqa: S608
+        "WHERE stream_id = $1 AND event_type = 'correction_recorded' "
+        "AND (data ->> 'scope' = 'goal' OR data ->> 'check_in_id' = ANY($2::text[])) "
+        "ORDER BY stream_version",
+        goal_stream(goal_id),
+        [str(check_in_id) for check_in_id in check_in_ids],
+    )
+    return [recorded_event(row) for row in rows]

@@ -24,6 +24,7 @@ from infra.logging import configure_logging
 from infra.webhooks.sender import guard_for
 from services.api import health, metrics
 from services.api.admission import admission
+from services.api.audit import export_route
 from services.api.audit import routes as audit_routes
 from services.api.audit.recording import access_logging
 from services.api.auth import OpaqueTokenAuthenticator
@@ -47,6 +48,7 @@ from services.api.nudges import unsubscribe
 from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
+from services.api.record import routes as record_routes
 from services.api.users import routes as user_routes
 from services.api.webhooks import routes as webhook_routes
 
@@ -136,6 +138,8 @@ def create_app(
             Router("/", route_handlers=goal_actions.ROUTES, opt={ONE_STATEMENT_WRITES: True}),
             *goal_lists.ROUTES,
             *progress_routes.ROUTES,
+            *export_route.ROUTES,
+            *record_routes.ROUTES,
             *nudge_routes.ROUTES,
             *unsubscribe.ROUTES,
             *audit_routes.ROUTES,

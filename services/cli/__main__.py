@@ -27,6 +27,7 @@ from infra.mail.outbox import InvalidEmail
 from infra.projections.consumer import Rebuilt
 from infra.projections.rebuild import GOAL_SUMMARIES
 from infra.projections.registry import consumer_named, consumers
+from services.cli import audit
 from services.cli.demo import Demo, seed_demo
 from services.cli.migrations import connect_as_projections, run_migrations
 from services.cli.progress import ProgressBar
@@ -215,6 +216,7 @@ def parser() -> argparse.ArgumentParser:
     )
     rebuild.add_argument("name", nargs="?", default=GOAL_SUMMARIES, help="the projection")
     rebuild.set_defaults(run=_rebuild)
+    audit.add_commands(commands)
     return root
 
 

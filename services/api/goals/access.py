@@ -82,6 +82,12 @@ def render(loaded: LoadedGoal, caller: Caller) -> GoalOut | SharedGoalOut:
             check_in_count=detail.check_in_count,
             last_check_in_at=detail.last_check_in_at,
         )
+    return full_goal(loaded)
+
+
+def full_goal(loaded: LoadedGoal) -> GoalOut:
+    """The goal as its client and their therapists see it."""
+    detail = loaded.detail
     terms = detail.terms
     return GoalOut(
         goal_id=detail.goal_id,

@@ -25,6 +25,7 @@ from services.api.audit.subject import ACCESS_LOGGED
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.goals.access import client_access, goal_writer, load_for, render
+from services.api.goals.as_of import goal_at
 from services.api.goals.history import history_entries
 from services.api.goals.schemas import (
     GoalOut,
@@ -35,6 +36,7 @@ from services.api.goals.schemas import (
     WriteResult,
 )
 from services.api.goals.written import requested, written_reply
+from services.api.moments import moment_of
 from services.api.writes import Reply, documented, idempotent
 
 
@@ -139,7 +141,7 @@ async def set_goal(
 
 @get(
     "/v1/goals/{goal_id:uuid}",
-    summary="A goal as it is now, folded from its events",
+    summary="A goal as it is now, or as it stood at a past moment, folded from its events",
     responses={
         200: ResponseSpec(
             # Litestar documents a union of its answers; its annotation names single types.
@@ -152,8 +154,21 @@ async def set_goal(
     operation_class=documented(answers=("ETag",)),
     opt={ACCESS_LOGGED: True},
 )
-async def read_goal(request: Request, goal_id: FromPath[UUID]) -> Response[bytes]:
+async def read_goal(
+    request: Request,
+    goal_id: FromPath[UUID],
+    as_of: Annotated[
+        str | None,
+        QueryParameter(
+            description="an ISO 8601 time with its offset: the goal as it stood then, "
+            "folded from the events recorded by that moment"
+        ),
+    ] = None,
+) -> Response[bytes]:
+    moment = None if as_of is None else moment_of("as_of", as_of)
     caller, loaded = await load_for(request, goal_id, GoalAction.READ, GoalAction.READ_SHARED)
+    if moment is not None:
+        loaded = await goal_at(request, loaded, moment)
     return Response(
         msgspec.json.encode(render(loaded, caller)),
         media_type="application/json",

@@ -146,6 +146,15 @@ class Actor(msgspec.Struct, frozen=True):
     role: str
 
 
+class CorrectionMark(msgspec.Struct, frozen=True):
+    """The event that marked an entry (a check-in, or the whole goal) as entered in error."""
+
+    version: int
+    recorded_at: datetime
+    actor: Actor
+    reason: str
+
+
 class HistoryEntry(msgspec.Struct, frozen=True):
     version: int
     position: int
@@ -155,3 +164,7 @@ class HistoryEntry(msgspec.Struct, frozen=True):
     reason: str | None
     correlation_id: str
     data: dict[str, object]
+    entered_in_error: bool = False
+    """A check-in (or the goal's setting, for a goal entered in error) that a correction marks;
+    it stays in the history, beside the correction."""
+    corrected_by: CorrectionMark | None = None

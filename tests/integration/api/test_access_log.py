@@ -49,6 +49,9 @@ FREE_OF_GOAL_DATA = {
 }
 
 
+STREAMED = {"/v1/clients/{client_id}/record", "/v1/audit/export"}
+
+
 @dataclass(frozen=True)
 class Read:
     url: str
@@ -75,6 +78,10 @@ def _reads(goal: str, client: UUID) -> dict[str, Read]:
         "/v1/clients/{client_id}/overview": Read(
             f"/v1/clients/{client}/overview", lambda c: c.client, lambda c: c.other_client, 404
         ),
+        "/v1/clients/{client_id}/record": Read(
+            f"/v1/clients/{client}/record", lambda c: c.therapist, lambda c: c.other_therapist, 404
+        ),
+        "/v1/audit/export": Read("/v1/audit/export", lambda c: c.auditor, lambda c: c.admin, 403),
         "/v1/me/goals": Read("/v1/me/goals", lambda c: c.client, lambda c: c.admin, 403),
         "/v1/caseload": Read("/v1/caseload", lambda c: c.therapist, lambda c: c.client, 403),
         "/v1/clinic/stats": Read("/v1/clinic/stats", lambda c: c.admin, lambda c: c.client, 403),
@@ -157,7 +164,11 @@ async def test_reads_under_concurrent_load_each_leave_one_record_sharing_commits
 ) -> None:
     goal = (await set_goal(api, clinic))["goal_id"]
     await project_everything(pool)
-    reads = list(_reads(goal, clinic.client.id).values())
+    # The streamed answers (a record, an export) hold a connection of their own while they
+    # stream; two hundred at once would measure the pool's size, not the access log.
+    reads = [
+        read for route, read in _reads(goal, clinic.client.id).items() if route not in STREAMED
+    ]
     sent = [(reads[n % len(reads)], request_id()) for n in range(200)]
 
     async def read(item: tuple[Read, str]) -> int:
