@@ -34,14 +34,21 @@ log = structlog.get_logger(__name__)
 AccessRecorder = Batcher[AccessRecord, None]
 
 
+def storable(text: str) -> str:
+    """`text` as PostgreSQL can store it: a path decodes to whatever a client sent, a NUL or
+    bytes that are not UTF-8 included, and one record PostgreSQL refuses would refuse its whole
+    batch, other people's reads with it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def _record(scope: HTTPScope, requested_at: datetime, status: int) -> AccessRecord:
     state = scope.get("state", {})
     caller, clients, goals = noted(state)
     return AccessRecord(
         requested_at=requested_at,
         method=scope["method"],
-        route=scope.get("path_template", scope["path"]),
-        path=scope["path"],
+        route=storable(scope.get("path_template", scope["path"])),
+        path=storable(scope["path"]),
         status=status,
         correlation_id=str(state.get("correlation_id", "")),
         clinic_id=None if caller is None else caller.clinic_id,

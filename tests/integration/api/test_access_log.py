@@ -192,6 +192,17 @@ async def test_reads_under_concurrent_load_each_leave_one_record_sharing_commits
     assert len({row["tx"] for row in rows}) < len(sent)
 
 
+async def test_a_path_postgresql_could_not_store_is_recorded_all_the_same(
+    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    response, record = await _read_once(
+        api, pool, "/fhir/r4/Goal/a%00b%FF", clinic.therapist.headers
+    )
+    assert response.status_code == 404
+    assert record["status"] == 404
+    assert "\\x00" in record["path"]
+
+
 async def test_a_read_whose_record_cannot_be_committed_is_not_answered(
     api: AsyncTestClient[Litestar], clinic: Clinic, admin_conn: asyncpg.Connection
 ) -> None:

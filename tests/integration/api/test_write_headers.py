@@ -51,8 +51,14 @@ DOCUMENTED_HEADERS: dict[tuple[str, str], tuple[set[str], set[str]]] = {
             ("post", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
             ("post", "/v1/webhook-endpoints/{endpoint_id}/replay"),
             ("post", "/v1/webhook-deliveries/{delivery_id}/retry"),
+            ("post", "/v1/goals/{goal_id}/encouragements"),
         )
     },
+    # The same request again leaves what the first left: preferences set to the same values, a
+    # nudge already read, e-mail already off.
+    ("put", "/v1/me/notification-preferences"): (set(), set()),
+    ("post", "/v1/me/nudges/{nudge_id}/read"): (set(), set()),
+    ("post", "/v1/unsubscribe/{token}"): (set(), set()),
     # No caller to key a retry by (docs/api.md#invitations-tokens-and-revocation).
     ("post", "/v1/invitations/redemption"): (set(), set()),
 }
