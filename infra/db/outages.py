@@ -12,6 +12,7 @@ same request succeeds once the server is back. Anything else (a wrong password, 
 does not exist, a bad statement) does not, and stays an error.
 """
 
+import os
 import time
 
 import asyncpg
@@ -56,7 +57,8 @@ def describe(error: BaseException) -> str:
 
 class Outage:
     """Whether a dependency is down, as one process has seen it: one line when an outage
-    starts, one when it ends, however many requests or passes fail in between."""
+    starts, one when it ends, however many requests or passes fail in between. The lines carry
+    the process id, as a service of several processes says it once from each."""
 
     def __init__(self, dependency: str) -> None:
         self.dependency = dependency
@@ -71,7 +73,7 @@ class Outage:
         self._failures += 1
         if self._since is None:
             self._since = time.monotonic()
-            log.warning(f"{self.dependency}_unavailable", error=describe(error))
+            log.warning(f"{self.dependency}_unavailable", error=describe(error), pid=os.getpid())
 
     def recovered(self) -> None:
         if self._since is None:
@@ -80,6 +82,7 @@ class Outage:
             f"{self.dependency}_available_again",
             seconds=round(time.monotonic() - self._since, 3),
             failures=self._failures,
+            pid=os.getpid(),
         )
         self._since = None
         self._failures = 0
