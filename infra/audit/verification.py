@@ -8,7 +8,9 @@ does not grow with the log.
 
 1. The chains, in (stream_id, stream_version) order, of one clinic or of all: each event's hash
    recomputed from its fields, its link to the event before it, its version, and each stream's
-   last version against its head (domain/audit/chain.py).
+   last version against its head (domain/audit/chain.py). A clinic's streams are those whose
+   first event names it: a stream's later events may name none (a token redeemed by no one
+   yet signed in).
 2. The checkpoints, in order, over the whole log: each one's signature (with the operator's
    public key), its link to the checkpoint before it, and its digest recomputed from the hashes
    of the events in its window. Only a checkpoint's number and what failed are reported, never
@@ -31,9 +33,16 @@ from infra.db.connection import Connection
 
 ROWS_PER_FETCH = 5_000
 
+# The events of clinic $1 (all, when null): those of the streams whose first event names it.
+_IN_SCOPE = """($1::text IS NULL OR e.stream_id IN (
+    SELECT stream_id FROM events
+    WHERE stream_version = 1
+        AND coalesce(metadata ->> 'clinic_id', data ->> 'clinic_id') = $1::text
+))"""
+
 # `canonical` (domain/audit/chain.py) spelled by the database, in this query's own text: the
 # verifier calls no function the database holds.
-_WALK = """
+_WALK = f"""
 SELECT e.position, e.stream_id, e.stream_version, e.previous_hash, e.hash, h.version AS head,
     convert_to(
         octet_length(e.position::text) || ':' || e.position::text || ','
@@ -51,9 +60,11 @@ CROSS JOIN LATERAL (
         e.data::text AS data, e.metadata::text AS metadata
 ) f
 LEFT JOIN LATERAL (SELECT version FROM streams s WHERE s.stream_id = e.stream_id) h ON true
-WHERE $1::text IS NULL OR coalesce(e.metadata ->> 'clinic_id', e.data ->> 'clinic_id') = $1::text
+WHERE {_IN_SCOPE}
 ORDER BY e.stream_id, e.stream_version
-"""
+"""  # noqa: S608 - constant fragments
+
+_EVENTS_IN_SCOPE = f"SELECT count(*) FROM events e WHERE {_IN_SCOPE}"  # noqa: S608
 
 # Heads of streams that have no event left at all (the whole log only: such a stream names no
 # clinic).
@@ -92,6 +103,15 @@ class Verification(msgspec.Struct, frozen=True):
     then."""
 
 
+async def events_to_verify(conn: Connection, clinic_id: UUID | None) -> int:
+    """How many events a verification of `clinic_id` (all, when None) walks now."""
+    return int(await conn.fetchval(_EVENTS_IN_SCOPE, _scope(clinic_id)))
+
+
+def _scope(clinic_id: UUID | None) -> str | None:
+    return None if clinic_id is None else str(clinic_id)
+
+
 async def verify_log(
     conn: Connection,
     clinic_id: UUID | None,
@@ -125,7 +145,7 @@ async def _walk_chains(
     breaks = Breaks()
     walk = StreamWalk()
     events = 0
-    cursor = await conn.cursor(_WALK, None if clinic_id is None else str(clinic_id))
+    cursor = await conn.cursor(_WALK, _scope(clinic_id))
     while rows := await cursor.fetch(ROWS_PER_FETCH):
         for row in rows:
             link = ChainLink(

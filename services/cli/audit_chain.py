@@ -12,14 +12,9 @@ import msgspec
 
 from infra.audit.checkpoints import StoredCheckpoint, make_checkpoint, stored_checkpoints
 from infra.audit.signing import SigningKeyError, signing_key, verifying_key
-from infra.audit.verification import Verification, verify_log
+from infra.audit.verification import Verification, events_to_verify, verify_log
 from infra.config import Settings
 from services.cli.progress import ProgressBar
-
-_EVENTS = """
-SELECT count(*) FROM events
-WHERE $1::text IS NULL OR coalesce(metadata ->> 'clinic_id', data ->> 'clinic_id') = $1::text
-"""
 
 
 def checkpoint_record(checkpoint: StoredCheckpoint) -> dict[str, object]:
@@ -44,7 +39,7 @@ async def _verify(settings: Settings, clinic_id: UUID | None) -> Verification:
     key = verifying_key(settings)
     conn = await asyncpg.connect(settings.database_url)
     try:
-        total = int(await conn.fetchval(_EVENTS, None if clinic_id is None else str(clinic_id)))
+        total = await events_to_verify(conn, clinic_id)
         bar = ProgressBar("verifying")
         try:
             return await verify_log(conn, clinic_id, key, lambda done: bar(done, total))

@@ -216,7 +216,7 @@ async def test_two_rows_swapped_in_the_logs_order_are_found(
     assert found.breaks == 2
 
 
-async def test_a_clinics_verification_sees_only_its_own_chains(
+async def test_a_clinics_verification_walks_the_streams_that_began_in_it(
     conn: Connection, admin_conn: Connection
 ) -> None:
     edited = await position_of(conn, "stream-a", 2)
@@ -228,8 +228,7 @@ async def test_a_clinics_verification_sees_only_its_own_chains(
 
     mine = await verified(conn, clinic=CLINIC)
     assert mine.first_break is not None
-    # Gone from the clinic's events: its stream now skips it.
-    assert mine.first_break.kind == "version_missing"
-    other = await verified(conn, clinic=uuid.UUID(int=9))
-    assert other.first_break is not None
-    assert (other.first_break.kind, other.first_break.position) == ("content_changed", edited)
+    assert (mine.first_break.kind, mine.first_break.position) == ("content_changed", edited)
+    assert mine.events == sum(STREAMS.values())
+    others = await verified(conn, clinic=uuid.UUID(int=9))
+    assert (others.events, others.breaks) == (0, 0)
