@@ -176,3 +176,9 @@ class Breaks:
         self.count += 1
         if self.first is None or found.position < self.first.position:
             self.first = found
+
+    def merge(self, other: "Breaks") -> None:
+        """Adds what another walk found."""
+        if other.first is not None:
+            self.add(other.first)
+            self.count += other.count - 1

@@ -10,9 +10,10 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from infra.audit.chain_walk import events_to_verify
 from infra.audit.checkpoints import StoredCheckpoint, make_checkpoint, stored_checkpoints
 from infra.audit.signing import SigningKeyError, signing_key, verifying_key
-from infra.audit.verification import Verification, events_to_verify, verify_log
+from infra.audit.verification import WALKERS, Verification, verify_log
 from infra.config import Settings
 from services.cli.progress import ProgressBar
 
@@ -37,16 +38,14 @@ def checkpoint_record(checkpoint: StoredCheckpoint) -> dict[str, object]:
 
 async def _verify(settings: Settings, clinic_id: UUID | None) -> Verification:
     key = verifying_key(settings)
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        total = await events_to_verify(conn, clinic_id)
+    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=WALKERS + 1) as pool:
+        async with pool.acquire() as conn:
+            total = await events_to_verify(conn, clinic_id)
         bar = ProgressBar("verifying")
         try:
-            return await verify_log(conn, clinic_id, key, lambda done: bar(done, total))
+            return await verify_log(pool, clinic_id, key, lambda done: bar(done, total))
         finally:
             bar.close()
-    finally:
-        await conn.close()
 
 
 def verify(settings: Settings, arguments: argparse.Namespace) -> int:

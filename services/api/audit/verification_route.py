@@ -32,8 +32,7 @@ async def audit_verification(request: Request, caller: Authenticated) -> Verific
         raise forbidden()
     settings: Settings = request.app.state.settings
     pool: asyncpg.Pool = request.app.state.pool
-    async with pool.acquire(timeout=settings.database_acquire_timeout_seconds) as conn:
-        return await verify_log(conn, caller.clinic_id, verifying_key(settings))
+    return await verify_log(pool, caller.clinic_id, verifying_key(settings))
 
 
 ROUTES = [audit_verification]

@@ -4,6 +4,7 @@ trigger too, so whatever hashes the tamperer writes are kept)."""
 
 import uuid
 
+import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from infra.audit.verification import Verification, verify_log
@@ -40,6 +41,6 @@ async def tamper(admin: Connection, *statements: str) -> None:
 
 
 async def verified(
-    conn: Connection, key: Ed25519PrivateKey | None = None, clinic: uuid.UUID | None = None
+    pool: asyncpg.Pool, key: Ed25519PrivateKey | None = None, clinic: uuid.UUID | None = None
 ) -> Verification:
-    return await verify_log(conn, clinic, None if key is None else key.public_key())
+    return await verify_log(pool, clinic, None if key is None else key.public_key())

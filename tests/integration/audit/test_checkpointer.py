@@ -29,7 +29,7 @@ def _made(conn: Connection, count: int) -> Callable[[], Awaitable[bool]]:
 
 
 async def test_the_checkpointer_signs_while_events_come(
-    database_url: str, conn: Connection
+    pool: asyncpg.Pool, database_url: str, conn: Connection
 ) -> None:
     key = Ed25519PrivateKey.generate()
     await write_log(conn)
@@ -45,7 +45,7 @@ async def test_the_checkpointer_signs_while_events_come(
     finally:
         stop.set()
         await running
-    found = await verified(conn, key)
+    found = await verified(pool, key)
     assert found.intact
     assert found.checkpoints == 2
 

@@ -27,7 +27,7 @@ async def log(conn: Connection) -> None:
 
 
 async def test_checkpoints_cover_the_log_and_verify(
-    conn: Connection, key: Ed25519PrivateKey
+    pool: asyncpg.Pool, conn: Connection, key: Ed25519PrivateKey
 ) -> None:
     first = await make_checkpoint(conn, key)
     assert await make_checkpoint(conn, key) is None  # nothing new since
@@ -40,7 +40,7 @@ async def test_checkpoints_cover_the_log_and_verify(
     assert (second.facts.sequence, second.facts.events) == (2, 14)
     assert second.facts.previous_digest == first.facts.digest
     assert second.facts.last_position == await position_of(conn, "stream-a", 6)
-    found = await verified(conn, key)
+    found = await verified(pool, key)
     assert found.intact
     assert found.signatures_checked
     assert (found.checkpoints, found.whole_at) == (2, second.taken_at)
@@ -57,11 +57,11 @@ async def test_a_checkpoint_waits_for_no_append_and_leaves_out_those_still_runni
     later = await make_checkpoint(conn, key)
     assert later is not None
     assert later.facts.events == 14
-    assert (await verified(conn, key)).intact
+    assert (await verified(pool, key)).intact
 
 
 async def test_a_rewrite_the_chains_cannot_see_is_found_by_the_checkpoint(
-    conn: Connection, admin_conn: Connection, key: Ed25519PrivateKey
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection, key: Ed25519PrivateKey
 ) -> None:
     await make_checkpoint(conn, key)
     # The last event of a stream removed and its head moved back: every chain still holds.
@@ -72,7 +72,7 @@ async def test_a_rewrite_the_chains_cannot_see_is_found_by_the_checkpoint(
         "UPDATE streams SET version = 2 WHERE stream_id = 'stream-c'",
     )
 
-    found = await verified(conn, key)
+    found = await verified(pool, key)
     assert (found.breaks, found.intact) == (0, False)
     assert found.first_checkpoint_problem is not None
     assert found.first_checkpoint_problem.sequence == 1
@@ -81,7 +81,7 @@ async def test_a_rewrite_the_chains_cannot_see_is_found_by_the_checkpoint(
 
 
 async def test_an_event_backdated_below_a_checkpoint_is_found(
-    conn: Connection, admin_conn: Connection, key: Ed25519PrivateKey
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection, key: Ed25519PrivateKey
 ) -> None:
     await make_checkpoint(conn, key)
     # A whole new stream, well chained by the log's own trigger, with an old transaction id.
@@ -96,7 +96,7 @@ async def test_an_event_backdated_below_a_checkpoint_is_found(
     )
     await admin_conn.execute("INSERT INTO streams (stream_id, version) VALUES ('stream-x', 1)")
 
-    found = await verified(conn, key)
+    found = await verified(pool, key)
     assert found.breaks == 0
     assert found.first_checkpoint_problem is not None
     assert (found.first_checkpoint_problem.sequence, found.first_checkpoint_problem.kind) == (
@@ -106,12 +106,12 @@ async def test_an_event_backdated_below_a_checkpoint_is_found(
 
 
 async def test_an_altered_checkpoint_is_reported(
-    conn: Connection, admin_conn: Connection, key: Ed25519PrivateKey
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection, key: Ed25519PrivateKey
 ) -> None:
     await make_checkpoint(conn, key)
     await tamper(admin_conn, "UPDATE audit_checkpoints SET events = events - 1")
 
-    found = await verified(conn, key)
+    found = await verified(pool, key)
     assert found.first_checkpoint_problem is not None
     assert (found.first_checkpoint_problem.sequence, found.first_checkpoint_problem.kind) == (
         1,
@@ -120,11 +120,11 @@ async def test_an_altered_checkpoint_is_reported(
 
 
 async def test_a_checkpoint_signed_by_another_key_is_reported(
-    conn: Connection, key: Ed25519PrivateKey
+    pool: asyncpg.Pool, conn: Connection, key: Ed25519PrivateKey
 ) -> None:
     await make_checkpoint(conn, Ed25519PrivateKey.generate())
 
-    found = await verified(conn, key)
+    found = await verified(pool, key)
     assert found.first_checkpoint_problem is not None
     assert found.first_checkpoint_problem.kind == "signed_by_another_key"
 

@@ -67,14 +67,16 @@ _TRICKY = [
 ]
 
 
-async def test_every_insert_is_chained_as_defined_whatever_its_content(conn: Connection) -> None:
+async def test_every_insert_is_chained_as_defined_whatever_its_content(
+    pool: asyncpg.Pool, conn: Connection
+) -> None:
     for n, data in enumerate(_TRICKY, start=1):
         event = NewEvent(uuid.uuid4(), "tricky_happened", json.dumps(data), METADATA)
         await append(conn, "stream: ,é🙂", n - 1, [event])
     await append(conn, "several", 0, [new_event(str(n)) for n in range(5)])
 
     assert await assert_chained_as_defined(conn) == 9
-    assert (await verified(conn)).intact
+    assert (await verified(pool)).intact
 
 
 # PostgreSQL's text and jsonb hold no NUL character.
@@ -174,7 +176,7 @@ async def test_concurrent_appends_keep_every_chain_whole(
 
     assert await stream_version(conn, "hot") >= 60
     chained = await assert_chained_as_defined(conn)
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.intact
     assert found.events == chained > 60 + 20
 
@@ -187,6 +189,7 @@ async def old_database_url(postgres_url: str) -> AsyncIterator[str]:
 
 
 async def test_a_log_from_before_the_chain_is_chained_by_the_migration(
+    pool: asyncpg.Pool,
     old_database_url: str,
 ) -> None:
     from infra.db.pool import create_database_if_missing  # noqa: PLC0415
@@ -203,8 +206,8 @@ async def test_a_log_from_before_the_chain_is_chained_by_the_migration(
         await migrate(conn)
 
         assert await assert_chained_as_defined(conn) == 6
-        assert (await verified(conn)).intact
+        assert (await verified(pool)).intact
         await append(conn, "old-a", 3, [new_event("after the migration")])
-        assert (await verified(conn)).intact
+        assert (await verified(pool)).intact
     finally:
         await conn.close()

@@ -3,6 +3,7 @@ time, at the position where the chain breaks; a log left alone verifies."""
 
 import uuid
 
+import asyncpg
 import pytest
 
 from infra.db.connection import Connection
@@ -21,16 +22,16 @@ async def log(conn: Connection) -> None:
     await write_log(conn)
 
 
-async def test_a_log_left_alone_verifies(conn: Connection) -> None:
-    found = await verified(conn)
+async def test_a_log_left_alone_verifies(pool: asyncpg.Pool, conn: Connection) -> None:
+    found = await verified(pool)
 
     assert found.intact
     assert (found.events, found.breaks, found.first_break) == (sum(STREAMS.values()), 0, None)
-    assert (await verified(conn, clinic=CLINIC)).intact
+    assert (await verified(pool, clinic=CLINIC)).intact
 
 
 async def test_an_edited_field_is_found_at_its_event(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     edited = await position_of(conn, "stream-b", 3)
 
@@ -40,7 +41,7 @@ async def test_an_edited_field_is_found_at_its_event(
         f"WHERE position = {edited}",
     )
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert not found.intact
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("content_changed", edited)
@@ -58,19 +59,19 @@ async def test_an_edited_field_is_found_at_its_event(
     ],
 )
 async def test_every_stored_field_is_covered(
-    conn: Connection, admin_conn: Connection, change: str
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection, change: str
 ) -> None:
     edited = await position_of(conn, "stream-a", 2)
 
     await tamper(admin_conn, f"UPDATE events SET {change} WHERE position = {edited}")
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("content_changed", edited)
 
 
 async def test_an_edit_with_its_hash_recomputed_breaks_the_next_link(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     edited = await position_of(conn, "stream-b", 3)
     after = await position_of(conn, "stream-b", 4)
@@ -82,40 +83,40 @@ async def test_an_edit_with_its_hash_recomputed_breaks_the_next_link(
         f"WHERE position = {edited}",
     )
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("link_broken", after)
 
 
 async def test_a_deleted_event_is_found_where_its_stream_skips_it(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     deleted = await position_of(conn, "stream-a", 3)
     after = await position_of(conn, "stream-a", 4)
 
     await tamper(admin_conn, f"DELETE FROM events WHERE position = {deleted}")
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("version_missing", after)
     assert found.first_break.detail == "version 4 follows version 2"
 
 
 async def test_a_deleted_last_event_is_found_at_the_streams_head(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     deleted = await position_of(conn, "stream-c", 3)
     now_last = await position_of(conn, "stream-c", 2)
 
     await tamper(admin_conn, f"DELETE FROM events WHERE position = {deleted}")
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("head_mismatch", now_last)
 
 
 async def test_an_event_inserted_between_two_is_found_where_the_versions_moved(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     first_moved = await position_of(conn, "stream-a", 3)
     # The forged event takes version 3, properly chained to version 2; the later versions move
@@ -136,13 +137,13 @@ async def test_an_event_inserted_between_two_is_found_where_the_versions_moved(
         """
     )
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("content_changed", first_moved)
 
 
 async def test_an_event_added_at_a_streams_end_without_its_head_is_found(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     inserted = await admin_conn.fetchval(
         """
@@ -153,13 +154,13 @@ async def test_an_event_added_at_a_streams_end_without_its_head_is_found(
         """
     )
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("head_mismatch", inserted)
 
 
 async def test_a_copied_row_is_found_at_its_new_place(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     copied = await position_of(conn, "stream-b", 2)
     # A copy of a whole row, its hashes too, as a new stream's first event.
@@ -172,13 +173,13 @@ async def test_a_copied_row_is_found_at_its_new_place(
     )
     inserted = await position_of(conn, "stream-z", 1)
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("content_changed", inserted)
 
 
 async def test_two_events_swapped_in_their_stream_are_found(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     second = await position_of(conn, "stream-a", 2)
 
@@ -191,13 +192,13 @@ async def test_two_events_swapped_in_their_stream_are_found(
         "AND stream_version = 100",
     )
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("content_changed", second)
 
 
 async def test_two_rows_swapped_in_the_logs_order_are_found(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     one, other = await position_of(conn, "stream-a", 2), await position_of(conn, "stream-b", 4)
     # Each row moved whole, hashes and all, to the other's position.
@@ -210,14 +211,14 @@ async def test_two_rows_swapped_in_the_logs_order_are_found(
         "INSERT INTO events OVERRIDING SYSTEM VALUE SELECT * FROM swapped",
     )
 
-    found = await verified(conn)
+    found = await verified(pool)
     assert found.first_break is not None
     assert (found.first_break.kind, found.first_break.position) == ("content_changed", one)
     assert found.breaks == 2
 
 
 async def test_a_clinics_verification_walks_the_streams_that_began_in_it(
-    conn: Connection, admin_conn: Connection
+    pool: asyncpg.Pool, conn: Connection, admin_conn: Connection
 ) -> None:
     edited = await position_of(conn, "stream-a", 2)
     await tamper(
@@ -226,9 +227,9 @@ async def test_a_clinics_verification_walks_the_streams_that_began_in_it(
         f"'\"00000000-0000-0000-0000-000000000009\"') WHERE position = {edited}",
     )
 
-    mine = await verified(conn, clinic=CLINIC)
+    mine = await verified(pool, clinic=CLINIC)
     assert mine.first_break is not None
     assert (mine.first_break.kind, mine.first_break.position) == ("content_changed", edited)
     assert mine.events == sum(STREAMS.values())
-    others = await verified(conn, clinic=uuid.UUID(int=9))
+    others = await verified(pool, clinic=uuid.UUID(int=9))
     assert (others.events, others.breaks) == (0, 0)
