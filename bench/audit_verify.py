@@ -1,15 +1,16 @@
 """Verification rate of the event log's hash chain: `verify_log` over 100,000 and 1,000,000 events.
 
     uv run python -m bench.audit_verify [--events 1000000] [--small 100000] [--rounds 3]
+        [--walkers 1,2,3]
 
 Creates a scratch database `goals_bench_<random>` on the server that `DATABASE_URL` names,
 migrates it and fills its log with check-in events of one clinic, 100 to a goal (a goal's events
 in one statement, a thousand goals a statement), through the log's own trigger, so that every
 event is chained as an append chains it. At `--small` events, then at `--events`, it signs a
 checkpoint over the whole log (timed: the first checkpoint reads every event), then verifies the
-whole log `--rounds` times (the chains, then the checkpoints), reporting the median time and
-rate, the rounds' range and the process's peak resident memory after them, and drops the
-database.
+whole log `--rounds` times for each of `--walkers` (the chains on that many connections, the
+checkpoints on one more, at once), reporting the median time and rate, the rounds' range and the
+process's peak resident memory after them, and drops the database.
 """
 
 import argparse
@@ -74,27 +75,31 @@ def _peak_mib() -> float:
 
 
 async def _measure(
-    conn: asyncpg.Connection, pool: asyncpg.Pool, key: Ed25519PrivateKey, rounds: int
+    conn: asyncpg.Connection,
+    pool: asyncpg.Pool,
+    key: Ed25519PrivateKey,
+    arguments: argparse.Namespace,
 ) -> None:
     started = time.perf_counter()
     made = await make_checkpoint(conn, key)
     signed = time.perf_counter() - started
     assert made is not None
-    seconds = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        found = await verify_log(pool, None, key.public_key())
-        seconds.append(time.perf_counter() - started)
-        if not found.intact:
-            raise RuntimeError(f"the log did not verify: {found}")
-    median = statistics.median(seconds)
-    events = found.events
-    print(
-        f"{events:>9,} events: checkpoint {signed:5.2f} s ({events / signed:9,.0f}/s); "
-        f"verify median {median:5.2f} s ({events / median:9,.0f} events/s), "
-        f"rounds {min(seconds):.2f}-{max(seconds):.2f} s; peak RSS {_peak_mib():.0f} MiB",
-        flush=True,
-    )
+    print(f"checkpoint of {made.facts.events:,} events: {signed:.2f} s", flush=True)
+    for walkers in arguments.walkers:
+        seconds = []
+        for _ in range(arguments.rounds):
+            started = time.perf_counter()
+            found = await verify_log(pool, None, key.public_key(), walkers=walkers)
+            seconds.append(time.perf_counter() - started)
+            if not found.intact:
+                raise RuntimeError(f"the log did not verify: {found}")
+        median = statistics.median(seconds)
+        print(
+            f"{found.events:>9,} events, {walkers} walkers: median {median:5.2f} s "
+            f"({found.events / median:9,.0f} events/s), rounds {min(seconds):.2f}-"
+            f"{max(seconds):.2f} s; peak RSS {_peak_mib():.0f} MiB",
+            flush=True,
+        )
 
 
 async def main(arguments: argparse.Namespace) -> None:
@@ -105,7 +110,7 @@ async def main(arguments: argparse.Namespace) -> None:
     key = Ed25519PrivateKey.generate()
     try:
         conn = await asyncpg.connect(url)
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=WALKERS + 1)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max(arguments.walkers) + 1)
         try:
             await migrate(conn)
             small_goals = arguments.small // EVENTS_PER_GOAL
@@ -114,13 +119,13 @@ async def main(arguments: argparse.Namespace) -> None:
             print(
                 f"filled {arguments.small:,} in {time.perf_counter() - started:.1f} s", flush=True
             )
-            await _measure(conn, pool, key, arguments.rounds)
+            await _measure(conn, pool, key, arguments)
             started = time.perf_counter()
             await _fill(conn, small_goals + 1, arguments.events // EVENTS_PER_GOAL, clinic)
             print(
                 f"filled {arguments.events:,} in {time.perf_counter() - started:.1f} s", flush=True
             )
-            await _measure(conn, pool, key, arguments.rounds)
+            await _measure(conn, pool, key, arguments)
         finally:
             await pool.close()
             await conn.close()
@@ -133,4 +138,10 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--walkers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[WALKERS],
+        help="connections that walk the chains, separated by commas: each is measured",
+    )
     asyncio.run(main(parser.parse_args()))
