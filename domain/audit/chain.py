@@ -63,7 +63,7 @@ class ChainLink(msgspec.Struct, frozen=True, gc=False):
     """The version its stream's head is at (None: the stream has no head)."""
 
 
-class Break(msgspec.Struct, frozen=True):
+class Break(msgspec.Struct, frozen=True, gc=False):
     """The first link of a stream that does not hold, at the event at `position`."""
 
     kind: BreakKind

@@ -25,7 +25,7 @@ class WindowDigest:
         return self._hasher.digest()
 
 
-class CheckpointFacts(msgspec.Struct, frozen=True):
+class CheckpointFacts(msgspec.Struct, frozen=True, gc=False):
     """What a checkpoint says: after `sequence - 1` others, every event whose transaction id is
     below `fence` (`events` of them in all, the highest at `last_position`) gives `digest`, as
     the log stood at `taken_at_us` (microseconds since 1970)."""
