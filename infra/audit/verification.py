@@ -56,10 +56,13 @@ async def verify_log(
     clinic_id: UUID | None,
     key: Ed25519PublicKey | None,
     progress: Callable[[int], None] | None = None,
+    *,
     walkers: int = WALKERS,
+    acquire_timeout: float | None = None,
 ) -> Verification:
     """Verifies the chains of `clinic_id`'s events (all, when None) and every checkpoint, on
-    `walkers + 1` of the pool's connections. `progress` hears how many events were walked."""
+    `walkers + 1` of the pool's connections, each waited for at most `acquire_timeout` seconds.
+    `progress` hears how many events were walked."""
     walked = 0
 
     def count(batch: int) -> None:
@@ -69,7 +72,10 @@ async def verify_log(
             progress(walked)
 
     async with AsyncExitStack() as stack:
-        conns = [await stack.enter_async_context(pool.acquire()) for _ in range(walkers + 1)]
+        conns = [
+            await stack.enter_async_context(pool.acquire(timeout=acquire_timeout))
+            for _ in range(walkers + 1)
+        ]
         leader, *others = conns
         await stack.enter_async_context(
             leader.transaction(isolation="repeatable_read", readonly=True)

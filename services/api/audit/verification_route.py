@@ -32,7 +32,12 @@ async def audit_verification(request: Request, caller: Authenticated) -> Verific
         raise forbidden()
     settings: Settings = request.app.state.settings
     pool: asyncpg.Pool = request.app.state.pool
-    return await verify_log(pool, caller.clinic_id, verifying_key(settings))
+    return await verify_log(
+        pool,
+        caller.clinic_id,
+        verifying_key(settings),
+        acquire_timeout=settings.database_acquire_timeout_seconds,
+    )
 
 
 ROUTES = [audit_verification]
