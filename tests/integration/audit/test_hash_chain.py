@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from domain.audit.chain import GENESIS, EventFields, canonical, link_hash
 from infra.db.connection import Connection
 from infra.db.migrate import bundled_migrations, migrate
-from infra.db.pool import drop_database, url_for_database
+from infra.db.pool import create_database_if_missing, drop_database, url_for_database
 from infra.eventstore.envelope import Metadata, NewEvent
 from infra.eventstore.store import (
     PendingAppend,
@@ -192,8 +192,6 @@ async def test_a_log_from_before_the_chain_is_chained_by_the_migration(
     pool: asyncpg.Pool,
     old_database_url: str,
 ) -> None:
-    from infra.db.pool import create_database_if_missing  # noqa: PLC0415
-
     await create_database_if_missing(old_database_url)
     conn = await asyncpg.connect(old_database_url)
     try:
