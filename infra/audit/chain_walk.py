@@ -75,7 +75,11 @@ async def stream_ranges(conn: Connection, parts: int) -> list[tuple[str, str | N
     heads count them), that together hold every stream id, whatever the heads say."""
     fractions = [part / parts for part in range(1, parts)]
     cuts = await conn.fetchval(_RANGES, fractions) if fractions else []
-    bounds = sorted({cut for cut in cuts or [] if cut})
+    # In the database's order, which its collation sets and Python's sort would not follow.
+    bounds: list[str] = []
+    for cut in cuts or []:
+        if cut and (not bounds or cut != bounds[-1]):
+            bounds.append(cut)
     starts = ["", *bounds]
     return list(zip(starts, [*bounds, None], strict=True))
 
