@@ -1,0 +1,39 @@
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+
+from infra.config import Settings
+from services.api.app import create_app
+from tests.integration.api.world import Clinic, app_settings, build_clinic
+from tests.integration.mail.conftest import environment, mail_environment
+from tests.integration.web.pages import Web
+
+BASE_URL = "https://goals.clinic.example"
+
+
+@pytest.fixture
+async def clinic(database_url: str, pool: asyncpg.Pool) -> Clinic:
+    """A clinic with a person in every role, built while e-mail is off (the invitation codes
+    come back in the API's answers)."""
+    async with AsyncTestClient(create_app(app_settings(database_url))) as api:
+        return await build_clinic(api, pool, "north")
+
+
+@pytest.fixture
+def web_settings(database_url: str, clinic: Clinic) -> Iterator[Settings]:
+    """E-mail on (queued in the outbox; these tests read it there), links to BASE_URL."""
+    with environment(mail_environment(database_url, 1, PUBLIC_BASE_URL=BASE_URL)) as settings:
+        yield msgspec.structs.replace(
+            settings, rate_limit_requests=0, redis_url="redis://127.0.0.1:1/0"
+        )
+
+
+@pytest.fixture
+async def web(web_settings: Settings) -> AsyncIterator[Web]:
+    """A browser's view of the app in this process: it keeps its cookies."""
+    async with AsyncTestClient(create_app(web_settings), base_url=BASE_URL) as client:
+        client.follow_redirects = False  # each test looks at the redirects themselves
+        yield client
