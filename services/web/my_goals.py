@@ -6,7 +6,6 @@ maker, the same load of the goal for the caller, the same rules). With htmx the 
 card alone; without, the browser is sent back to the page (POST, redirect, GET).
 """
 
-import math
 import uuid
 from datetime import UTC, datetime
 from uuid import UUID
@@ -81,11 +80,15 @@ def _page(
 
 @get(PAGE, opt={ACCESS_LOGGED: True})
 async def my_goals(
-    request: Request, conn: Db, viewer: SignedIn, checked_in: FromQuery[UUID | None] = None
+    request: Request,
+    conn: Db,
+    viewer: SignedIn,
+    checked_in: FromQuery[UUID | None] = None,
+    after: FromQuery[int | None] = None,
 ) -> Template | Redirect:
     if viewer.caller.role != "client":
         return Redirect(viewer.landing, status_code=303)
-    cards = await _cards(request, conn, viewer.caller.user_id)
+    cards = await _cards(request, conn, viewer.caller.user_id, after)
     note = CHECKED_IN if checked_in is not None else None
     return _page(viewer, cards, goal_id=checked_in, note=note)
 
@@ -101,8 +104,6 @@ async def _check_in_asked(request: Request) -> NewCheckIn | str:
     try:
         amount = float(amount_text)
     except ValueError:
-        return NOT_A_NUMBER
-    if not math.isfinite(amount):
         return NOT_A_NUMBER
     return NewCheckIn(amount=amount, check_in_id=check_in_id)
 
@@ -135,9 +136,11 @@ async def check_in(
     asked = await _check_in_asked(request)
     # Refused (another client's goal, or none) as the API refuses it: a page that says so.
     outcome = asked if isinstance(asked, str) else await _record(request, goal_id, asked)
-    if not request.htmx and isinstance(outcome, int):
-        return Redirect(f"{PAGE}?checked_in={goal_id}#goal-{goal_id}", status_code=303)
     position = outcome if isinstance(outcome, int) and outcome > 0 else None
+    if not request.htmx and isinstance(outcome, int):
+        # The page waits for the projection to hold the check-in, as `min_position` does.
+        after = "" if position is None else f"&after={position}"
+        return Redirect(f"{PAGE}?checked_in={goal_id}{after}#goal-{goal_id}", status_code=303)
     cards = await _cards(request, conn, viewer.caller.user_id, position)
     error = outcome if isinstance(outcome, str) else None
     note = None if error else CHECKED_IN

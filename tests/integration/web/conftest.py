@@ -1,3 +1,5 @@
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
@@ -7,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from infra.config import Settings
 from services.api.app import create_app
+from tests.integration.api.support import project_everything
 from tests.integration.api.world import Clinic, app_settings, build_clinic
 from tests.integration.mail.conftest import environment, mail_environment
 from tests.integration.web.pages import Web
@@ -37,3 +40,28 @@ async def web(web_settings: Settings) -> AsyncIterator[Web]:
     async with AsyncTestClient(create_app(web_settings), base_url=BASE_URL) as client:
         client.follow_redirects = False  # each test looks at the redirects themselves
         yield client
+
+
+@pytest.fixture
+def projector(database_url: str) -> Iterator[None]:
+    """Keeps the goal projection up to date in the background, as the workers would, so that a
+    page that waits for its write (`min_position`) sees it. On a thread of its own: the
+    in-process test client holds the test's event loop while it waits for an answer."""
+    stop = threading.Event()
+
+    async def follow() -> None:
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+        try:
+            while not stop.is_set():
+                await project_everything(pool)
+                await asyncio.sleep(0.02)
+        finally:
+            await pool.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(follow(),), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
