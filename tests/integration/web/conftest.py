@@ -1,18 +1,24 @@
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
+from playwright.async_api import Browser, async_playwright
 
 from infra.config import Settings
 from services.api.app import create_app
+from tests.integration.api.api_service import ApiService
 from tests.integration.api.support import project_everything
 from tests.integration.api.world import Clinic, app_settings, build_clinic
-from tests.integration.mail.conftest import environment, mail_environment
+from tests.integration.mail.conftest import Senders, environment, mail_environment
+from tests.integration.mail.smtp_server import SmtpServer, smtp_server
+from tests.integration.web.browser import CHROMIUM, chromium_missing
 from tests.integration.web.pages import Web
+from tests.processes import free_port
 
 BASE_URL = "https://goals.clinic.example"
 
@@ -65,3 +71,44 @@ def projector(database_url: str) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """One headless Chromium for the whole run: each test opens contexts of its own."""
+    missing = chromium_missing()
+    if missing:
+        pytest.skip(missing)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def served_web(
+    database_url: str, clinic: Clinic, smtp: SmtpServer, tmp_path: Path
+) -> AsyncIterator[str]:
+    """The service as `goals api` runs it, on plain http on loopback, sending its e-mail to the
+    test SMTP server (through a mail delivery loop as the workers run it); its base URL."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = mail_environment(database_url, smtp.port, PUBLIC_BASE_URL=base_url)
+    with environment(settings) as mail_settings:
+        senders = Senders(mail_settings)
+        await senders.start()
+        service = ApiService(database_url, tmp_path / "api.log", 1, port, **settings)
+        try:
+            await service.until_live()
+            yield base_url
+        finally:
+            service.kill()
+            await senders.stop()
