@@ -9,14 +9,14 @@ import time
 from pathlib import Path
 
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page
+from playwright.async_api import Page, ViewportSize
 
 from tests.integration.mail.smtp_server import Mailbox, body
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "web"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1280, height=800)
+PHONE = ViewportSize(width=390, height=844)
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 _LINK = re.compile(r"http://\S+/sign-in/link\?code=\S+")
 
