@@ -44,31 +44,32 @@ async def new_links_for(conn: Connection, email: str, hash_key: str) -> list[Sig
     """A fresh link for each active person with this (normalised) e-mail address: one address
     may belong to people of several clinics. None for an address nobody active has."""
     people = await conn.fetch(
-        "SELECT id, clinic_id, email FROM users WHERE email = $1 AND deactivated_at IS NULL",
-        email,
+        "SELECT id FROM users WHERE email = $1 AND deactivated_at IS NULL", email
     )
-    links = []
-    for person in people:
-        link = SignInLink(
-            uuid.uuid4(),
-            person["id"],
-            person["clinic_id"],
-            person["email"],
-            LINK_PREFIX + secrets.token_urlsafe(32),
-            datetime.now(UTC) + LINK_LIFETIME,
-        )
-        await conn.execute(
-            """
-            INSERT INTO sign_in_links (id, user_id, secret_hash, expires_at)
-            VALUES ($1, $2, $3, $4)
-            """,
-            link.id,
-            link.user_id,
-            hash_token(link.secret, hash_key),
-            link.expires_at,
-        )
-        links.append(link)
-    return links
+    return [await new_link(conn, person["id"], hash_key) for person in people]
+
+
+async def new_link(conn: Connection, user_id: UUID, hash_key: str) -> SignInLink:
+    """A fresh sign-in link for the person, good for one use within LINK_LIFETIME."""
+    row = await conn.fetchrow("SELECT clinic_id, email FROM users WHERE id = $1", user_id)
+    if row is None:
+        raise LookupError(f"no user {user_id}")
+    link = SignInLink(
+        uuid.uuid4(),
+        user_id,
+        row["clinic_id"],
+        row["email"],
+        LINK_PREFIX + secrets.token_urlsafe(32),
+        datetime.now(UTC) + LINK_LIFETIME,
+    )
+    await conn.execute(
+        "INSERT INTO sign_in_links (id, user_id, secret_hash, expires_at) VALUES ($1, $2, $3, $4)",
+        link.id,
+        link.user_id,
+        hash_token(link.secret, hash_key),
+        link.expires_at,
+    )
+    return link
 
 
 # Single use: the update takes the row, so a second use, at the same moment or later, finds it

@@ -6,11 +6,14 @@ from datetime import timedelta
 import asyncpg
 import httpx
 
+from infra.access.sign_in_mail import sign_in_url
 from infra.access.web_sessions import LINK_LIFETIME
 from infra.db.connection import Connection
 from services.api.auth import SESSION_COOKIE
+from services.cli.demo import seed_demo
 from services.web.sign_in import EXPIRED_LINK
-from tests.integration.api.world import Clinic
+from tests.integration.api.world import TOKEN_KEY, Clinic
+from tests.integration.web.conftest import BASE_URL
 from tests.integration.web.pages import (
     Web,
     ask_for_link,
@@ -137,3 +140,14 @@ async def test_an_invitation_opens_a_session(web: Web, clinic: Clinic, pool: asy
     again = await send_form(web, "/invitation", "/invitation", code=link.group(1))
     assert again.status_code == 400
     assert (await web.get("/my/goals")).status_code == 303
+
+
+async def test_the_demos_sign_in_links_open_the_app(web: Web, pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        demo = await seed_demo(conn, TOKEN_KEY)
+    sam = next(user for user in demo.users if user.name == "Sam Rivera")
+    used = await use_link(web, sign_in_url(BASE_URL, sam.sign_in_code))
+    assert (used.status_code, used.headers["location"]) == (303, "/")
+    page = await web.get("/my/goals")
+    assert page.status_code == 200
+    assert "Sam Rivera" in page.text
