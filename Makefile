@@ -18,7 +18,10 @@ $(UV):
 setup: $(UV) ## install the locked dependencies into .venv
 	$(UV) sync --frozen
 
-run: setup ## set up, migrate, and run the API and the workers (local or embedded PostgreSQL/Redis)
+# The web app's cookies are Secure unless the app is served over plain http on loopback, which
+# `make run` says it is unless told otherwise.
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:8000
+run: setup ## set up, migrate, and run the API, the web app and the workers (local or embedded PostgreSQL/Redis)
 	$(RUN) goals migrate
 	$(RUN) goals serve
 
