@@ -33,6 +33,8 @@ def _watch_policy(page: Page, blocked: list[str]) -> None:
 async def _sign_in(context: BrowserContext, base_url: str, smtp: SmtpServer, mails: int) -> Page:
     page = await context.new_page()
     await page.goto(f"{base_url}/sign-in")
+    assert await accessibility_problems(page) == []
+    await screenshot(page, "sign-in-desktop")
     await page.get_by_label("E-mail address").fill(CLIENT_EMAIL)
     await page.get_by_role("button", name="Send me a link").click()
     await expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
