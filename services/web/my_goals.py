@@ -134,7 +134,7 @@ async def check_in(
     request: HTMXRequest, goal_id: FromPath[UUID], conn: Db, viewer: SignedIn
 ) -> Template | Redirect:
     asked = await _check_in_asked(request)
-    # Refused (another client's goal, or none) as the API refuses it: a page that says so.
+    # A goal the caller may not see is refused by the API's own load (404), shown as a page.
     outcome = asked if isinstance(asked, str) else await _record(request, goal_id, asked)
     position = outcome if isinstance(outcome, int) and outcome > 0 else None
     if not request.htmx and isinstance(outcome, int):
