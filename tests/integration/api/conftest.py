@@ -47,6 +47,11 @@ async def module_clinic(module_api: AsyncTestClient, module_pool: asyncpg.Pool) 
     return await build_clinic(module_api, module_pool, "north")
 
 
+@pytest.fixture(scope="module")
+async def module_other_clinic(module_api: AsyncTestClient, module_pool: asyncpg.Pool) -> Clinic:
+    return await build_clinic(module_api, module_pool, "south")
+
+
 @pytest.fixture
 async def served_api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app running behind a real HTTP server, for requests that must overlap."""
