@@ -13,7 +13,7 @@ Access records (the access log) are to follow the events in the same stream once
 exists; the tamper-evidence chain will fill `hash` and `previous_hash`, null until then.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -78,7 +78,7 @@ async def export_lines(
     *,
     batch_rows: int = EXPORT_BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The export as chunks of whole NDJSON lines, one batch of rows per chunk.
 
     `progress` hears the number of records written so far after each batch."""
