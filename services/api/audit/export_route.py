@@ -1,4 +1,5 @@
-"""The auditor's export: every event of their clinic in a time range, as an NDJSON stream."""
+"""The auditor's export: every event and access record of their clinic in a time range, as an
+NDJSON stream."""
 
 from datetime import UTC, datetime
 from typing import Annotated
@@ -35,14 +36,18 @@ def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
 
 @get(
     "/v1/audit/export",
-    summary="Every event of the auditor's clinic in a time range, as NDJSON (the auditor)",
+    summary="Every event and access record of the auditor's clinic in a time range, as NDJSON "
+    "(the auditor)",
     description=(
-        "One JSON object per line, oldest first: `kind` `event` lines, each with its position,"
-        " stream, version, type, time, data and metadata (who, role, why, correlation id,"
-        " token), and `hash`/`previous_hash` (null until the log's hash chain exists); then one"
-        " `kind` `end` line with the count of records. A response without the end line was cut"
-        " short. Streamed from one snapshot of the log, with bounded memory however long the"
-        " range. `from` (included) defaults to the beginning, `to` (excluded) to now."
+        "One JSON object per line: first `kind` `event` lines, oldest first, each with its"
+        " position, stream, version, type, time, data and metadata (who, role, why, correlation"
+        " id, token), and `hash`/`previous_hash` (null until the log's hash chain exists); then"
+        " `kind` `access` lines, the access log's records committed in the range by the clinic's"
+        " callers, oldest first (who, role, token, clients and goals, route, path, status, when,"
+        " correlation id); then one `kind` `end` line with the counts. A response without the"
+        " end line was cut short. Streamed from one snapshot of the logs, with bounded memory"
+        " however long the range. `from` (included) defaults to the beginning, `to` (excluded)"
+        " to now."
     ),
     responses={
         200: ResponseSpec(data_container=str, media_type=NDJSON, description="NDJSON records"),
