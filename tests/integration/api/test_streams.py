@@ -4,6 +4,7 @@
 
 import asyncio
 
+import asyncpg
 import httpx
 import msgspec
 from litestar import Litestar
@@ -79,12 +80,24 @@ class StalledReader:
 
 
 async def test_past_the_bound_a_stream_is_told_to_retry_and_other_reads_go_on(
-    api: AsyncTestClient[Litestar], clinic: Clinic, database_url: str
+    api: AsyncTestClient[Litestar], clinic: Clinic, database_url: str, pool: asyncpg.Pool
 ) -> None:
     goal = (await set_goal(api, clinic))["goal_id"]
     app = _one_stream_app(database_url)
     async with app.lifespan():
         await _past_the_bound(app, clinic, goal)
+
+    # A refusal is recorded like any answer: an attempt to read is worth accounting for.
+    outcomes = await pool.fetch(
+        "SELECT route, status FROM access_log WHERE route LIKE '%record' OR route LIKE '%export' "
+        "ORDER BY id"
+    )
+    assert [(row["route"].rsplit("/", 1)[-1], row["status"]) for row in outcomes] == [
+        ("record", 200),  # the stalled one, recorded before its first byte
+        ("export", 503),
+        ("record", 503),
+        ("record", 200),
+    ]
 
 
 async def _past_the_bound(app: Litestar, clinic: Clinic, goal: str) -> None:
