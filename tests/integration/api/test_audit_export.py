@@ -4,6 +4,7 @@ other role."""
 
 import asyncio
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -157,9 +158,13 @@ async def test_a_reader_that_goes_away_gives_the_connection_back(
         "WHERE datname = current_database() AND query LIKE '%json_build_object%' "
         "AND query NOT LIKE '%pg_stat_activity%' AND state <> 'idle'"
     )
-    async with served_api.stream(
-        "GET", "/v1/audit/export", headers=clinic.auditor.headers
-    ) as answer:
+    # A reader with a small receive buffer: the server's writes stop a few megabytes in, where
+    # a default one (tens of megabytes on loopback) could take the whole export before a look.
+    slow = httpx.AsyncHTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    async with (
+        httpx.AsyncClient(transport=slow, base_url=served_api.base_url, timeout=30) as reader,
+        reader.stream("GET", "/v1/audit/export", headers=clinic.auditor.headers) as answer,
+    ):
         assert answer.status_code == 200
         async for chunk in answer.aiter_bytes():
             assert chunk
