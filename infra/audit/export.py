@@ -1,9 +1,10 @@
-"""The audit export: the events of a time range as NDJSON, streamed with bounded memory.
+"""The audit export: the events and access records of a time range as NDJSON, streamed with
+bounded memory.
 
-One server-side cursor in one read-only REPEATABLE READ transaction: the export is a single
-snapshot of the log however long it takes, and the process holds one batch of rows at a time,
-whatever the range. PostgreSQL writes each line itself (`json_build_object`), so Python only
-joins a batch's lines.
+Server-side cursors, one after the other, in one read-only REPEATABLE READ transaction: the
+export is a single snapshot of the logs however long it takes, and the process holds one batch
+of rows at a time, whatever the range. PostgreSQL writes each line itself
+(`json_build_object`), so Python only joins a batch's lines.
 
 Each line is one record: first the events, `{"kind": "event", ...}`, in the order
 (recorded_at, position); then the access log's records of the same range, `{"kind": "access",
@@ -11,7 +12,8 @@ Each line is one record: first the events, `{"kind": "event", ...}`, in the orde
 `{"kind": "end", "records": N, "events": E, "access_records": A}`, says the export is whole: an
 export cut short (a dropped connection, a server stopping) has no such line.
 
-The tamper-evidence chain will fill the events' `hash` and `previous_hash`, null until then.
+Each event carries its `hash` and `previous_hash`, its place in its stream's hash chain;
+access records are not chained.
 """
 
 from collections.abc import AsyncGenerator, Callable
@@ -39,8 +41,8 @@ SELECT json_build_object(
     'data', data,
     'metadata', metadata,
     -- The tamper-evidence chain's place: the event's own hash and the one it links to.
-    'hash', NULL,
-    'previous_hash', NULL
+    'hash', encode(hash, 'hex'),
+    'previous_hash', encode(previous_hash, 'hex')
 )::text AS line
 FROM events
 WHERE recorded_at >= $1 AND recorded_at < $2
