@@ -74,6 +74,12 @@ class Settings(msgspec.Struct, frozen=True):
     """`API_MAX_CONCURRENT_REQUESTS`: requests each API process serves at once; past it, a
     request answers 503 with `Retry-After` at once rather than queueing."""
 
+    api_max_concurrent_streams: int = 4
+    """`API_MAX_CONCURRENT_STREAMS`: answers each API process streams at once (clients' records,
+    audit exports), each holding a pool connection while it streams; past it, such a request
+    waits up to `DATABASE_ACQUIRE_TIMEOUT_SECONDS` for one to end, then answers 503. Keep it
+    below `DATABASE_POOL_MAX`: the rest of the pool serves every other request."""
+
     log_level: str = "info"
     """`LOG_LEVEL`: debug, info, warning or error."""
 
