@@ -1,13 +1,14 @@
 """Benchmark: does a flood from one token leave another clinic's latency alone?
 
     uv run python -m bench.rate_limit_flood [--rounds 3] [--duration 15] [--victim-rate 8]
-        [--flood-rate R] [--limit N] [--window second|minute|hour|day]
+        [--flood-rate R] [--limit N] [--window second|minute|hour|day] [--burst N]
 
 On a scratch database (dropped at the end) of the server `DATABASE_URL` names, two clinics are
 seeded as bench/api_checkins.py seeds one: each a client with goals and a bearer token. The real
 API (`goals api`, 2 worker processes) runs with the default rate limits (`RATE_LIMIT_REQUESTS`,
-`RATE_LIMIT_WINDOW`, or those `--limit` and `--window` give), counted in the Redis `REDIS_URL`
-names under a `BROKER_NAMESPACE` of the run's own (its keys expire with their windows).
+`RATE_LIMIT_WINDOW`, `RATE_LIMIT_BURST`, or those `--limit`, `--window` and `--burst` give),
+counted in the Redis `REDIS_URL` names under a `BROKER_NAMESPACE` of the run's own (its keys
+expire with their windows).
 
 Each round measures, in an order that alternates between rounds:
 - unloaded: the second clinic's client checks in at a paced rate (open loop, under its own limit
@@ -155,7 +156,8 @@ def report(rounds: list[Round], arguments: argparse.Namespace) -> None:
         f"other clinic paced at {arguments.victim_rate:.0f}/s on {VICTIM_CONNECTIONS} connections;"
         f" flood: {FLOOD_CONNECTIONS} connections, {flood_shape};"
         f" {arguments.duration} s per phase;"
-        f" limit {arguments.limit or 'default'} per {arguments.window or 'default window'};"
+        f" limit {arguments.limit or 'default'} per {arguments.window or 'default window'},"
+        f" burst {'default' if arguments.burst is None else arguments.burst};"
         f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     print("| round | unloaded p50 / p99 ms | flooded p50 / p99 ms | flood sent/s | flood 2xx/s |")
@@ -194,10 +196,13 @@ async def benchmark(scratch_url: str, arguments: argparse.Namespace) -> None:
     # benchmark's "off".
     del environment["RATE_LIMIT_REQUESTS"]
     environment.pop("RATE_LIMIT_WINDOW", None)
+    environment.pop("RATE_LIMIT_BURST", None)
     if arguments.limit is not None:
         environment["RATE_LIMIT_REQUESTS"] = str(arguments.limit)
     if arguments.window is not None:
         environment["RATE_LIMIT_WINDOW"] = arguments.window
+    if arguments.burst is not None:
+        environment["RATE_LIMIT_BURST"] = str(arguments.burst)
     environment["BROKER_NAMESPACE"] = f"goals_bench_{secrets.token_hex(6)}"
     with tempfile.TemporaryDirectory(prefix="goals-bench-flood-") as log_dir:
         async with served("api", api_command(), environment, "/health/live", Path(log_dir)) as api:
@@ -224,6 +229,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         choices=["second", "minute", "hour", "day"],
         help="RATE_LIMIT_WINDOW (default: the service's)",
     )
+    parser.add_argument("--burst", type=int, help="RATE_LIMIT_BURST (default: the service's)")
     return parser.parse_args(argv)
 
 
