@@ -199,5 +199,7 @@ def create_app(
     if limits:
         # Ahead of all: a caller refused for their rate limit costs nothing more until their
         # window ends (services/api/over_limit.py).
-        app.asgi_handler = over_limit_refusals(app.asgi_handler, UNLIMITED_PREFIXES)
+        app.asgi_handler = over_limit_refusals(
+            app.asgi_handler, UNLIMITED_PREFIXES, settings.rate_limit_hold_seconds
+        )
     return app

@@ -11,6 +11,16 @@ Until then their requests are answered here with the same 429, for the price of 
 messages: before routing, before the admission bound, and without a log line each, which a flood
 would otherwise write thousands of a second (the first refusal of each window is logged).
 
+Cheap is not enough against a client that sends its next request as soon as the last is
+answered: the cheaper the refusal, the more it sends (docs/benchmarks.md measured 14,000-21,000
+a second, taking most of a core from the API). So each of these refusals is held for
+`RATE_LIMIT_HOLD_SECONDS` first, which costs no CPU: such a client then gets one answer per
+connection per hold. A client that heeds `Retry-After` never sends a request that is held. The
+hold never outlasts the window: a request still held when the window ends goes on to the route,
+to be served or refused there. Held requests are outside the admission bound, so that they never
+take the room of other callers' requests; what bounds them is the connections a client opens,
+which a proxy in front limits.
+
 Who a caller is, here, is only what they sent: their `Authorization` header, else their address.
 Neither is verified, and neither needs to be: a request is refused here only if the same header
 (or the same address, sending none) was refused by a route, which did verify it, so a forged or
@@ -19,6 +29,7 @@ is kept by its `hash()` (SipHash under this process's own random key: no one out
 their header collide with another's), so that no secret is kept longer than its request.
 """
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -78,14 +89,13 @@ class _RefusedCallers:
     def __init__(self) -> None:
         self._by_caller: dict[int, _Refused] = {}
 
-    def wait(self, caller: int) -> tuple[_Refused, int] | None:
-        """The caller's refusal and the seconds it has yet to run, while it runs."""
+    def refusal(self, caller: int) -> _Refused | None:
+        """The caller's refusal, while its window runs."""
         refused = self._by_caller.get(caller)
         if refused is None:
             return None
-        seconds = refused.until - int(time.time())
-        if seconds > 0:
-            return refused, seconds
+        if refused.until > time.time():
+            return refused
         del self._by_caller[caller]
         return None
 
@@ -98,9 +108,10 @@ class _RefusedCallers:
         self._by_caller[caller] = refused
 
 
-def over_limit_refusals(app: ASGIApp, unlimited: tuple[str, ...]) -> ASGIApp:
+def over_limit_refusals(app: ASGIApp, unlimited: tuple[str, ...], hold_seconds: float) -> ASGIApp:
     """`app`, with the callers its routes refused for their rate limit refused ahead of it until
-    their windows end; never on the paths that begin with one of `unlimited`."""
+    their windows end, each refusal after `hold_seconds` (never past the window's end: a request
+    still held then goes on to `app`); never on the paths that begin with one of `unlimited`."""
     refused_callers = _RefusedCallers()
     problem = rate_limited_body()
     outcome = msgspec.json.encode(outcome_of(msgspec.json.decode(problem, type=ProblemDetails)))
@@ -110,9 +121,9 @@ def over_limit_refusals(app: ASGIApp, unlimited: tuple[str, ...]) -> ASGIApp:
     }
     fhir_paths = f"{FHIR_BASE}/"
 
-    async def refuse(scope: Scope, send: Send, refused: _Refused, seconds: int) -> None:
+    async def refuse(scope: Scope, send: Send, refused: _Refused) -> None:
         content_type, body = bodies[scope["path"].startswith(fhir_paths)]
-        wait = str(seconds).encode()
+        wait = str(max(1, refused.until - int(time.time()))).encode()
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": 429,
@@ -138,9 +149,12 @@ def over_limit_refusals(app: ASGIApp, unlimited: tuple[str, ...]) -> ASGIApp:
             await app(scope, receive, send)
             return
         caller = _caller(scope)
-        waiting = refused_callers.wait(caller)
-        if waiting is not None:
-            await refuse(scope, send, *waiting)
+        refused = refused_callers.refusal(caller)
+        if refused is not None and hold_seconds > 0:
+            await asyncio.sleep(min(hold_seconds, refused.until - time.time()))
+            refused = refused_callers.refusal(caller)
+        if refused is not None:
+            await refuse(scope, send, refused)
             return
 
         async def send_noting_refusal(message: Message) -> None:

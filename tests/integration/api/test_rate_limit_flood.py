@@ -27,13 +27,14 @@ def redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 def _limited(database_url: str, redis_url: str, **limits: object) -> Settings:
+    """Limits counted in `redis_url`; refusals answered at once unless `limits` say otherwise."""
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
         token_hash_key=TOKEN_KEY,
         log_format="json",
         rate_limit_window="minute",
-        **limits,  # type: ignore[arg-type]
+        **{"rate_limit_hold_seconds": 0, **limits},  # type: ignore[arg-type]
     )
 
 
@@ -125,6 +126,29 @@ async def test_a_flood_holds_no_room_that_another_caller_needs(
     # The other clinic's requests never found the process full of the flood's refusals.
     assert others == [200] * (room * rounds)
     assert flooded == {429}
+
+
+async def test_a_client_that_ignores_retry_after_gets_one_answer_per_hold(
+    database_url: str, redis: PrivateRedis, clinic: Clinic
+) -> None:
+    limit, hold, flooding_seconds = 2, 0.5, 1.0
+    settings = _limited(
+        database_url, redis.url, rate_limit_requests=limit, rate_limit_hold_seconds=hold
+    )
+    async with AsyncTestClient(create_app(settings)) as api:
+        for _ in range(limit):
+            assert (await api.get(READ, headers=clinic.client.headers)).status_code == 200
+        assert (await api.get(READ, headers=clinic.client.headers)).status_code == 429
+        refusals = []
+        began = time.monotonic()
+        while time.monotonic() - began < flooding_seconds:
+            refusals.append(await api.get(READ, headers=clinic.client.headers))
+
+    assert {refused.status_code for refused in refusals} == {429}
+    assert all(int(refused.headers["retry-after"]) >= 1 for refused in refusals)
+    # One answer per hold, and one more begun before the last hold ended: not one per
+    # round trip, which answered hundreds in the same second.
+    assert len(refusals) <= flooding_seconds / hold + 1
 
 
 async def test_a_burst_is_bounded_within_the_window(
