@@ -219,8 +219,8 @@ class BurstRateLimitMiddleware(CallerRateLimitMiddleware):
 
 
 def rate_limits(settings: Settings) -> tuple[list[RateLimitConfig], FailOpenRedisStore] | None:
-    """The middlewares' configurations, the window's then the burst's (when it bounds anything
-    the window does not), and their store; None when the operator turned limits off."""
+    """The middlewares' configurations, outermost first: the burst's (when it bounds anything
+    the window does not), then the window's; and their store. None when limits are off."""
     if settings.rate_limit_requests <= 0:
         return None
     holders = TokenHolders(settings.token_hash_key)
@@ -249,14 +249,15 @@ def rate_limits(settings: Settings) -> tuple[list[RateLimitConfig], FailOpenRedi
     configs = [window]
     burst = settings.rate_limit_burst
     if settings.rate_limit_window != "second" and 0 < burst < settings.rate_limit_requests:
-        # Its headers are left to the window's, the limit a client plans by; its refusal says
-        # which limit refused.
-        configs.append(
+        # First, so that a request it refuses is not counted in the window. Its headers are
+        # left to the window's, the limit a client plans by; its refusal says which refused.
+        configs.insert(
+            0,
             replace(
                 window,
                 rate_limit=("second", burst),
                 middleware_class=BurstRateLimitMiddleware,
                 set_rate_limit_headers=False,
-            )
+            ),
         )
     return configs, FailOpenRedisStore(redis, f"{settings.broker_namespace}:rate_limit")
