@@ -12,8 +12,8 @@ messages: before routing, before the admission bound, and without a log line eac
 would otherwise write thousands of a second (the first refusal of each window is logged).
 
 Cheap is not enough against a client that sends its next request as soon as the last is
-answered: the cheaper the refusal, the more it sends (docs/benchmarks.md measured 14,000-21,000
-a second, taking most of a core from the API). So each of these refusals is held for
+answered: the cheaper the refusal, the more it sends, until the API's share of the machine goes
+to refusals all the same (docs/benchmarks.md). So each of these refusals is held for
 `RATE_LIMIT_HOLD_SECONDS` first, which costs no CPU: such a client then gets one answer per
 connection per hold. A client that heeds `Retry-After` never sends a request that is held. The
 hold never outlasts the window: a request still held when the window ends goes on to the route,
