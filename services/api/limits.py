@@ -9,9 +9,10 @@ one request, so a user hammering several processes gets somewhat more than the l
 
 Who: the user the bearer token belongs to, so that the tokens one person mints share one limit.
 The middleware asks before the route runs, so the holder of a token not yet seen by this process
-is looked up once (a token never changes hands) and remembered. A request without a token, and
-one whose token proves no one, is counted by the address it came from, so that guessing tokens
-is limited too.
+is looked up once (a token never changes hands) and remembered. A request without a bearer token
+is not counted (the web app's pages are signed in by a cookie, and a clinic's staff may share
+one address); one whose token proves no one is counted by the address it came from, so that
+guessing tokens is limited too.
 
 Two windows count each user: `RATE_LIMIT_REQUESTS` per `RATE_LIMIT_WINDOW`, and
 `RATE_LIMIT_BURST` in each second of the clock, so that the opening of a long window does not let
@@ -74,10 +75,10 @@ class TokenHolders:
         self._capacity = capacity
         self._holders: OrderedDict[bytes, str] = OrderedDict()
 
-    async def identity(self, request: Request[Any, Any, Any]) -> str:
+    async def identity(self, request: Request[Any, Any, Any]) -> str | None:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
-            return f"address:{get_remote_address(request)}"
+            return None
         token_hash = hash_token(credentials.strip(), self._hash_key)
         holder = self._holders.get(token_hash) or await self._look_up(request, token_hash)
         return f"user:{holder}" if holder else f"address:{get_remote_address(request)}"
@@ -228,7 +229,7 @@ def rate_limits(settings: Settings) -> tuple[list[RateLimitConfig], FailOpenRedi
     async def counted(request: Request[Any, Any, Any]) -> bool:
         if _IDENTITY not in request.state:
             request.state[_IDENTITY] = await holders.identity(request)
-        return True
+        return request.state[_IDENTITY] is not None
 
     def identifier(request: Request[Any, Any, Any]) -> str:
         return str(request.state[_IDENTITY])

@@ -21,10 +21,11 @@ to be served or refused there. Held requests are outside the admission bound, so
 take the room of other callers' requests; what bounds them is the connections a client opens,
 which a proxy in front limits.
 
-Who a caller is, here, is only what they sent: their `Authorization` header, else their address.
-Neither is verified, and neither needs to be: a request is refused here only if the same header
-(or the same address, sending none) was refused by a route, which did verify it, so a forged or
-guessed token is refused on its own account and can never get anyone else's refused. The header
+Who a caller is, here, is only what they sent: their `Authorization` header (a request without
+one is not counted). It is not verified, and need not be: a request is refused here only if the
+same header was refused by a route, which did verify it (a token that proves no one is counted
+there by its address), so a forged or guessed token is refused on its own account and can never
+get anyone else's refused. The header
 is kept by its `hash()` (SipHash under this process's own random key: no one outside can make
 their header collide with another's), so that no secret is kept longer than its request.
 """
@@ -65,12 +66,11 @@ class _Refused:
     """The route's `RateLimit-*` headers but the reset, which is said anew each time."""
 
 
-def _caller(scope: Scope) -> int:
+def _caller(scope: Scope) -> int | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
             return hash(value)
-    client = scope.get("client")
-    return hash(("address", client[0] if client else ""))
+    return None  # not counted (services/api/limits.py), so never refused
 
 
 def _refusal(headers: list[tuple[bytes, bytes]]) -> _Refused | None:
@@ -149,6 +149,9 @@ def over_limit_refusals(app: ASGIApp, unlimited: tuple[str, ...], hold_seconds: 
             await app(scope, receive, send)
             return
         caller = _caller(scope)
+        if caller is None:
+            await app(scope, receive, send)
+            return
         refused = refused_callers.refusal(caller)
         if refused is not None and hold_seconds > 0:
             await asyncio.sleep(min(hold_seconds, refused.until - time.time()))

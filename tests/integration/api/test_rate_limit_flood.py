@@ -174,20 +174,3 @@ async def test_a_burst_is_bounded_within_the_window(
     assert refused.status_code == 429
     assert refused.headers["ratelimit-policy"] == f"{burst}; w=1"
     assert refused.json()["code"] == "rate_limited"
-
-
-async def test_requests_without_a_token_are_limited_by_their_address(
-    database_url: str, redis: PrivateRedis, clinic: Clinic
-) -> None:
-    limit = 3
-    settings = _limited(database_url, redis.url, rate_limit_requests=limit)
-    async with AsyncTestClient(create_app(settings)) as api:
-        for _ in range(limit):
-            assert (await api.get(READ)).status_code == 401
-        for _ in range(3):
-            refused = await api.get(READ)
-            assert refused.status_code == 429
-            assert refused.json()["code"] == "rate_limited"
-        # A person's own token is counted apart from what the same address sent without one.
-        assert (await api.get(READ, headers=clinic.client.headers)).status_code == 200
-        assert (await api.get("/health/live")).status_code == 200
