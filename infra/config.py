@@ -129,6 +129,18 @@ class Settings(msgspec.Struct, frozen=True):
     whole, so keep the count in the hundreds; and a `second` window is ended at the turn of the
     clock's second, so it admits up to twice its count."""
 
+    rate_limit_burst: int = 20
+    """`RATE_LIMIT_BURST`: requests one user may make in any one second of the clock, within
+    `RATE_LIMIT_REQUESTS`, so that a window's opening does not let its whole count through at
+    once (up to twice this across the turn of a second). 0, or a count the window already
+    bounds, leaves bursts to the window."""
+
+    rate_limit_hold_seconds: float = 1.0
+    """`RATE_LIMIT_HOLD_SECONDS`: how long a request waits before its 429 when its caller was
+    already refused in the same window (a client ignoring `Retry-After`), never past the
+    window's end. It costs no CPU and gives such a client one answer per connection per hold.
+    0 answers at once."""
+
     webhook_allowed_networks: str = ""
     """`WEBHOOK_ALLOWED_NETWORKS`: CIDRs, separated by commas, that webhooks may be sent to even
     though they are internal (e.g. `10.20.0.0/16` for a receiver inside the clinic's network;
