@@ -26,6 +26,7 @@ log = structlog.get_logger(__name__)
 # Polling is the fallback that guarantees progress when a notification is missed.
 POLL_SECONDS = 1.0
 RECONCILE_EVERY_SECONDS = 5.0
+FEED_BATCHES_PER_PASS = 20
 # While the database or Redis is away, passes are tried less and less often, down to this.
 LONGEST_RETRY_SECONDS = 5.0
 
@@ -137,12 +138,16 @@ class Relay:
 
 
 async def _follow(conn: Connection, consumer: FeedConsumer) -> None:
-    """Runs the consumer up to the feed's end. One that fails for a cause of its own (a bug, an
-    event it cannot take) stays at its checkpoint and is tried again at the next pass: it holds
-    back neither the relay nor the others. Losing the database ends the pass, as for the relay."""
+    """Runs the consumer towards the feed's end, for `FEED_BATCHES_PER_PASS` batches at most:
+    one far behind (a new one reads the log from its start) catches up over several passes
+    without keeping the relay from the goals that move meanwhile. One that fails for a cause of
+    its own (a bug, an event it cannot take) stays at its checkpoint and is tried again at the
+    next pass: it holds back neither the relay nor the others. Losing the database ends the
+    pass, as for the relay."""
     try:
-        while await consumer.follow(conn):
-            pass
+        for _ in range(FEED_BATCHES_PER_PASS):
+            if not await consumer.follow(conn):
+                return
     except Exception as error:
         if unreachable(error):
             raise
