@@ -89,8 +89,13 @@ async def record(
         await disable(conn, endpoint.id, "gone")
         return True
     if any(state == "delivered" for _, _, _, state, _ in rows):
+        # Written only when there is a streak to end: the endpoint's row is also where the
+        # fan-out numbers its deliveries, and a write to it at every batch would wait for the
+        # fan-out's transactions in turn (a row that does not match is neither locked nor
+        # waited for).
         await conn.execute(
-            "UPDATE webhook_endpoints SET failing_since = NULL, warned_at = NULL WHERE id = $1",
+            "UPDATE webhook_endpoints SET failing_since = NULL, warned_at = NULL "
+            "WHERE id = $1 AND (failing_since IS NOT NULL OR warned_at IS NOT NULL)",
             endpoint.id,
         )
         return False
