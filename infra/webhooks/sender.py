@@ -38,8 +38,8 @@ log = structlog.get_logger(__name__)
 BATCHES_IN_FLIGHT = 8
 """Deliveries claimed at a time, as a multiple of the requests in flight to the endpoint."""
 SLICE_SECONDS = 2.0
-"""How long one message sends to one endpoint before it gives its worker thread back; the
-scheduler hands the endpoint out again if more is due, so other work (the consumers' messages,
+"""How long one message sends to one endpoint before it gives its worker thread back; the next
+message for the endpoint goes to the back of the queue, so other work (the consumers' messages,
 other endpoints) is never kept waiting behind a busy endpoint for long."""
 
 
