@@ -50,8 +50,10 @@ async def _send(endpoint_id: str) -> None:
     broker.outage().recovered()
     if sent.more_due:
         # The next slice at once: waiting for the scheduler's pass would leave the endpoint
-        # idle meanwhile. A message too many finds the endpoint taken, or nothing due.
-        await asyncio.to_thread(send_webhooks.send, endpoint_id)
+        # idle meanwhile. A message too many finds the endpoint taken, or nothing due; one
+        # that Redis did not take is the scheduler's to send.
+        with contextlib.suppress(redis.RedisError):
+            await asyncio.to_thread(send_webhooks.send, endpoint_id)
     if sent.attempted:
         log.info("webhook_endpoint_sent", endpoint_id=endpoint_id, sent=sent.attempted)
 
