@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run migrate api worker test lint typecheck unit mutate bench soak clean
+.PHONY: help setup run migrate api worker test lint typecheck unit browser mutate bench soak clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,7 +18,10 @@ $(UV):
 setup: $(UV) ## install the locked dependencies into .venv
 	$(UV) sync --frozen
 
-run: setup ## set up, migrate, and run the API and the workers (local or embedded PostgreSQL/Redis)
+# The web app's cookies are Secure unless the app is served over plain http on loopback, which
+# `make run` says it is unless told otherwise.
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:8000
+run: setup ## set up, migrate, and run the API, the web app and the workers (local or embedded PostgreSQL/Redis)
 	$(RUN) goals migrate
 	$(RUN) goals serve
 
@@ -35,7 +38,16 @@ typecheck: setup ## mypy (strict on domain/ and infra/)
 unit: setup ## the pure tests only: no database needed
 	$(RUN) pytest tests/unit -q
 
-test: lint typecheck ## set up, lint, type-check and run the whole suite
+# The browser tests drive Debian's Chromium through Playwright (never a browser of Playwright's
+# own). Installed here where missing; where apt cannot, those tests skip and say why.
+browser: ## install Debian's Chromium for the browser tests, if missing
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Chromium from Debian's packages for the browser tests..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+			>/dev/null 2>&1 || echo "Chromium could not be installed: the browser tests will be skipped."; \
+	}
+
+test: lint typecheck browser ## set up, lint, type-check and run the whole suite (browser tests included)
 	$(RUN) pytest -q
 
 mutate: setup ## mutation testing of the event store, the writer, the feed and the rebuild (docs/testing.md)

@@ -24,7 +24,7 @@ from infra.logging import configure_logging
 from infra.webhooks.sender import guard_for
 from services.api import health, metrics
 from services.api.admission import admission
-from services.api.audit import export_route
+from services.api.audit import export_route, verification_route
 from services.api.audit import routes as audit_routes
 from services.api.audit.recording import access_logging
 from services.api.auth import OpaqueTokenAuthenticator
@@ -51,6 +51,8 @@ from services.api.progress import routes as progress_routes
 from services.api.record import routes as record_routes
 from services.api.users import routes as user_routes
 from services.api.webhooks import routes as webhook_routes
+from services.web.app import static_router, template_config, web_router
+from services.web.security import page_headers
 
 log = structlog.get_logger(__name__)
 
@@ -143,6 +145,7 @@ def create_app(
             *nudge_routes.ROUTES,
             *unsubscribe.ROUTES,
             *audit_routes.ROUTES,
+            *verification_route.ROUTES,
             *webhook_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(
@@ -150,7 +153,11 @@ def create_app(
                 route_handlers=fhir_routes.ROUTES,
                 exception_handlers=FHIR_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
             ),
+            # The web app's pages and assets (docs/web.md).
+            web_router(settings),
+            static_router(),
         ],
+        template_config=template_config(),
         dependencies={
             "conn": Provide(provide_connection),
             "caller": Provide(provide_caller),
@@ -193,6 +200,8 @@ def create_app(
     # Around the whole app, not as route middleware, so that requests no route answers (404,
     # 405), and those refused for want of room (503), are logged and get their X-Request-ID too.
     app.asgi_handler = request_logging(
-        admission(access_logging(app.asgi_handler), settings.api_max_concurrent_requests)
+        admission(
+            access_logging(page_headers(app.asgi_handler)), settings.api_max_concurrent_requests
+        )
     )
     return app

@@ -55,6 +55,25 @@ def bearer_credentials(request: Request) -> str:
     return credentials.strip()
 
 
+SESSION_COOKIE = "goals_session"
+"""The web app's session cookie: an access token's secret (infra/access/web_sessions.py)."""
+
+SIGNED_IN_BY_COOKIE = "signed_in_by_cookie"
+"""Route option: the caller proves themself with the session cookie, not a bearer token. Only
+the web app's routes take it, and each of their forms carries a CSRF token: the JSON API never
+reads a cookie, so a browser cannot be made to call it with someone's session."""
+
+
+def request_credentials(request: Request) -> str:
+    """The credentials the route takes: the session cookie on web routes, else a bearer token."""
+    if request.route_handler.opt.get(SIGNED_IN_BY_COOKIE):
+        cookie = request.cookies.get(SESSION_COOKIE, "")
+        if not cookie:
+            raise _unauthenticated("Sign in first.", 'Cookie realm="therapy-goals"')
+        return cookie
+    return bearer_credentials(request)
+
+
 def authenticated(request: Request, caller: Caller | None) -> Caller:
     """The caller, named in the request's log line; 401 when the credentials proved no one."""
     if caller is None:

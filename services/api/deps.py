@@ -13,7 +13,7 @@ from domain.access.policy import Caller
 from infra.config import Settings
 from infra.db.connection import Connection
 from infra.eventstore.signal import AppendSignal
-from services.api.auth import Authenticator, authenticated, bearer_credentials
+from services.api.auth import Authenticator, authenticated, request_credentials
 
 ONE_STATEMENT_WRITES = "one_statement_writes"
 """Route option: each write the route makes is one statement, atomic by itself."""
@@ -42,7 +42,7 @@ async def provide_connection(request: Request, state: State) -> AsyncGenerator[C
 async def provide_caller(request: Request, conn: "Db", state: State) -> Caller:
     authenticator: Authenticator = state.authenticator
     return authenticated(
-        request, await authenticator.authenticate(conn, bearer_credentials(request))
+        request, await authenticator.authenticate(conn, request_credentials(request))
     )
 
 

@@ -17,6 +17,7 @@ from infra.access.identity import NewToken
 from infra.access.invitation_mail import mail_invitation
 from infra.access.invitations import NewInvitation
 from infra.access.queries import User
+from infra.access.sign_in_mail import sign_in_url
 from infra.config import Settings, get_settings
 from infra.db.connection import Connection
 from infra.db.migrate import MigrationError
@@ -129,6 +130,11 @@ def _demo(settings: Settings, _: argparse.Namespace) -> int:
     )
     for user in demo.users:
         print(f"{user.role:<10} {user.name:<18} {user.user_id}  {user.token}")
+    app = settings.public_base_url or f"http://{settings.api_host}:{settings.api_port}"
+    print(f"\nOr open the web app at {app}/ and sign in with a link (each works once, within")
+    print("15 minutes; `goals demo` again prints new ones):")
+    for user in demo.users:
+        print(f"{user.role:<10} {user.name:<18} {sign_in_url(app, user.sign_in_code)}")
     return 0
 
 

@@ -15,6 +15,7 @@ from infra.access import identity
 from infra.access.clinics import goal_bounds, start_clinic, system_metadata
 from infra.access.invitations import invite, redeem
 from infra.access.queries import User
+from infra.access.web_sessions import new_link
 from infra.db.connection import Connection
 from infra.goals.handler import CommandContext
 from infra.goals.writer import write_command
@@ -37,6 +38,8 @@ class DemoUser(msgspec.Struct, frozen=True):
     name: str
     user_id: uuid.UUID
     token: str
+    sign_in_code: str = ""
+    """A sign-in link's secret for the web app: one use, within 15 minutes."""
 
 
 class Demo(msgspec.Struct, frozen=True):
@@ -90,14 +93,28 @@ async def _new_tokens(conn: Connection, clinic_id: uuid.UUID, hash_key: str) -> 
     return users
 
 
+async def _with_sign_in_links(
+    conn: Connection, users: list[DemoUser], hash_key: str
+) -> list[DemoUser]:
+    """Each person with a fresh sign-in link, so that the web app can be tried at once."""
+    return [
+        msgspec.structs.replace(
+            user, sign_in_code=(await new_link(conn, user.user_id, hash_key)).secret
+        )
+        for user in users
+    ]
+
+
 async def seed_demo(conn: Connection, hash_key: str) -> Demo:
-    """The demo clinic, made if there is none yet, with a fresh token for each of its people."""
+    """The demo clinic, made if there is none yet, with a fresh token and sign-in link for each
+    of its people."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _DEMO_LOCK)
     existing = await conn.fetchval(
         "SELECT id FROM clinics WHERE name = $1 ORDER BY created_at LIMIT 1", DEMO_CLINIC
     )
     if existing is not None:
-        return Demo(existing, created=False, users=await _new_tokens(conn, existing, hash_key))
+        again = await _new_tokens(conn, existing, hash_key)
+        return Demo(existing, created=False, users=await _with_sign_in_links(conn, again, hash_key))
     suffix = uuid.uuid4().hex[:6]
     admin, admin_token = await start_clinic(
         conn, DEMO_CLINIC, f"admin+{suffix}@demo.example", hash_key
@@ -163,4 +180,6 @@ async def seed_demo(conn: Connection, hash_key: str) -> Demo:
         walk_goal, users["jordan.rivera"].id, Actor(sam.id, "client"), datetime.now(UTC)
     )
     await write_command(conn, share, CommandContext(uuid.uuid4(), sam.clinic_id, f"demo-{suffix}"))
-    return Demo(admin.clinic_id, created=True, users=shown)
+    return Demo(
+        admin.clinic_id, created=True, users=await _with_sign_in_links(conn, shown, hash_key)
+    )

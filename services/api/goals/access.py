@@ -11,7 +11,7 @@ from infra.db.connection import Connection
 from infra.goals.loaded import LoadedGoal
 from infra.goals.writer import GoalWriter
 from services.api.audit.subject import note_reach
-from services.api.auth import Authenticator, authenticated, bearer_credentials
+from services.api.auth import Authenticator, authenticated, request_credentials
 from services.api.errors import forbidden, not_found
 from services.api.goals.schemas import GoalOut, SharedGoalOut
 
@@ -48,7 +48,7 @@ async def load_for(
     """The caller, and the goal if they may do one of `actions`: 404 if they may not see it,
     403 if they may see it but not do any of these."""
     authenticator: Authenticator = request.app.state.authenticator
-    token_hash = authenticator.token_hash(bearer_credentials(request))
+    token_hash = authenticator.token_hash(request_credentials(request))
     read = await goal_writer(request).read(token_hash, goal_id)
     caller = authenticated(request, read.caller)
     folded, client = read.folded, read.client

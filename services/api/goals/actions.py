@@ -1,6 +1,7 @@
 """Everything that changes a goal once it is set: each a command through the goal writer."""
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -72,6 +73,27 @@ def subject_of(caller: Caller, loaded: LoadedGoal) -> Load:
     return load
 
 
+def loader(request: Request, goal_id: UUID, action: GoalAction = GoalAction.WRITE) -> Load:
+    """A `Load` of the goal for the request's caller, refusing what they may not do."""
+
+    async def load() -> Subject:
+        caller, loaded = await load_for(request, goal_id, action)
+        return Subject(caller, loaded.access, loaded)
+
+    return load
+
+
+def check_in_maker(goal_id: UUID, data: NewCheckIn) -> Callable[[Actor, datetime], RecordProgress]:
+    """The check-in `data` asks for, as the caller's, now unless it names its moment."""
+    check_in_id = data.check_in_id or uuid.uuid4()
+
+    def make(actor: Actor, now: datetime) -> RecordProgress:
+        occurred_at = data.occurred_at or now
+        return RecordProgress(goal_id, check_in_id, data.amount, occurred_at, actor, now, data.note)
+
+    return make
+
+
 async def _write(
     request: Request,
     goal_id: UUID,
@@ -82,13 +104,10 @@ async def _write(
 ) -> Response[bytes]:
     writer = goal_writer(request)
     headers = request.headers
-
-    async def load() -> Subject:
-        caller, loaded = await load_for(request, goal_id, action)
-        return Subject(caller, loaded.access, loaded)
-
     if headers.get("if-match") is None and headers.get("idempotency-key") is None:
-        written = await writer.write(goal_id, make, requested(request, reason), load=load)
+        written = await writer.write(
+            goal_id, make, requested(request, reason), load=loader(request, goal_id, action)
+        )
         return as_response(written_reply(request, written))
     caller, loaded = await load_for(request, goal_id, action)
 
@@ -149,12 +168,7 @@ async def check_in(
 ) -> Response[bytes]:
     """Every field has a default: a check-in with no body counts 1, now."""
     data = data or NewCheckIn()
-    check_in_id = data.check_in_id or uuid.uuid4()
-
-    def make(actor: Actor, now: datetime) -> RecordProgress:
-        occurred_at = data.occurred_at or now
-        return RecordProgress(goal_id, check_in_id, data.amount, occurred_at, actor, now, data.note)
-
+    make = check_in_maker(goal_id, data)
     try:
         return await _write(request, goal_id, make)
     except GoalRuleViolation as refused:

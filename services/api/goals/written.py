@@ -3,7 +3,7 @@
 from litestar import Request
 
 from infra.goals.writer import Requested, Written
-from services.api.auth import Authenticator, authenticated, bearer_credentials
+from services.api.auth import Authenticator, authenticated, request_credentials
 from services.api.goals.access import render
 from services.api.goals.schemas import GoalWarning, WriteResult
 from services.api.writes import Reply, reply
@@ -12,7 +12,7 @@ from services.api.writes import Reply, reply
 def requested(request: Request, reason: str | None = None) -> Requested:
     authenticator: Authenticator = request.app.state.authenticator
     return Requested(
-        token_hash=authenticator.token_hash(bearer_credentials(request)),
+        token_hash=authenticator.token_hash(request_credentials(request)),
         correlation_id=str(request.state.correlation_id),
         reason=reason,
     )

@@ -17,6 +17,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from services.api.audit.subject import ACCESS_LOGGED
+from services.api.auth import SIGNED_IN_BY_COOKIE
 from tests.integration.api.access_records import records_of, request_id
 from tests.integration.api.support import project_everything, set_goal
 from tests.integration.api.world import Clinic, Person
@@ -46,6 +47,7 @@ FREE_OF_GOAL_DATA = {
     "/v1/me/nudges": "the caller's own notices, each already in the log as the nudge sent",
     "/v1/me/notification-preferences": "the caller's own settings",
     "/v1/unsubscribe/{token}": "a signed link that turns e-mail off",
+    "/static/{file_path}": "the web app's stylesheet and scripts",
 }
 
 
@@ -94,12 +96,15 @@ def _reads(goal: str, client: UUID) -> dict[str, Read]:
     }
 
 
-def _get_routes(app: Litestar) -> dict[str, HTTPRouteHandler]:
+def get_routes(app: Litestar, *, pages: bool = False) -> dict[str, HTTPRouteHandler]:
+    """The API's GET routes; with `pages`, the web app's pages instead (their own test:
+    tests/integration/web/test_page_routes.py)."""
     found = {}
     for route in app.routes:
         if isinstance(route, HTTPRoute):
             for handler in route.route_handlers:
-                if "GET" in handler.http_methods:
+                is_page = bool(handler.opt.get(SIGNED_IN_BY_COOKIE))
+                if "GET" in handler.http_methods and is_page == pages:
                     # As the request log and the access log name it: without the types.
                     found[re.sub(r":\w+}", "}", route.path)] = handler
     return found
@@ -108,7 +113,7 @@ def _get_routes(app: Litestar) -> dict[str, HTTPRouteHandler]:
 async def test_every_get_route_is_access_logged_or_reads_no_goal_data(
     api: AsyncTestClient[Litestar],
 ) -> None:
-    routes = _get_routes(api.app)
+    routes = get_routes(api.app)
     logged = {path for path, handler in routes.items() if handler.opt.get(ACCESS_LOGGED)}
 
     assert set(routes) - logged == set(FREE_OF_GOAL_DATA), (

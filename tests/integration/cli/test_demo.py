@@ -27,8 +27,13 @@ def _demo(database_url: str) -> list[str]:
 
 
 def _people(lines: list[str]) -> dict[UUID, str]:
-    """Each printed person's id and token: the last two words of their line."""
-    return {UUID(line.split()[-2]): line.split()[-1] for line in lines[2:]}
+    """Each printed person's id and token: the last two words of their line, up to the blank
+    line before the sign-in links."""
+    return {UUID(line.split()[-2]): line.split()[-1] for line in lines[2 : lines.index("")]}
+
+
+def _sign_in_links(lines: list[str]) -> list[str]:
+    return [line.split()[-1] for line in lines[lines.index("") + 3 :]]
 
 
 async def test_a_second_demo_reuses_the_clinic_with_new_tokens(
@@ -43,6 +48,9 @@ async def test_a_second_demo_reuses_the_clinic_with_new_tokens(
     before, after = _people(first), _people(second)
     assert set(after) == set(before)
     assert len(after) == 5
+    links = _sign_in_links(second)
+    assert len(links) == 5
+    assert all(link.startswith("http://127.0.0.1:8000/sign-in/link?code=tgl_") for link in links)
     for user_id, token in after.items():
         assert token != before[user_id]
         caller = await caller_for_token(conn, hash_token(token, _KEY))

@@ -1,0 +1,24 @@
+"""Every page that shows goal data is access-logged, as every API read is."""
+
+from services.api.app import create_app
+from services.api.audit.subject import ACCESS_LOGGED
+from tests.integration.api.test_access_log import get_routes
+from tests.integration.api.world import app_settings
+
+# Pages that show no goal data, and why: each page not named here must be access-logged.
+PAGES_FREE_OF_GOAL_DATA = {
+    "/": "where signing in leads: the person's own name and their role's pages",
+    "/sign-in": "a form for an e-mail address",
+    "/sign-in/sent": "says a link may be on its way",
+    "/sign-in/link": "a button that uses the link",
+    "/invitation": "a form for an invitation code",
+}
+
+
+def test_every_page_is_access_logged_or_shows_no_goal_data(database_url: str) -> None:
+    pages = get_routes(create_app(app_settings(database_url)), pages=True)
+    logged = {path for path, handler in pages.items() if handler.opt.get(ACCESS_LOGGED)}
+    assert set(pages) - logged == set(PAGES_FREE_OF_GOAL_DATA), (
+        "a page must be access-logged (opt ACCESS_LOGGED) or named in PAGES_FREE_OF_GOAL_DATA"
+    )
+    assert logged == {"/my/goals"}, "test the access record of every logged page"
