@@ -72,18 +72,20 @@ async def test_the_auditor_exports_their_clinics_events_of_a_range(
     assert mine[1]["event_id"] not in excluded.text
 
 
+# The refusals write nothing: they share the module's database, app and clinic
+# (tests/integration/api/conftest.py).
 @pytest.mark.parametrize(
     "role", ["client", "therapist", "supporter", "admin", "integration", "other_therapist"]
 )
 async def test_only_the_auditor_may_export(
-    api: Api, clinic: Clinic, pool: asyncpg.Pool, role: str
+    module_api: Api, module_clinic: Clinic, role: str
 ) -> None:
-    answer = await api.get("/v1/audit/export", headers=getattr(clinic, role).headers)
+    answer = await module_api.get("/v1/audit/export", headers=getattr(module_clinic, role).headers)
     assert_problem(answer, 403, "forbidden")
 
 
-async def test_an_anonymous_caller_is_not_authenticated(api: Api) -> None:
-    assert (await api.get("/v1/audit/export")).status_code == 401
+async def test_an_anonymous_caller_is_not_authenticated(module_api: Api) -> None:
+    assert (await module_api.get("/v1/audit/export")).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -96,9 +98,11 @@ async def test_an_anonymous_caller_is_not_authenticated(api: Api) -> None:
     ],
 )
 async def test_a_bad_range_is_refused(
-    api: Api, clinic: Clinic, params: dict[str, str], code: str
+    module_api: Api, module_clinic: Clinic, params: dict[str, str], code: str
 ) -> None:
-    answer = await api.get("/v1/audit/export", params=params, headers=clinic.auditor.headers)
+    answer = await module_api.get(
+        "/v1/audit/export", params=params, headers=module_clinic.auditor.headers
+    )
     assert_problem(answer, 400, code)
 
 
