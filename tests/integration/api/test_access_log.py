@@ -40,7 +40,9 @@ FREE_OF_GOAL_DATA = {
     "/v1/audit/access-log": "the access log itself, shown to auditors (docs/api.md)",
     "/v1/me/access-log": "the access log itself, shown to the client it concerns",
     "/v1/audit/admin-actions": "the clinic's administration, not goals",
-    "/v1/audit/verification": "whether the hash chain is whole: positions and hashes, no goal content",
+    "/v1/audit/verification": (
+        "whether the hash chain is whole: positions and hashes, no goal content"
+    ),
     "/v1/webhook-endpoints": "where the clinic's feeds go, not goals",
     "/v1/webhook-endpoints/{endpoint_id}": "where the clinic's feeds go, not goals",
     "/v1/webhook-endpoints/{endpoint_id}/deliveries": "what was sent when: ids and outcomes",
