@@ -39,6 +39,12 @@ class Settings(msgspec.Struct, frozen=True):
     worker_threads: int = 4
     """`WORKER_THREADS`: threads per worker process."""
 
+    worker_idle_poll_ms: int = 100
+    """`WORKER_IDLE_POLL_MS`: the longest a worker process waits before it looks in Redis again
+    for messages on a queue it found empty. Dramatiq's Redis broker polls, backing off from
+    5 ms up to this (its own default is 1,000): a message sent to an idle queue waits up to this
+    long before it is taken."""
+
     reconcile_after_seconds: float = 30
     """`RECONCILE_AFTER_SECONDS`: how old an event must be, and not yet projected, before the
     reconciler enqueues its goal again (a message lost in Redis, or held by a killed worker)."""
