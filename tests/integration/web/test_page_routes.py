@@ -12,6 +12,8 @@ PAGES_FREE_OF_GOAL_DATA = {
     "/sign-in/sent": "says a link may be on its way",
     "/sign-in/link": "a button that uses the link",
     "/invitation": "a form for an invitation code",
+    "/nudges": "the person's own nudges, as GET /v1/me/nudges (not access-logged) gives them",
+    "/nudges/{nudge_id}": "one of the person's own nudges, where a nudge e-mail's link leads",
 }
 
 # Each access-logged page, and the test of its access record.
@@ -19,6 +21,8 @@ LOGGED_PAGES_TESTED = {
     "/my/goals",  # test_my_goals.py
     "/my/goals/{goal_id}",  # test_client_goal_page.py
     "/my/goals/new",  # test_client_new_goal.py
+    "/my/notifications",  # test_client_settings.py
+    "/my/access-log",  # test_client_settings.py
 }
 
 
