@@ -16,6 +16,7 @@ _BOTTOM = 36
 _SIDE = 12
 _GAP = 0.25
 """The share of each slot left empty between bars."""
+_WIDEST = 72
 
 
 class Bar(msgspec.Struct, frozen=True):
@@ -91,15 +92,16 @@ def progress_chart(periods: list[Period], cadence: Cadence, unit: str) -> Chart:
     bars = []
     for index, period in enumerate(periods):
         height = period.done * scale
-        x = _SIDE + index * slot + slot * _GAP / 2
+        width = min(slot * (1 - _GAP), _WIDEST)
+        middle = _SIDE + index * slot + slot / 2
         bars.append(
             Bar(
-                x=round(x, 1),
+                x=round(middle - width / 2, 1),
                 y=round(baseline - height, 1),
-                width=round(slot * (1 - _GAP), 1),
+                width=round(width, 1),
                 height=round(height, 1),
                 target_y=round(baseline - period.target * scale, 1),
-                middle=round(x + slot * (1 - _GAP) / 2, 1),
+                middle=round(middle, 1),
                 value_text=number(period.done),
                 period_text=_short(period.start, cadence),
                 met=period.met,
