@@ -36,6 +36,7 @@ from services.api.progress.routes import DEFAULT_PERIODS
 from services.api.progress.schemas import GoalSummaryOut
 from services.api.progress.views import summary_out
 from services.web.client_chart import number, progress_chart
+from services.web.client_forms import NUL_WORDS, with_nul
 from services.web.client_sharing import supporter_by_email
 from services.web.client_timeline import CAUSE_WORDS, LIFE_AREAS, measure_text, timeline
 from services.web.goal_cards import goal_card
@@ -178,6 +179,9 @@ async def reflect(
     cause = str(form.get("cause", ""))
     words = str(form.get("reflection", "")).strip()
     typed = {"cause": cause, "reflection": words}
+    if with_nul(typed) is not None:
+        refused = Form("miss", NUL_WORDS, typed)
+        return await _page(request, conn, viewer, goal_id, refused=refused)
     if cause not in CAUSE_WORDS:
         return await _page(
             request, conn, viewer, goal_id, refused=Form("miss", CHOOSE_A_CAUSE, typed)
@@ -200,7 +204,8 @@ async def share(
     """Share the goal with a partner of the clinic named by e-mail address
     (`POST /v1/goals/{id}/supporters/{user_id}`)."""
     email = str((await request.form()).get("email", "")).strip()
-    partner = await supporter_by_email(conn, viewer.caller.clinic_id, email)
+    has_nul = with_nul({"email": email}) is not None
+    partner = None if has_nul else await supporter_by_email(conn, viewer.caller.clinic_id, email)
     if partner is None:
         return await _page(
             request, conn, viewer, goal_id, refused=Form("share", NO_PARTNER, {"email": email})

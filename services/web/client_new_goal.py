@@ -26,6 +26,7 @@ from services.api.goals.access import load_for
 from services.api.goals.schemas import NewGoal
 from services.api.goals.setting import overload_warning, set_new_goal
 from services.web.client_chart import number
+from services.web.client_forms import NUL_WORDS, with_nul
 from services.web.client_goal import goal_page_url
 from services.web.client_timeline import CADENCES, LIFE_AREAS
 from services.web.my_goals import PAGE
@@ -46,6 +47,13 @@ _FIELD_WORDS = {
     "start_date": "Please enter a date, like 2026-01-31.",
     "due_date": "Please enter a date, like 2026-03-31.",
 }
+_FORM_TO_GOAL = {
+    "kind": "measure.kind",
+    "unit": "measure.unit",
+    "cadence": "measure.cadence",
+    "target": "measure.target",
+}
+"""The form's field names, as the goal's rules name the fields."""
 _FIELDS_OF_FORM = ("statement", "kind", "unit", "cadence", "target", "cue", "life_area", "values")
 
 
@@ -180,6 +188,10 @@ async def set_goal(
 ) -> Template | Redirect:
     form = await request.form()
     typed = {name: str(form.get(name, "")) for name in (*_FIELDS_OF_FORM, "start_date", "due_date")}
+    bad = with_nul(typed)
+    if bad is not None:
+        field = _FORM_TO_GOAL.get(bad, bad)
+        return await _form(request, conn, viewer, replaces, typed, errors={field: NUL_WORDS})
     asked = _asked(typed, replaces)
     if isinstance(asked, dict):
         return await _form(request, conn, viewer, replaces, typed, errors=asked)
