@@ -73,6 +73,9 @@ async def test_a_client_sets_a_goal_checks_in_reflects_and_tries_again(
     await page.get_by_role("button", name="Set this goal").click()
     await expect(page.get_by_role("status")).to_contain_text("Your goal is set.")
     await expect(page.locator("figcaption")).to_contain_text("0 of 2 walks")
+    await page.get_by_role("link", name="My goals", exact=True).click()
+    await page.get_by_role("link", name="Walk after lunch").first.click()  # newest first
+    await expect(page.locator("figcaption")).to_contain_text("0 of 2 walks")
 
     for label in ("Nudges", "Notifications", "Who has looked"):
         await page.get_by_role("link", name=label).click()

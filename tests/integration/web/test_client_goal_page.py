@@ -37,6 +37,8 @@ async def test_the_goal_page_draws_progress_and_tells_the_history(
         headers=clinic.therapist.headers,
     )
     assert adjusted.status_code == 200, adjusted.text
+    listed = await web.get("/my/goals")
+    assert f'<a href="/my/goals/{goal_id}">Walk for 30 minutes</a>' in listed.text
     page = await web.get(f"/my/goals/{goal_id}")
     assert page.status_code == 200
     sent = await web.post(
