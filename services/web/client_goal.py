@@ -10,6 +10,7 @@ access-logged like every goal read); progress comes from the same projection and
 import uuid
 from datetime import UTC, datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get, post
@@ -105,9 +106,13 @@ async def _page(
     terms = loaded.detail.terms
     today = local_day(datetime.now(UTC), terms.time_zone)
     periods = series(terms, counted.get(goal_id, []), today, periods=DEFAULT_PERIODS)
+    # The latest events: a daily goal's history grows by one a day, and people read what
+    # happened lately; the whole of it stays in `GET /v1/goals/{id}/history`.
+    after_version = max(0, loaded.version - MAX_HISTORY_PAGE)
     history = await history_entries(
-        conn, await goal_events_page(conn, goal_id, 0, MAX_HISTORY_PAGE)
+        conn, await goal_events_page(conn, goal_id, after_version, MAX_HISTORY_PAGE)
     )
+    zone = ZoneInfo(terms.time_zone)
     partners = await users_by_id(conn, list(goal.supporters))
     card = None
     if found.goals:
@@ -123,10 +128,11 @@ async def _page(
             "measure": measure_text(msgspec.to_builtins(goal.measure)),
             "chart": progress_chart(periods, terms.measure.cadence, terms.measure.unit),
             "check_ins": [
-                (f"{item.occurred_at:%-d %B %Y, %H:%M}", number(item.amount), item)
+                (f"{item.occurred_at.astimezone(zone):%-d %B %Y, %H:%M}", number(item.amount), item)
                 for item in reversed(goal.recent_check_ins)
             ],
-            "moments": timeline(history),
+            "moments": timeline(history, zone),
+            "earlier_history": after_version > 0,
             "partners": [partners[p] for p in goal.supporters if p in partners],
             "causes": CAUSE_WORDS,
             "reflection": None

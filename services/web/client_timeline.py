@@ -3,6 +3,7 @@ its reason, each check-in, and how the goal ended."""
 
 from datetime import datetime
 from typing import cast
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -114,15 +115,15 @@ def _details(entry: HistoryEntry) -> list[str]:
     return []
 
 
-def timeline(entries: list[HistoryEntry]) -> list[Moment]:
-    """Newest first, as people read what happened lately."""
+def timeline(entries: list[HistoryEntry], zone: ZoneInfo) -> list[Moment]:
+    """Newest first, as people read what happened lately, in the goal's time zone."""
     moments = []
     for entry in entries:
         reason = entry.reason or cast(str | None, entry.data.get("reason"))
         moments.append(
             Moment(
                 when=entry.recorded_at,
-                when_text=f"{entry.recorded_at:%-d %B %Y, %H:%M} UTC",
+                when_text=f"{entry.recorded_at.astimezone(zone):%-d %B %Y, %H:%M}",
                 title=_TITLES.get(entry.type, entry.type.replace("_", " ").capitalize()),
                 who=entry.actor.name or entry.actor.role,
                 details=_details(entry),

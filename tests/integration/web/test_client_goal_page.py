@@ -6,6 +6,7 @@ import json
 
 import asyncpg
 
+from services.api.goals.routes import MAX_HISTORY_PAGE
 from services.web.client_goal import CHOOSE_A_CAUSE, NO_PARTNER, REFLECTED, SHARED
 from tests.integration.api.support import event_count, goal_events, project_everything, set_goal
 from tests.integration.api.world import Clinic
@@ -168,3 +169,20 @@ async def test_the_forms_need_their_csrf_token(
         assert refused.status_code == 403
         assert "This form had expired" in refused.text
     assert await event_count(pool) == before
+
+
+async def test_a_long_history_shows_its_latest_events(
+    web: Web, clinic: Clinic, pool: asyncpg.Pool
+) -> None:
+    goal_id = await _signed_in_with_goal(web, clinic, pool)
+    for index in range(MAX_HISTORY_PAGE):
+        sent = await web.post(
+            f"/v1/goals/{goal_id}/check-ins",
+            json={"note": f"walk number {index}"},
+            headers=clinic.client.headers,
+        )
+        assert sent.status_code == 200
+    page = await web.get(f"/my/goals/{goal_id}")
+    assert "walk number 199" in page.text  # the latest, not the first 200 of 201
+    assert "Goal set" not in page.text
+    assert f"The latest {MAX_HISTORY_PAGE} events; earlier ones are kept too." in page.text

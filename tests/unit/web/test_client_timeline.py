@@ -2,6 +2,7 @@
 reason; a miss reads "not this time" with what got in the way."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from services.api.goals.schemas import Actor, HistoryEntry
 from services.web.client_timeline import Change, timeline
@@ -39,7 +40,8 @@ def test_an_adjustment_shows_before_after_and_why_newest_first() -> None:
                 "Three was too many",
             ),
             _entry(3, "goal_missed", {"cause": "obstacles", "reflection": "Busy month"}),
-        ]
+        ],
+        ZoneInfo("Europe/Berlin"),
     )
     assert [moment.title for moment in moments] == ["Not this time", "Goal adjusted", "Goal set"]
     assert moments[0].details == ["What got in the way: Things got in the way", "Busy month"]
@@ -49,3 +51,4 @@ def test_an_adjustment_shows_before_after_and_why_newest_first() -> None:
     ]
     assert moments[1].reason == "Three was too many"
     assert moments[1].who == "Dr Lee"
+    assert moments[1].when_text == "2 November 2026, 10:30"  # 09:30 UTC, in Berlin
