@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 
 from domain.access.policy import GoalAction
 from domain.goals.commands import Actor, AddSupporter, GoalCommand, RecordMiss, RemoveSupporter
+from domain.goals.decider import OPEN_STATUSES
 from domain.goals.errors import GoalRuleViolation
 from domain.goals.progress import local_day, series
 from domain.goals.terms import MissCause
@@ -138,7 +139,7 @@ async def _page(
             "reflection": None
             if goal.reflection is None
             else (CAUSE_WORDS[goal.reflection.cause], goal.reflection.words),
-            "open": goal.status in ("active", "paused"),
+            "open": goal.status in OPEN_STATUSES,
             "note": note,
             "refused": refused,
             "new_id": uuid.uuid4,
