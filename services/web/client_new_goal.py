@@ -40,6 +40,10 @@ KINDS = {
     "rating_0_10": "Rate it from 0 to 10",
 }
 _PACE_DAYS = 28
+START_SMALL = (
+    "Start small: a target you could reach even in a hard week is a good first one. "
+    "You can always raise it later."
+)
 _FIELD_WORDS = {
     "statement": "Please say in a few words what you will do.",
     "measure.target": "Please enter a number above zero, like 3.",
@@ -57,7 +61,7 @@ _FORM_TO_GOAL = {
 _FIELDS_OF_FORM = ("statement", "kind", "unit", "cadence", "target", "cue", "life_area", "values")
 
 
-async def _pace(request: Request, conn: Db, viewer: Viewer, replaces: UUID | None) -> str | None:
+async def _pace(request: Request, conn: Db, viewer: Viewer, replaces: UUID | None) -> str:
     """How it has been going lately, in words, so the client can judge what is realistic."""
     if replaces is not None:
         _, loaded = await load_for(request, replaces, GoalAction.READ)
@@ -66,7 +70,7 @@ async def _pace(request: Request, conn: Db, viewer: Viewer, replaces: UUID | Non
         today = local_day(datetime.now(UTC), terms.time_zone)
         periods = series(terms, counted.get(replaces, []), today, periods=6)
         if not periods:
-            return None
+            return START_SMALL
         average = sum(period.done for period in periods) / len(periods)
         cadence = CADENCES[terms.measure.cadence]
         return (
@@ -81,7 +85,7 @@ async def _pace(request: Request, conn: Db, viewer: Viewer, replaces: UUID | Non
     counted = await reads.counted_check_ins(conn, goal_ids, since)
     check_ins = sum(len(items) for items in counted.values())
     if not goal_ids:
-        return None
+        return START_SMALL
     return (
         f"In the last four weeks you checked in {check_ins} times across your goals. "
         "Start from what fits your weeks as they are now."

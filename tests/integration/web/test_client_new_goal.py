@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from services.web.client_goal import GOAL_SET, GOAL_SET_AMONG_MANY
+from services.web.client_new_goal import START_SMALL
 from tests.integration.api.support import event_count, goal_events, project_everything, set_goal
 from tests.integration.api.world import Clinic
 from tests.integration.web.pages import Web, send_form, sign_in
@@ -43,6 +44,7 @@ async def test_the_guided_form_sets_the_clients_goal(
         "By when",
     ):
         assert question in page.text
+    assert START_SMALL in page.text  # no pace to go by yet
     sent = await send_form(web, "/my/goals/new", "/my/goals/new", **_fields())
     assert sent.status_code == 303, sent.text
     goal_id = sent.headers["location"].split("/")[3].split("?")[0]
