@@ -9,7 +9,7 @@ import msgspec
 from domain.goals.progress import Period
 from domain.goals.terms import Cadence
 
-WIDTH = 640
+WIDTH = 480
 HEIGHT = 240
 _TOP = 24
 _BOTTOM = 36

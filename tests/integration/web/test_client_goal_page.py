@@ -7,6 +7,7 @@ import json
 import asyncpg
 
 from services.api.goals.routes import MAX_HISTORY_PAGE
+from services.web.client_chart import HEIGHT, WIDTH
 from services.web.client_goal import CHOOSE_A_CAUSE, NO_PARTNER, REFLECTED, SHARED
 from tests.integration.api.support import event_count, goal_events, project_everything, set_goal
 from tests.integration.api.world import Clinic
@@ -50,7 +51,7 @@ async def test_the_goal_page_draws_progress_and_tells_the_history(
     assert sent.headers["location"].startswith(f"/my/goals/{goal_id}?note=checked_in&after=")
     after = await web.get(sent.headers["location"])
     assert "Checked in. Well done!" in after.text
-    assert '<svg viewBox="0 0 640 240" role="img"' in after.text
+    assert f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img"' in after.text
     assert "2 of 2 walks" in after.text  # the chart's words and the table
     assert "<td>2 walks</td><td>2 walks</td><td>Yes</td>" in after.text
     # The timeline: the adjustment's before, after and reason.
