@@ -17,7 +17,15 @@ from litestar.template.config import TemplateConfig
 from infra.config import Settings
 from services.api.auth import SIGNED_IN_BY_COOKIE
 from services.api.errors import Problem
-from services.web import my_goals, sign_in
+from services.web import (
+    client_access_log,
+    client_goal,
+    client_new_goal,
+    client_nudges,
+    client_preferences,
+    my_goals,
+    sign_in,
+)
 from services.web.security import csrf_config
 from services.web.viewer import NotSignedIn, provide_viewer
 
@@ -66,7 +74,15 @@ def web_router(settings: Settings) -> Router:
     """Every page, each signed in by the session cookie, each form checked for its CSRF token."""
     return Router(
         "/",
-        route_handlers=[*sign_in.ROUTES, *my_goals.ROUTES],
+        route_handlers=[
+            *sign_in.ROUTES,
+            *my_goals.ROUTES,
+            *client_goal.ROUTES,
+            *client_new_goal.ROUTES,
+            *client_nudges.ROUTES,
+            *client_preferences.ROUTES,
+            *client_access_log.ROUTES,
+        ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
         dependencies={"viewer": Provide(provide_viewer)},
         request_class=HTMXRequest,
