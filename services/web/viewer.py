@@ -26,6 +26,13 @@ class Link(msgspec.Struct, frozen=True):
 
 NAVIGATION: dict[str, tuple[Link, ...]] = {
     "client": (Link("My goals", "/my/goals"),),
+    "admin": (
+        Link("People", "/admin/users"),
+        Link("Care teams", "/admin/care-teams"),
+        Link("Settings", "/admin/settings"),
+        Link("Webhooks", "/admin/webhooks"),
+    ),
+    "auditor": (Link("Audit", "/audit"), Link("Access log", "/audit/access-log")),
 }
 """Each role's pages, in the header's order; the first is where signing in leads."""
 
