@@ -5,11 +5,9 @@ CSRF token, and a refused form writes nothing."""
 import asyncpg
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
-from services.api.app import create_app
 from tests.integration.api.support import row_counts
-from tests.integration.api.world import Clinic, app_settings, build_clinic
+from tests.integration.api.world import Clinic
 from tests.integration.web.pages import Web, csrf_token, send_form, sign_in
 
 ADMIN = "admin@north.example"
@@ -20,13 +18,6 @@ ADMIN_PAGES = ["/admin/users", "/admin/care-teams", "/admin/settings", "/admin/w
 async def admin_web(web: Web, clinic: Clinic, pool: asyncpg.Pool) -> Web:
     await sign_in(web, pool, ADMIN)
     return web
-
-
-@pytest.fixture
-async def south(database_url: str, pool: asyncpg.Pool) -> Clinic:
-    """A second clinic, built while e-mail is off: name it before the `web` fixtures."""
-    async with AsyncTestClient(create_app(app_settings(database_url))) as api:
-        return await build_clinic(api, pool, "south")
 
 
 async def _active(pool: asyncpg.Pool, user_id: object) -> bool:
@@ -253,3 +244,43 @@ async def test_the_clinics_settings_change_and_a_bad_one_is_refused(
         assert refused.status_code == 422
         assert 'class="form-error"' in refused.text
     assert await row_counts(pool) == before
+
+
+HOSTILE = [
+    b"display_name=%00&email=%00&role=%00&time_zone=%00&client_id=%00&active_goal_limit=%00",
+    b"display_name=\xff\xfe&email=\xff&role=\xff&therapist_id=\xff&default_time_zone=\xff",
+    b"active_goal_limit=1e999&max_token_lifetime_days=nan&client_id=not-a-uuid&role=root",
+    b"display_name=" + b"x" * 100_000,
+    b'{"display_name": "json", "email": "json@example.org", "role": "admin"}',
+]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "/admin/users",
+        "/admin/users/{user_id}",
+        "/admin/care-teams/assignment",
+        "/admin/care-teams/unassignment",
+        "/admin/settings",
+        "/admin/webhooks",
+    ],
+)
+async def test_no_hostile_admin_form_fails_or_writes_when_refused(
+    admin_web: Web, clinic: Clinic, pool: asyncpg.Pool, form: str
+) -> None:
+    token = csrf_token(await admin_web.get("/admin/users"))
+    path = form.format(user_id=clinic.client.id)
+    for body in HOSTILE:
+        before = await row_counts(pool)
+        answer = await admin_web.post(
+            path,
+            content=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "x-csrftoken": token,
+            },
+        )
+        assert answer.status_code < 500, (body[:40], answer.text)
+        if answer.status_code >= 400:
+            assert await row_counts(pool) == before, body[:40]
