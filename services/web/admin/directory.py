@@ -26,7 +26,7 @@ from services.web.viewer import SignedIn, Viewer
 
 PAGE = "/admin/users"
 PAGE_SIZE = 25
-ROLES: tuple[str, ...] = get_args(Role)
+ROLES: dict[str, Role] = {role: role for role in get_args(Role)}
 NOTES = {
     "invited": "Invitation sent. It reaches them by e-mail.",
     "changed": "Saved.",
@@ -87,7 +87,7 @@ async def _directory(
     found = await directory.find_users(
         conn,
         viewer.caller.clinic_id,
-        role=role if role in ROLES else None,  # type: ignore[arg-type]
+        role=ROLES.get(role or ""),
         search=(search or "")[:100] or None,
         active=None,
         after=after,

@@ -284,3 +284,19 @@ async def test_no_hostile_admin_form_fails_or_writes_when_refused(
         assert answer.status_code < 500, (body[:40], answer.text)
         if answer.status_code >= 400:
             assert await row_counts(pool) == before, body[:40]
+
+
+async def test_the_directory_finds_people_by_name_and_role(admin_web: Web) -> None:
+    def names(page: httpx.Response) -> list[str]:
+        rows = page.text.split("<tbody>")[1].split("</tbody>")[0]
+        links = rows.split('<a href="/admin/users/')[1:]
+        return [link.split(">")[1].split("<")[0] for link in links]
+
+    everyone = names(await admin_web.get("/admin/users"))
+    assert len(everyone) == 8
+    assert names(await admin_web.get("/admin/users?search=THERAPIST")) == [
+        "north other_therapist",
+        "north therapist",
+    ]
+    assert names(await admin_web.get("/admin/users?role=auditor")) == ["north auditor"]
+    assert names(await admin_web.get("/admin/users?role=nonsense")) == everyone
