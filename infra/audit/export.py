@@ -37,8 +37,8 @@ SELECT json_build_object(
     'data', data,
     'metadata', metadata,
     -- The tamper-evidence chain's place: the event's own hash and the one it links to.
-    'hash', NULL,
-    'previous_hash', NULL
+    'hash', encode(hash, 'hex'),
+    'previous_hash', encode(previous_hash, 'hex')
 )::text AS line
 FROM events
 WHERE recorded_at >= $1 AND recorded_at < $2

@@ -24,7 +24,7 @@ from infra.logging import configure_logging
 from infra.webhooks.sender import guard_for
 from services.api import health, metrics
 from services.api.admission import admission
-from services.api.audit import export_route
+from services.api.audit import export_route, verification_route
 from services.api.audit import routes as audit_routes
 from services.api.audit.recording import access_logging
 from services.api.auth import OpaqueTokenAuthenticator
@@ -145,6 +145,7 @@ def create_app(
             *nudge_routes.ROUTES,
             *unsubscribe.ROUTES,
             *audit_routes.ROUTES,
+            *verification_route.ROUTES,
             *webhook_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(

@@ -12,6 +12,7 @@ import asyncpg
 
 from infra.audit.export import ExportRange, export_lines, export_size
 from infra.config import Settings
+from services.cli import audit_chain
 from services.cli.progress import ProgressBar
 
 
@@ -70,3 +71,4 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     exporting.add_argument("--clinic", type=UUID, help="one clinic's events only (default: all)")
     exporting.add_argument("--output", "-o", default="-", help="a file, or - for standard output")
     exporting.set_defaults(run=export)
+    audit_chain.add_commands(audit_commands)

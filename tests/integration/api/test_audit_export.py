@@ -54,7 +54,8 @@ async def test_the_auditor_exports_their_clinics_events_of_a_range(
     assert [event["event_type"] for event in mine] == ["goal_set", "progress_recorded"]
     assert mine[1]["metadata"]["actor_id"] == str(clinic.client.id)
     assert mine[1]["data"]["goal_id"] == goal["goal_id"]
-    assert (mine[1]["hash"], mine[1]["previous_hash"]) == (None, None)
+    assert mine[1]["previous_hash"] == mine[0]["hash"]
+    assert len(bytes.fromhex(mine[1]["hash"])) == 32
 
     # A range: from the check-in (included) to a moment after it.
     at = datetime.fromisoformat(mine[1]["recorded_at"])
