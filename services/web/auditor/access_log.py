@@ -7,7 +7,7 @@ content, and a record of each look at the log would grow the log with every look
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
-from litestar import get
+from litestar import Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
@@ -16,6 +16,7 @@ from infra.audit.access_reads import AccessFilter, audited_access
 from services.api.audit.routes import require_auditor
 from services.api.deps import Db
 from services.api.pages import decode_cursor, encode_cursor
+from services.web.auditor.verification import status_of, verified
 from services.web.viewer import SignedIn
 
 PAGE = "/audit/access-log"
@@ -43,11 +44,23 @@ def _start_of(day: date | None) -> datetime | None:
 
 
 @get("/audit")
-async def auditor_home(viewer: SignedIn, unknown_goal: FromQuery[str | None] = None) -> Template:
+async def auditor_home(
+    request: Request,
+    viewer: SignedIn,
+    unknown_goal: FromQuery[str | None] = None,
+    verify: FromQuery[bool] = False,
+) -> Template:
+    """The log's verification runs when the auditor asks for it: on a large log it takes
+    seconds, and the page should not."""
     require_auditor(viewer.caller)
+    status = status_of(await verified(request, viewer.caller)) if verify else None
     return Template(
         "auditor/home.html",
-        context={"viewer": viewer, "error": UNKNOWN_GOAL if unknown_goal else None},
+        context={
+            "viewer": viewer,
+            "error": UNKNOWN_GOAL if unknown_goal else None,
+            "verification": status,
+        },
     )
 
 

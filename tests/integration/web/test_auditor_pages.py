@@ -9,8 +9,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from infra.db.connection import Connection
 from tests.integration.api.support import set_goal
 from tests.integration.api.world import Clinic
+from tests.integration.audit.chain_log import tamper
 from tests.integration.web.pages import Web, sign_in
 
 AUDITOR = "north.auditor@example.org"
@@ -127,3 +129,28 @@ async def test_a_goal_id_that_is_not_one_is_said_so(
     sent = await web.get("/audit/goals?goal_id=nonsense")
     assert sent.headers["location"] == "/audit?unknown_goal=1"
     assert "Please enter a goal&#39;s id" in (await web.get(sent.headers["location"])).text
+
+
+async def test_the_auditors_page_shows_a_whole_log_and_then_its_first_broken_link(
+    web: Web, clinic: Clinic, pool: asyncpg.Pool, admin_conn: Connection
+) -> None:
+    goal = await set_goal(web, clinic)
+    await sign_in(web, pool, AUDITOR)
+    unasked = await web.get("/audit")
+    assert "Check the log now" in unasked.text
+    assert "The log is" not in unasked.text
+    whole = await web.get("/audit?verify=true")
+    assert whole.status_code == 200
+    assert "The log is whole: no link is broken." in whole.text
+    edited = await admin_conn.fetchval(
+        "SELECT position FROM events WHERE stream_id = $1", f"goal-{goal['goal_id']}"
+    )
+    await tamper(
+        admin_conn,
+        "UPDATE events SET data = jsonb_set(data, '{title}', '\"Another goal\"') "
+        f"WHERE position = {edited}",
+    )
+    broken = await web.get("/audit?verify=true")
+    assert "The log is not whole." in broken.text
+    assert f"The first broken link is at position {edited} " in broken.text
+    assert "an event&#39;s fields were changed" in broken.text

@@ -1,7 +1,7 @@
 """An admin and an auditor in a real browser: the admin invites someone (the test SMTP server
 catches the invitation) and deactivates a client, whose open session then stops working; the
-auditor opens the access log and, from it, a goal's history with its correction. axe-core finds
-nothing serious on any page, at desktop and phone widths."""
+auditor checks that the log is whole, opens the access log and, from it, a goal's history
+with its correction. axe-core finds nothing serious on any page, at desktop and phone widths."""
 
 import asyncio
 import time
@@ -121,6 +121,8 @@ async def test_an_admin_invites_and_deactivates_and_an_auditor_reads_the_record(
     auditing = await browser.new_context(viewport=DESKTOP)
     auditor = await _signed_in(auditing, served_web, smtp.mailbox, AUDITOR)
     await expect(auditor.get_by_role("heading", name="Audit")).to_be_visible()
+    await auditor.get_by_role("button", name="Check the log now").click()
+    await expect(auditor.get_by_text("The log is whole: no link is broken.")).to_be_visible()
     assert await accessibility_problems(auditor) == []
     await screenshot(auditor, "auditor-desktop")
     await auditor.get_by_role("link", name="The access log").click()
@@ -136,7 +138,7 @@ async def test_an_admin_invites_and_deactivates_and_an_auditor_reads_the_record(
     auditor_phone = await browser.new_context(
         viewport=PHONE, storage_state=await auditing.storage_state()
     )
-    for path, shot in (("/audit", "auditor-phone"), ("/audit/access-log", "")):
+    for path, shot in (("/audit?verify=true", "auditor-phone"), ("/audit/access-log", "")):
         small = await auditor_phone.new_page()
         await small.goto(f"{served_web}{path}")
         await _fits_a_phone(small)

@@ -18,7 +18,7 @@ PAGES_FREE_OF_GOAL_DATA = {
     "/admin/settings": "the clinic's settings",
     "/admin/webhooks": "the clinic's webhook endpoints",
     "/admin/webhooks/{endpoint_id}/deliveries": "what was sent where, by event type and id",
-    "/audit": "a form for a goal's id",
+    "/audit": "a form for a goal's id, and whether the log's hash chains hold",
     "/audit/goals": "sends the form on to the goal's history page",
     "/audit/access-log": "who read goal data, as GET /v1/audit/access-log (not logged either)",
 }
