@@ -18,6 +18,8 @@ from infra.config import Settings
 from services.api.auth import SIGNED_IN_BY_COOKIE
 from services.api.errors import Problem
 from services.web import (
+    admin,
+    auditor,
     client_access_log,
     client_goal,
     client_new_goal,
@@ -82,6 +84,8 @@ def web_router(settings: Settings) -> Router:
             *client_nudges.ROUTES,
             *client_preferences.ROUTES,
             *client_access_log.ROUTES,
+            *admin.ROUTES,
+            *auditor.ROUTES,
         ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
         dependencies={"viewer": Provide(provide_viewer)},

@@ -32,6 +32,13 @@ NAVIGATION: dict[str, tuple[Link, ...]] = {
         Link("Notifications", "/my/notifications"),
         Link("Who has looked", "/my/access-log"),
     ),
+    "admin": (
+        Link("People", "/admin/users"),
+        Link("Care teams", "/admin/care-teams"),
+        Link("Settings", "/admin/settings"),
+        Link("Webhooks", "/admin/webhooks"),
+    ),
+    "auditor": (Link("Audit", "/audit"), Link("Access log", "/audit/access-log")),
 }
 """Each role's pages, in the header's order; the first is where signing in leads."""
 

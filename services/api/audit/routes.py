@@ -43,7 +43,7 @@ Until = Annotated[
 ]
 
 
-def _require_auditor(caller: Caller) -> None:
+def require_auditor(caller: Caller) -> None:
     if caller.role != "auditor":
         raise forbidden()
 
@@ -80,7 +80,7 @@ async def audit_access_log(
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> AccessLogPage:
-    _require_auditor(caller)
+    require_auditor(caller)
     wanted = AccessFilter(
         caller.clinic_id, limit + 1, client_id, user_id, since, until, _after(cursor)
     )
@@ -156,7 +156,7 @@ async def audit_admin_actions(
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> AdminActionPage:
-    _require_auditor(caller)
+    require_auditor(caller)
     found = await admin_actions(
         conn,
         caller.clinic_id,

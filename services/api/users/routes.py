@@ -1,8 +1,7 @@
 """Users and who is on a client's care team. Admins manage; nobody else does, except that a
 user may see themself and change their own name and time zone."""
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,16 +11,14 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from domain.access.policy import Caller
 from domain.goals.terms import Role
-from infra.access import directory, identity
+from infra.access import directory
 from infra.access.directory import DirectoryEntry
 from infra.access.queries import User
-from infra.db.connection import Connection
 from services.api.deps import Authenticated, CorrelationId, Db
-from services.api.errors import Problem, not_found, problem_responses
+from services.api.errors import Problem, problem_responses
 from services.api.pages import DEFAULT_PAGE_SIZE, Cursor, PageSize, decode_cursor, encode_cursor
-from services.api.users import clinic, tokens
+from services.api.users import actions, clinic, tokens
 from services.api.users.access import known_time_zone, require_admin, visible_user
 from services.api.users.schemas import Assignment, NewUser, UserChanges, UserOut, UserPage
 from services.api.writes import (
@@ -29,7 +26,6 @@ from services.api.writes import (
     Reply,
     idempotent,
     idempotent_without_body,
-    metadata_for,
     reply,
 )
 
@@ -69,23 +65,7 @@ async def create_user(
         known_time_zone(data.time_zone)
 
     async def produce() -> Reply:
-        time_zone = data.time_zone
-        if time_zone is None:
-            time_zone = (await directory.clinic_settings(conn, caller.clinic_id)).default_time_zone
-        user = User(
-            uuid.uuid4(),
-            caller.clinic_id,
-            data.role,
-            data.display_name,
-            data.email.lower(),
-            time_zone,
-            datetime.now(UTC),
-        )
-        try:
-            await identity.register_user(conn, user, metadata_for(caller, correlation_id))
-        except identity.EmailTaken:
-            raise _email_taken() from None
-        return reply(201, _user_out(user))
+        return reply(201, _user_out(await actions.register(conn, caller, data, correlation_id)))
 
     return await idempotent(request, conn, caller, produce)
 
@@ -171,17 +151,7 @@ async def change_user(
         known_time_zone(data.time_zone)
 
     async def produce() -> Reply:
-        changed = msgspec.structs.replace(
-            found.user,
-            display_name=data.display_name or found.user.display_name,
-            email=found.user.email if data.email is None else data.email.lower(),
-            time_zone=data.time_zone or found.user.time_zone,
-        )
-        if changed != found.user:
-            try:
-                await directory.change_details(conn, changed, metadata_for(caller, correlation_id))
-            except identity.EmailTaken:
-                raise _email_taken() from None
+        changed = await actions.change(conn, caller, found, data, correlation_id)
         return reply(200, _user_out(changed, found.deactivated_at))
 
     return await idempotent(request, conn, caller, produce)
@@ -208,31 +178,9 @@ async def deactivate_user(
     found = await visible_user(conn, caller, user_id)
 
     async def produce() -> Reply:
-        try:
-            await directory.deactivate(conn, found.user, metadata_for(caller, correlation_id))
-        except directory.LastAdmin:
-            raise Problem(
-                409, "last_admin", "The clinic's last active admin cannot be deactivated."
-            ) from None
-        after = await directory.entry(conn, caller.clinic_id, user_id)
-        assert after is not None  # noqa: S101 - read in the same transaction that found it
-        return reply(200, _entry_out(after))
+        return reply(200, _entry_out(await actions.deactivate(conn, caller, found, correlation_id)))
 
     return await idempotent(request, conn, caller, produce)
-
-
-async def _care_team_members(
-    conn: Connection, caller: Caller, client_id: UUID, therapist_id: UUID
-) -> None:
-    require_admin(caller)
-    client = await directory.entry(conn, caller.clinic_id, client_id)
-    therapist = await directory.entry(conn, caller.clinic_id, therapist_id)
-    if client is None or therapist is None:
-        raise not_found("user")
-    if client.user.role != "client":
-        raise Problem(422, "not_a_client", "Only clients have a care team.")
-    if therapist.user.role != "therapist":
-        raise Problem(422, "not_a_therapist", "Only therapists join a care team.")
 
 
 @put(
@@ -256,14 +204,10 @@ async def assign_therapist(
     caller: Authenticated,
     correlation_id: CorrelationId,
 ) -> Response[bytes]:
-    await _care_team_members(conn, caller, client_id, therapist_id)
+    await actions.care_team_members(conn, caller, client_id, therapist_id)
 
     async def produce() -> Reply:
-        if not await directory.is_active(conn, therapist_id):
-            raise Problem(422, "user_deactivated", "A deactivated therapist joins no care team.")
-        await identity.assign_therapist(
-            conn, client_id, therapist_id, metadata_for(caller, correlation_id)
-        )
+        await actions.assign(conn, caller, client_id, therapist_id, correlation_id)
         return reply(200, Assignment(client_id, therapist_id))
 
     return await idempotent(request, conn, caller, produce)
@@ -284,14 +228,10 @@ async def unassign_therapist(
     caller: Authenticated,
     correlation_id: CorrelationId,
 ) -> Response[None]:
-    await _care_team_members(conn, caller, client_id, therapist_id)
+    await actions.care_team_members(conn, caller, client_id, therapist_id)
 
     async def write() -> None:
-        removed = await identity.unassign_therapist(
-            conn, client_id, therapist_id, metadata_for(caller, correlation_id)
-        )
-        if not removed:
-            raise not_found("care team assignment")
+        await actions.unassign(conn, caller, client_id, therapist_id, correlation_id)
 
     return await idempotent_without_body(request, conn, caller, write)
 

@@ -13,11 +13,10 @@ from litestar.params import FromPath, JSONBody
 
 from infra.access import credential_rows, identity, invitations
 from infra.access.credential_rows import TokenRecord
-from infra.access.invitation_mail import mail_invitation
-from infra.mail.outbox import InvalidEmail
 from services.api.deps import AppSettings, Authenticated, CorrelationId, Db
 from services.api.errors import Problem, forbidden, not_found, problem_responses
 from services.api.pages import DEFAULT_PAGE_SIZE, Cursor, PageSize, decode_cursor, encode_cursor
+from services.api.users import actions
 from services.api.users.access import require_admin, visible_user
 from services.api.users.schemas import (
     InvitationOut,
@@ -220,37 +219,7 @@ async def invite_user(
         raise Problem(409, "user_deactivated", "A deactivated user cannot be invited.")
 
     async def produce() -> Reply:
-        made = await invitations.invite(
-            conn,
-            user_id,
-            invited_by=caller.user_id,
-            hash_key=settings.token_hash_key,
-            metadata=metadata_for(caller, correlation_id),
-        )
-        invitation = made.invitation
-        # By e-mail whenever e-mail is on: in this transaction, so it goes out if this commits.
-        try:
-            mailed = await mail_invitation(
-                conn,
-                made,
-                clinic_id=found.user.clinic_id,
-                to_address=found.user.email,
-                public_base_url=settings.public_base_url,
-            )
-        except InvalidEmail:
-            # The directory takes some addresses that no e-mail can go to ("a,b@example.org").
-            raise Problem(
-                422,
-                "email_undeliverable",
-                "No e-mail can be sent to this user's email; correct it, then invite them.",
-            ) from None
-        if mailed:
-            shown = InvitationOut(invitation.id, user_id, invitation.expires_at, "email")
-        else:
-            shown = InvitationOut(
-                invitation.id, user_id, invitation.expires_at, "response", made.code
-            )
-        return reply(201, shown)
+        return reply(201, await actions.invite(conn, caller, found, settings, correlation_id))
 
     def without_code(result: Reply) -> Reply:
         shown = msgspec.json.decode(result.body, type=InvitationOut)

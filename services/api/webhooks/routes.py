@@ -1,7 +1,6 @@
 """A clinic's webhook endpoints: registered, changed, paused and resumed, deleted, their secret
 rotated. Admins and integration users of the clinic only."""
 
-import uuid
 from uuid import UUID
 
 import msgspec
@@ -12,11 +11,9 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from infra.webhooks import endpoints
 from infra.webhooks.endpoints import Changes, EndpointRow
-from infra.webhooks.outcomes import disable
-from infra.webhooks.signing import new_secret
 from services.api.deps import Authenticated, Db
 from services.api.errors import not_found, problem_responses
-from services.api.webhooks import deliveries
+from services.api.webhooks import actions, deliveries
 from services.api.webhooks.access import (
     allowed_url,
     known_types,
@@ -62,25 +59,10 @@ def _out(row: EndpointRow) -> EndpointOut:
 async def create_endpoint(
     request: Request, data: JSONBody[NewEndpoint], conn: Db, caller: Authenticated
 ) -> Response[bytes]:
-    require_manager(caller)
-    known_types(data.event_types)
-    await allowed_url(request, data.url)
+    await actions.checked(request, caller, data)
 
     async def produce() -> Reply:
-        secret = new_secret()
-        row = await endpoints.create(
-            conn,
-            endpoints.NewEndpoint(
-                uuid.uuid4(),
-                caller.clinic_id,
-                data.url,
-                data.event_types,
-                data.format,
-                data.description,
-                secret,
-            ),
-        )
-        return reply(201, EndpointCreated(**msgspec.structs.asdict(row), secret=secret))
+        return reply(201, await actions.create(conn, caller, data))
 
     def without_secret(result: Reply) -> Reply:
         """A retry with the same key gets the endpoint back, but its secret is kept nowhere."""
@@ -180,8 +162,7 @@ async def disable_endpoint(
     await own_endpoint(conn, caller, endpoint_id, lock=True)
 
     async def produce() -> Reply:
-        await disable(conn, endpoint_id, "by_user")
-        return reply(200, _out(await own_endpoint(conn, caller, endpoint_id)))
+        return reply(200, _out(await actions.stop_sending(conn, caller, endpoint_id)))
 
     return await idempotent(request, conn, caller, produce)
 
@@ -202,10 +183,7 @@ async def enable_endpoint(
     await own_endpoint(conn, caller, endpoint_id)
 
     async def produce() -> Reply:
-        enabled = await endpoints.enable(conn, caller.clinic_id, endpoint_id)
-        if enabled is None:
-            raise not_found("webhook endpoint")
-        return reply(200, _out(enabled))
+        return reply(200, _out(await actions.send_again(conn, caller, endpoint_id)))
 
     return await idempotent(request, conn, caller, produce)
 
@@ -226,10 +204,7 @@ async def rotate_secret(
     await own_endpoint(conn, caller, endpoint_id)
 
     async def produce() -> Reply:
-        secret = new_secret()
-        expires = await endpoints.rotate_secret(conn, caller.clinic_id, endpoint_id, secret)
-        if expires is None:
-            raise not_found("webhook endpoint")
+        secret, expires = await actions.rotate(conn, caller, endpoint_id)
         return reply(200, RotatedSecret(expires, secret))
 
     def without_secret(result: Reply) -> Reply:

@@ -112,3 +112,10 @@ async def served_web(
         finally:
             service.kill()
             await senders.stop()
+
+
+@pytest.fixture
+async def south(database_url: str, pool: asyncpg.Pool) -> Clinic:
+    """A second clinic, built while e-mail is off: a test names it before the `web` fixtures."""
+    async with AsyncTestClient(create_app(app_settings(database_url))) as api:
+        return await build_clinic(api, pool, "south")

@@ -14,6 +14,15 @@ PAGES_FREE_OF_GOAL_DATA = {
     "/invitation": "a form for an invitation code",
     "/nudges": "the person's own nudges, as GET /v1/me/nudges (not access-logged) gives them",
     "/nudges/{nudge_id}": "one of the person's own nudges, where a nudge e-mail's link leads",
+    "/admin/users": "the clinic's people: names, e-mail addresses, roles",
+    "/admin/users/{user_id}": "one person's details",
+    "/admin/care-teams": "which therapists look after which clients",
+    "/admin/settings": "the clinic's settings",
+    "/admin/webhooks": "the clinic's webhook endpoints",
+    "/admin/webhooks/{endpoint_id}/deliveries": "what was sent where, by event type and id",
+    "/audit": "a form for a goal's id, and whether the log's hash chains hold",
+    "/audit/goals": "sends the form on to the goal's history page",
+    "/audit/access-log": "who read goal data, as GET /v1/audit/access-log (not logged either)",
 }
 
 # Each access-logged page, and the test of its access record.
@@ -23,6 +32,7 @@ LOGGED_PAGES_TESTED = {
     "/my/goals/new",  # test_client_new_goal.py
     "/my/notifications",  # test_client_settings.py
     "/my/access-log",  # test_client_settings.py
+    "/audit/goals/{goal_id}/history",  # test_auditor_pages.py
 }
 
 
