@@ -40,6 +40,7 @@ FREE_OF_GOAL_DATA = {
     "/v1/audit/access-log": "the access log itself, shown to auditors (docs/api.md)",
     "/v1/me/access-log": "the access log itself, shown to the client it concerns",
     "/v1/audit/admin-actions": "the clinic's administration, not goals",
+    "/v1/audit/verification": "the log's hash chains: positions and hashes, no content",
     "/v1/webhook-endpoints": "where the clinic's feeds go, not goals",
     "/v1/webhook-endpoints/{endpoint_id}": "where the clinic's feeds go, not goals",
     "/v1/webhook-endpoints/{endpoint_id}/deliveries": "what was sent when: ids and outcomes",
