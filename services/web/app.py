@@ -18,7 +18,9 @@ from infra.config import Settings
 from services.api.auth import SIGNED_IN_BY_COOKIE
 from services.api.errors import Problem
 from services.web import my_goals, sign_in
+from services.web.partner import shared_goals
 from services.web.security import csrf_config
+from services.web.therapist import caseload, client
 from services.web.viewer import NotSignedIn, provide_viewer
 
 HERE = Path(__file__).parent
@@ -66,7 +68,13 @@ def web_router(settings: Settings) -> Router:
     """Every page, each signed in by the session cookie, each form checked for its CSRF token."""
     return Router(
         "/",
-        route_handlers=[*sign_in.ROUTES, *my_goals.ROUTES],
+        route_handlers=[
+            *sign_in.ROUTES,
+            *my_goals.ROUTES,
+            *caseload.ROUTES,
+            *client.ROUTES,
+            *shared_goals.ROUTES,
+        ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
         dependencies={"viewer": Provide(provide_viewer)},
         request_class=HTMXRequest,

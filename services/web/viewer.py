@@ -26,6 +26,8 @@ class Link(msgspec.Struct, frozen=True):
 
 NAVIGATION: dict[str, tuple[Link, ...]] = {
     "client": (Link("My goals", "/my/goals"),),
+    "therapist": (Link("Caseload", "/caseload"),),
+    "supporter": (Link("Shared with me", "/shared/goals"),),
 }
 """Each role's pages, in the header's order; the first is where signing in leads."""
 
