@@ -229,3 +229,33 @@ async def test_reading_a_clients_page_is_access_logged_like_the_api(
     assert record["client_ids"] == [clinic.client.id]
     assert [str(goal) for goal in record["goal_ids"]] == [goal_id]
     assert record["status"] == 200
+
+
+HOSTILE = [
+    ("rating", b"rating=%00"),
+    ("rating", b"rating=nan&note=%00"),
+    ("rating", b"rating=1e999"),
+    ("rating", b"rating=\xff\xfe"),
+    ("adjustment", b"target=nan&reason=x"),
+    ("adjustment", b"target=1e999&reason=x"),
+    ("adjustment", b"due_date=99999-01-01&reason=x"),
+    ("adjustment", b"due_date=%00&reason=%00"),
+    ("adjustment", b"target=2&reason=" + b"x" * 100_000),
+    ("adjustment", b'{"target": 2, "reason": "json"}'),
+]
+
+
+@pytest.mark.parametrize(("action", "body"), HOSTILE)
+async def test_no_hostile_form_fails_or_writes(
+    web: Web, clinic: Clinic, pool: asyncpg.Pool, action: str, body: bytes
+) -> None:
+    goal_id = await _therapist_with_goal(web, clinic, pool)
+    token = csrf_token(await web.get(f"/caseload/clients/{clinic.client.id}"))
+    before = await _rows(pool)
+    answer = await web.post(
+        f"/caseload/goals/{goal_id}/{action}",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "x-csrftoken": token},
+    )
+    assert 400 <= answer.status_code < 500, (body[:40], answer.text)
+    assert await _rows(pool) == before
