@@ -1,18 +1,20 @@
-"""What access logging adds to read latency: the API of one commit against one without it.
+"""What access logging adds to read latency: the same code served with and without it.
 
-    uv run python -m bench.access_log_cost [--baseline REV] [--candidate HEAD] [--rate 300]
-        [--duration 10] [--connections 16] [--rounds 3] [--goals 64]
+    uv run python -m bench.access_log_cost [--revision HEAD] [--rate 300] [--duration 10]
+        [--connections 16] [--rounds 3] [--goals 64]
 
-Nothing in the service turns access logging off: the comparison is between the code of
-`--candidate` (with the access log, by default `HEAD`) and of `--baseline` (a revision without it,
-by default the `main` the candidate last merged), each taken with `git archive` into a temporary
-directory and served from there by the same interpreter and dependencies. Both serve one scratch
-database (`goals_bench_<random>` on the server `DATABASE_URL` names), migrated and seeded by the
-code that runs this (a clinic, a client, `--goals` goals, the client's token); the baseline ignores
-the access log's table, and both are asked for liveness, not readiness (the baseline does not know
-the candidate's migration).
+Nothing in the service turns access logging off, on purpose: a setting that stops the record of
+who read a client's goals would be one an operator could turn off by mistake. So the benchmark
+takes the code of `--revision` (by default `HEAD`) twice with `git archive` into a temporary
+directory: "with" as it is, and "without" with the one call that puts the access-logging
+middleware around the app (`access_logging(app.asgi_handler)` in services/api/app.py) taken out
+of that copy, and nothing else changed. Both are served from there by the same interpreter and
+dependencies, on one scratch database (`goals_bench_<random>` on the server `DATABASE_URL` names),
+migrated and seeded by the code that runs this (a clinic, a client, `--goals` goals, the client's
+token). After each run it counts the records the run left: one per read "with", none "without",
+or it stops.
 
-Each round serves each tree in turn (which goes first alternates), one uvicorn worker each, and
+Each round serves each copy in turn (which goes first alternates), one uvicorn worker each, and
 measures GET /v1/goals/{goal_id} with the client's token, rotating over the goals:
 
 - paced: `--rate` requests per second for `--duration` seconds, open loop (latency counts from
@@ -56,10 +58,14 @@ READ_PATH = "/v1/goals/{goal_id}"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The one call that records every read: the "without" copy serves the app without it.
+ACCESS_LOGGED_APP = "access_logging(app.asgi_handler)"
+UNLOGGED_APP = "app.asgi_handler"
+
+
 @dataclass(frozen=True)
 class Options:
-    baseline: str
-    candidate: str
+    revision: str
     rate: float
     duration: int
     connections: int
@@ -92,16 +98,13 @@ def export_tree(revision: str, into: Path) -> str:
     return commit
 
 
-def last_merged_main(candidate: str) -> str:
-    """The main the candidate last merged: the same code and migrations, but the access log's.
-    (A later main may have migrations the candidate's tree cannot apply to the scratch database.)"""
-    return subprocess.run(  # noqa: S603
-        ["git", "merge-base", candidate, "main"],  # noqa: S607
-        cwd=PROJECT_ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+def without_access_logging(tree: Path) -> None:
+    """Takes the access-logging middleware out of `tree`'s app, and nothing else."""
+    app_module = tree / "services" / "api" / "app.py"
+    source = app_module.read_text()
+    if source.count(ACCESS_LOGGED_APP) != 1:
+        raise SystemExit(f"{app_module} no longer wraps the app in `{ACCESS_LOGGED_APP}` once")
+    app_module.write_text(source.replace(ACCESS_LOGGED_APP, UNLOGGED_APP))
 
 
 @asynccontextmanager
@@ -169,10 +172,10 @@ async def benchmark(scratch_url: str, options: Options) -> None:
     goals = [str(goal) for goal in seeded.peak_goals]
     with tempfile.TemporaryDirectory() as directory:
         trees = {"without": Path(directory) / "without", "with": Path(directory) / "with"}
-        commits = {}
-        for name, revision in (("without", options.baseline), ("with", options.candidate)):
-            trees[name].mkdir()
-            commits[name] = export_tree(revision, trees[name])
+        for tree in trees.values():
+            tree.mkdir()
+            commit = export_tree(options.revision, tree)
+        without_access_logging(trees["without"])
         runs: dict[str, list[Run]] = {"without": [], "with": []}
         for round_number in range(options.rounds):
             order = ["without", "with"] if round_number % 2 == 0 else ["with", "without"]
@@ -186,6 +189,10 @@ async def benchmark(scratch_url: str, options: Options) -> None:
                     print(log_tail(log_path), file=sys.stderr)
                     raise
                 logged = await records(scratch_url) - before
+                reads = run.paced.requests + run.peak.requests
+                recorded_each = logged >= reads if name == "with" else logged == 0
+                if not recorded_each:
+                    raise SystemExit(f"{name}: {logged} access records for {reads}+ reads")
                 runs[name].append(run)
                 print(
                     f"round {round_number + 1} {name:>7}: paced p50 {run.paced.p50_ms:.2f} ms "
@@ -194,10 +201,10 @@ async def benchmark(scratch_url: str, options: Options) -> None:
                     f"p99 {run.peak.p99_ms:.2f} ms; access records {logged}",
                     flush=True,
                 )
-    report(runs, commits, options)
+    report(runs, commit, options)
 
 
-def report(runs: dict[str, list[Run]], commits: dict[str, str], options: Options) -> None:
+def report(runs: dict[str, list[Run]], commit: str, options: Options) -> None:
     def median(name: str, phase: str, figure: str) -> float:
         return statistics.median(getattr(getattr(run, phase), figure) for run in runs[name])
 
@@ -207,8 +214,8 @@ def report(runs: dict[str, list[Run]], commits: dict[str, str], options: Options
     ]
     added = statistics.median(p99_ratios) - 1
     print(
-        f"without: {options.baseline} ({commits['without']}); with: {options.candidate} "
-        f"({commits['with']}); paced at {options.rate:.0f}/s"
+        f"{options.revision} ({commit}) with and without access logging; "
+        f"paced at {options.rate:.0f}/s"
     )
     for name in ("without", "with"):
         print(
@@ -226,12 +233,7 @@ def report(runs: dict[str, list[Run]], commits: dict[str, str], options: Options
 
 def parse_arguments(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.access_log_cost")
-    parser.add_argument(
-        "--baseline",
-        default=None,
-        help="a revision without access logging (by default, where the candidate last took main)",
-    )
-    parser.add_argument("--candidate", default="HEAD", help="a revision with access logging")
+    parser.add_argument("--revision", default="HEAD", help="the code to serve, with and without")
     parser.add_argument("--rate", type=float, default=300.0, help="paced reads per second")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=16)
@@ -239,8 +241,7 @@ def parse_arguments(argv: list[str]) -> Options:
     parser.add_argument("--goals", type=int, default=64)
     arguments = parser.parse_args(argv)
     return Options(
-        arguments.baseline or last_merged_main(arguments.candidate),
-        arguments.candidate,
+        arguments.revision,
         arguments.rate,
         arguments.duration,
         arguments.connections,

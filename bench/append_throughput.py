@@ -1,12 +1,16 @@
 """Event log append throughput: `store.append` against a raw INSERT into the same table.
 
-    uv run python -m bench.append_throughput [--events N] [--tasks 16] [--rounds 9]
+    uv run python -m bench.append_throughput [--events N] [--tasks 16] [--rounds 9] [--unchained]
 
 Creates a scratch database `goals_bench_<random>` on the server that `DATABASE_URL` names,
 migrates it, and drops it at the end. Each task holds its own pooled connection and appends one
 event per call to a stream it alone writes, so every call is its own transaction and commit. The
 raw phase inserts the same payloads straight into `events`: nothing can append faster through
 this schema, so it is the ceiling that `append` is measured against.
+
+With `--unchained`, each round has a third phase: `append` again with the log's hash-chain
+trigger (migration 0015) disabled, its columns left empty: what the chain costs an append,
+measured against the same machine at the same moments.
 
 The phases alternate and swap order every round, so that the growing table and the machine's
 drift weigh on both alike. Rates are the median of the rounds, the ratio the median of the
@@ -199,7 +203,11 @@ def paired_ratio(raw: Summary, appended: Summary) -> float:
 
 
 def report(
-    server_version: str, arguments: argparse.Namespace, raw: Summary, appended: Summary
+    server_version: str,
+    arguments: argparse.Namespace,
+    raw: Summary,
+    appended: Summary,
+    unchained: Summary | None,
 ) -> None:
     ratio = paired_ratio(raw, appended)
     print(f"server: {server_version}")
@@ -209,7 +217,7 @@ def report(
     )
     print()
     print(f"{'phase':<8} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8}   rounds (events/s)")
-    for summary in (raw, appended):
+    for summary in (raw, appended, *([] if unchained is None else [unchained])):
         rounds = ", ".join(f"{result.rate:,.0f}" for result in summary.rounds)
         print(
             f"{summary.name:<8} {summary.rate:>10,.0f} {summary.latency_ms(0.50):>8.2f} "
@@ -221,16 +229,34 @@ def report(
         f"append/raw: {ratio:.1%}, median of the rounds' ratios ({verdict} the "
         f"{TARGET_RATIO:.0%} target); of the median rates: {appended.rate / raw.rate:.1%}"
     )
+    if unchained is not None:
+        print(
+            f"append/unchained: {paired_ratio(unchained, appended):.1%}, median of the rounds' "
+            f"ratios: what the hash chain leaves of an append's rate"
+        )
 
 
 async def benchmark(scratch_url: str, arguments: argparse.Namespace) -> None:
-    conn = await asyncpg.connect(scratch_url)
+    admin = await asyncpg.connect(scratch_url)
     try:
-        await migrate(conn)
-        server_version = await conn.fetchval("SELECT version()")
+        await migrate(admin)
+        server_version = await admin.fetchval("SELECT version()")
+        if arguments.unchained:
+            await admin.execute(_UNCHAINED_ALLOWED)
+        await _measure(scratch_url, admin, arguments, server_version)
     finally:
-        await conn.close()
+        await admin.close()
 
+
+# The scratch log accepts events without hashes, so that the chain's trigger may be switched off.
+_UNCHAINED_ALLOWED = """
+ALTER TABLE events ALTER COLUMN hash DROP NOT NULL, ALTER COLUMN previous_hash DROP NOT NULL
+"""
+
+
+async def _measure(
+    scratch_url: str, admin: Connection, arguments: argparse.Namespace, server_version: str
+) -> None:
     pool = await asyncpg.create_pool(
         scratch_url, min_size=arguments.tasks, max_size=arguments.tasks
     )
@@ -242,22 +268,27 @@ async def benchmark(scratch_url: str, arguments: argparse.Namespace) -> None:
 
         raw = Summary("raw", [])
         appended = Summary("append", [])
+        unchained = Summary("unchained", []) if arguments.unchained else None
         phases = [(raw, raw_writer), (appended, append_writer)]
+        if unchained is not None:
+            phases.append((unchained, append_writer))
         for round_number in range(arguments.rounds):
             order = phases if round_number % 2 == 0 else phases[::-1]
             for summary, make_writer in order:
+                switch = "DISABLE" if summary is unchained else "ENABLE"
+                await admin.execute(f"ALTER TABLE events {switch} TRIGGER events_chained")
                 result = await run_phase(pool, make_writer, payloads, arguments.events)
                 summary.rounds.append(result)
 
         # A phase that lost or skipped writes would report a rate for work it never did.
-        written = 2 * (warmup_events + arguments.rounds * arguments.events)
+        written = 2 * warmup_events + len(phases) * arguments.rounds * arguments.events
         stored = await pool.fetchval("SELECT count(*) FROM events")
         if stored != written:
             raise RuntimeError(f"{stored} events stored, {written} written")
     finally:
         await pool.close()
 
-    report(server_version, arguments, raw, appended)
+    report(server_version, arguments, raw, appended, unchained)
 
 
 def positive(text: str) -> int:
@@ -280,6 +311,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--rounds", type=positive, default=9, help="rounds of both phases; rates are the median"
+    )
+    parser.add_argument(
+        "--unchained",
+        action="store_true",
+        help="a third phase: append with the hash chain's trigger disabled",
     )
     return parser.parse_args(argv)
 

@@ -74,6 +74,12 @@ class Settings(msgspec.Struct, frozen=True):
     """`API_MAX_CONCURRENT_REQUESTS`: requests each API process serves at once; past it, a
     request answers 503 with `Retry-After` at once rather than queueing."""
 
+    api_max_concurrent_streams: int = 4
+    """`API_MAX_CONCURRENT_STREAMS`: answers each API process streams at once (clients' records,
+    audit exports), each holding a pool connection while it streams; past it, such a request
+    waits up to `DATABASE_ACQUIRE_TIMEOUT_SECONDS` for one to end, then answers 503. Keep it
+    below `DATABASE_POOL_MAX`: the rest of the pool serves every other request."""
+
     log_level: str = "info"
     """`LOG_LEVEL`: debug, info, warning or error."""
 
@@ -219,6 +225,24 @@ class Settings(msgspec.Struct, frozen=True):
     nudge_due_soon_days: int = 3
     """`NUDGE_DUE_SOON_DAYS`: how many days before its due date a goal not yet achieved gets a
     "due soon" nudge."""
+
+    audit_signing_key_file: str = ""
+    """`AUDIT_SIGNING_KEY_FILE`: an Ed25519 private key in PEM (`openssl genpkey -algorithm
+    ed25519 -out audit-signing.pem`) that the worker service and `goals audit checkpoint` sign
+    the log's checkpoints with (docs/audit.md). Keep it, and a copy, away from the database and
+    its backups: whoever holds it can sign a rewritten log. While unset, no checkpoints are
+    made."""
+
+    audit_verify_key_file: str = ""
+    """`AUDIT_VERIFY_KEY_FILE`: the public half of that key in PEM (`openssl pkey -in
+    audit-signing.pem -pubout`), which `goals audit verify` and `GET /v1/audit/verification`
+    check checkpoints with. When unset, the signing key's public half is used; give the API
+    only this one."""
+
+    audit_checkpoint_seconds: float = 300
+    """`AUDIT_CHECKPOINT_SECONDS`: how often the worker service signs a checkpoint of the log,
+    when events came since the last one (one worker service at a time, whichever holds the
+    lock). Whatever is written after the last checkpoint is held only by the hash chain."""
 
     def __post_init__(self) -> None:
         if self.smtp_host and not parseaddr(self.mail_from)[1].count("@") == 1:

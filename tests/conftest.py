@@ -58,6 +58,16 @@ async def admin_database_url(postgres_url: str, migrated_template: str) -> Async
     await drop_database(url)
 
 
+@pytest.fixture(scope="module")
+async def module_database_url(postgres_url: str, migrated_template: str) -> AsyncIterator[str]:
+    """A database the module's tests share, as the service connects to it: for tests whose
+    services take seconds to start, and which leave the database as any test may find it."""
+    url = url_for_database(postgres_url, f"{RUN_PREFIX}_module_{uuid.uuid4().hex[:8]}")
+    await clone_database(url, migrated_template)
+    yield service_url(url)
+    await drop_database(url)
+
+
 @pytest.fixture
 def database_url(admin_database_url: str) -> str:
     """The test's own database, as the API and the workers connect to it."""

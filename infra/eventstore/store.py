@@ -85,6 +85,7 @@ SELECT $1, $2 + n.ordinality, n.event_id, n.event_type, n.data::jsonb, n.metadat
 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[])
     WITH ORDINALITY AS n (event_id, event_type, data, metadata, ordinality)
 WHERE EXISTS (SELECT FROM head)
+ORDER BY n.ordinality  -- each event's hash links to the one before (migration 0015)
 RETURNING position, stream_version
 """  # noqa: S608 - constant fragments
 

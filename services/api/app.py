@@ -24,7 +24,7 @@ from infra.logging import configure_logging
 from infra.webhooks.sender import guard_for
 from services.api import health, metrics
 from services.api.admission import admission
-from services.api.audit import export_route
+from services.api.audit import export_route, verification_route
 from services.api.audit import routes as audit_routes
 from services.api.audit.recording import access_logging
 from services.api.auth import OpaqueTokenAuthenticator
@@ -49,6 +49,7 @@ from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
 from services.api.progress import routes as progress_routes
 from services.api.record import routes as record_routes
+from services.api.streams import STREAMING_DEPENDENCIES, StreamSlots, holding_a_connection
 from services.api.users import routes as user_routes
 from services.api.webhooks import routes as webhook_routes
 from services.web.app import static_router, template_config, web_router
@@ -112,6 +113,9 @@ def create_app(
             GoalStore(app.state.pool, batch_pool, signal, settings.database_acquire_timeout_seconds)
         )
         app.state.goal_writer = writer
+        app.state.stream_slots = StreamSlots(
+            settings.api_max_concurrent_streams, settings.database_acquire_timeout_seconds
+        )
         app.state.access_recorder = Batcher(
             batch_pool,
             append_access_records,
@@ -140,11 +144,17 @@ def create_app(
             Router("/", route_handlers=goal_actions.ROUTES, opt={ONE_STATEMENT_WRITES: True}),
             *goal_lists.ROUTES,
             *progress_routes.ROUTES,
-            *export_route.ROUTES,
-            *record_routes.ROUTES,
+            # Each holds one connection until its answer has streamed (services/api/streams.py).
+            Router(
+                "/",
+                route_handlers=[*export_route.ROUTES, *record_routes.ROUTES],
+                middleware=[holding_a_connection],
+                dependencies=STREAMING_DEPENDENCIES,
+            ),
             *nudge_routes.ROUTES,
             *unsubscribe.ROUTES,
             *audit_routes.ROUTES,
+            *verification_route.ROUTES,
             *webhook_routes.ROUTES,
             # Their refusals are OperationOutcomes, not problem details.
             Router(

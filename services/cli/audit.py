@@ -12,6 +12,7 @@ import asyncpg
 
 from infra.audit.export import ExportRange, export_lines, export_size
 from infra.config import Settings
+from services.cli import audit_chain
 from services.cli.progress import ProgressBar
 
 
@@ -26,7 +27,7 @@ async def _export(settings: Settings, selected: ExportRange, out: BinaryIO) -> i
     conn = await asyncpg.connect(settings.database_url)
     try:
         total = await export_size(conn, selected)
-        bar = ProgressBar("exporting")
+        bar = ProgressBar("exporting", unit="records")
         try:
             async for chunk in export_lines(conn, selected, progress=lambda done: bar(done, total)):
                 out.write(chunk)
@@ -62,11 +63,12 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     exporting = audit_commands.add_parser(
         "export",
-        help="write the events of a time range as NDJSON (as GET /v1/audit/export does), "
-        "with a progress bar on standard error",
+        help="write the events and access records of a time range as NDJSON (as "
+        "GET /v1/audit/export does), with a progress bar on standard error",
     )
     exporting.add_argument("--from", dest="start", help="ISO 8601 time with offset (included)")
     exporting.add_argument("--to", dest="end", help="ISO 8601 time with offset (excluded)")
-    exporting.add_argument("--clinic", type=UUID, help="one clinic's events only (default: all)")
+    exporting.add_argument("--clinic", type=UUID, help="one clinic's records only (default: all)")
     exporting.add_argument("--output", "-o", default="-", help="a file, or - for standard output")
     exporting.set_defaults(run=export)
+    audit_chain.add_commands(audit_commands)

@@ -6,8 +6,11 @@ from typing import TextIO
 
 
 class ProgressBar:
-    def __init__(self, label: str, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(
+        self, label: str, stream: TextIO = sys.stderr, width: int = 30, unit: str = "events"
+    ) -> None:
         self._label = label
+        self._unit = unit
         self._stream = stream
         self._width = width
         self._started = time.perf_counter()
@@ -18,7 +21,7 @@ class ProgressBar:
         rate = done / max(time.perf_counter() - self._started, 1e-9)
         self._stream.write(
             f"\r{self._label} [{'#' * filled}{' ' * (self._width - filled)}] "
-            f"{share:6.1%} {done}/{total} events, {rate:,.0f}/s"
+            f"{share:6.1%} {done}/{total} {self._unit}, {rate:,.0f}/s"
         )
         self._stream.flush()
 

@@ -6,8 +6,10 @@ import sys
 
 import structlog
 
+from infra.audit.signing import signing_key
 from infra.config import Settings
 from infra.lifeline import dies_with_this_process, ignore_late_stops
+from services.worker.audit_checkpoints import run_audit_checkpoints
 from services.worker.mail import run_mail_delivery
 from services.worker.nudge_scan import run_nudge_scan
 from services.worker.relay import run_relay
@@ -65,6 +67,7 @@ async def stop_dramatiq(workers: asyncio.subprocess.Process) -> None:
 
 
 async def run_worker_service(settings: Settings) -> int:
+    key = signing_key(settings)  # a key file that does not load stops the service at once
     workers = await start_dramatiq(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -75,6 +78,8 @@ async def run_worker_service(settings: Settings) -> int:
     from services.worker.webhooks import run_webhook_scheduler  # noqa: PLC0415 - after the fork
 
     loops["webhook_scheduler"] = asyncio.create_task(run_webhook_scheduler(settings, stop))
+    if key is not None:
+        loops["audit_checkpoints"] = asyncio.create_task(run_audit_checkpoints(settings, key, stop))
     if settings.mail_enabled:
         loops["mail_delivery"] = asyncio.create_task(run_mail_delivery(settings, stop))
     log.info("worker_service_started", processes=settings.worker_processes, loops=sorted(loops))

@@ -1,10 +1,9 @@
-"""The auditor's export: every event of their clinic in a time range, as an NDJSON stream."""
+"""The auditor's export: every event and access record of their clinic in a time range, as an
+NDJSON stream."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-import asyncpg
 from litestar import Request, get
 from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
@@ -12,11 +11,11 @@ from litestar.response import Stream
 
 from domain.access.policy import may_export_audit
 from infra.audit.export import ExportRange, export_lines
-from infra.config import Settings
 from services.api.audit.subject import ACCESS_LOGGED
-from services.api.deps import Authenticated
+from services.api.deps import Authenticated, Db
 from services.api.errors import FieldError, Problem, forbidden, problem_responses
 from services.api.moments import moment_of
+from services.api.streams import streamed
 
 NDJSON = "application/x-ndjson"
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,14 +36,18 @@ def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
 
 @get(
     "/v1/audit/export",
-    summary="Every event of the auditor's clinic in a time range, as NDJSON (the auditor)",
+    summary="Every event and access record of the auditor's clinic in a time range, as NDJSON "
+    "(the auditor)",
     description=(
-        "One JSON object per line, oldest first: `kind` `event` lines, each with its position,"
-        " stream, version, type, time, data and metadata (who, role, why, correlation id,"
-        " token), and `hash`/`previous_hash` (null until the log's hash chain exists); then one"
-        " `kind` `end` line with the count of records. A response without the end line was cut"
-        " short. Streamed from one snapshot of the log, with bounded memory however long the"
-        " range. `from` (included) defaults to the beginning, `to` (excluded) to now."
+        "One JSON object per line: first `kind` `event` lines, oldest first, each with its"
+        " position, stream, version, type, time, data and metadata (who, role, why, correlation"
+        " id, token), and `hash`/`previous_hash` (null until the log's hash chain exists); then"
+        " `kind` `access` lines, the access log's records committed in the range by the clinic's"
+        " callers, oldest first (who, role, token, clients and goals, route, path, status, when,"
+        " correlation id); then one `kind` `end` line with the counts. A response without the"
+        " end line was cut short. Streamed from one snapshot of the logs, with bounded memory"
+        " however long the range. `from` (included) defaults to the beginning, `to` (excluded)"
+        " to now."
     ),
     responses={
         200: ResponseSpec(data_container=str, media_type=NDJSON, description="NDJSON records"),
@@ -54,6 +57,7 @@ def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
 )
 async def audit_export(
     request: Request,
+    conn: Db,
     caller: Authenticated,
     start: Annotated[
         str | None, QueryParameter(name="from", description="ISO 8601 time with offset")
@@ -66,19 +70,8 @@ async def audit_export(
         raise forbidden()
     since, until = _range(start, end)
     selected = ExportRange(since, until, caller.clinic_id)
-    pool: asyncpg.Pool = request.app.state.pool
-    settings: Settings = request.app.state.settings
-    # Taken before the answer starts, so that a database out of reach is a 503, not a cut stream.
-    conn = await pool.acquire(timeout=settings.database_acquire_timeout_seconds)
-
-    async def lines() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in export_lines(conn, selected):
-                yield chunk
-        finally:
-            await pool.release(conn)
-
-    return Stream(lines(), media_type=NDJSON)
+    # `conn` stays this request's until the answer is sent (services/api/streams.py).
+    return streamed(request, export_lines(conn, selected), NDJSON)
 
 
 ROUTES = [audit_export]

@@ -1,12 +1,11 @@
 """A client's record (HIPAA's right of access): every goal, event and check-in of the client,
 as JSON or as a FHIR Bundle with Provenance, streamed a goal at a time from one snapshot."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Request, get
 from litestar.openapi import ResponseSpec
@@ -15,7 +14,6 @@ from litestar.response import Stream
 
 from domain.access.policy import GoalAccess, may_read_record, view_of
 from domain.goals.fhir import FHIR_JSON
-from infra.config import Settings
 from infra.db.connection import Connection
 from infra.eventstore.store import read_stream
 from infra.goals.queries import goal_ids_of_client
@@ -26,6 +24,7 @@ from services.api.errors import FieldError, Problem, forbidden, not_found, probl
 from services.api.fhir.routes import FHIR_BASE
 from services.api.goals.access import client_access
 from services.api.record.content import goal_as_fhir_entries, goal_as_json
+from services.api.streams import streamed
 
 _FORMATS = {"json": "json", "application/json": "json", FHIR_JSON: "fhir", "fhir+json": "fhir"}
 
@@ -104,22 +103,15 @@ async def client_record(
         raise not_found("client")
     if not may_read_record(caller, access):
         raise forbidden()
-    pool: asyncpg.Pool = request.app.state.pool
-    settings: Settings = request.app.state.settings
     base = str(request.base_url).rstrip("/") + FHIR_BASE
-    # Its own connection, for as long as the answer streams; taken before the answer starts,
-    # so that a database out of reach is a 503, not a cut record.
-    reading = await pool.acquire(timeout=settings.database_acquire_timeout_seconds)
 
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async with reading.transaction(isolation="repeatable_read", readonly=True):
-                async for chunk in _chunks(reading, client_id, fhir, base, access):
-                    yield chunk
-        finally:
-            await pool.release(reading)
+    async def body() -> AsyncGenerator[bytes, None]:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            async for chunk in _chunks(conn, client_id, fhir, base, access):
+                yield chunk
 
-    return Stream(body(), media_type=FHIR_JSON if fhir else "application/json")
+    # `conn` stays this request's until the answer is sent (services/api/streams.py).
+    return streamed(request, body(), FHIR_JSON if fhir else "application/json")
 
 
 ROUTES = [client_record]

@@ -27,6 +27,31 @@ async def other_clinic(api: AsyncTestClient, pool: asyncpg.Pool) -> Clinic:
     return await build_clinic(api, pool, "south")
 
 
+@pytest.fixture(scope="module")
+async def module_api(module_database_url: str) -> AsyncIterator[AsyncTestClient]:
+    """One app on the module's database, for modules whose cases leave nothing another reads:
+    each case writes nothing, or only what it made itself, and compares counts before and
+    after. A database and an app of their own cost a case far more than the case itself."""
+    async with AsyncTestClient(create_app(app_settings(module_database_url))) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def module_pool(module_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(module_database_url, min_size=1, max_size=4) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+async def module_clinic(module_api: AsyncTestClient, module_pool: asyncpg.Pool) -> Clinic:
+    return await build_clinic(module_api, module_pool, "north")
+
+
+@pytest.fixture(scope="module")
+async def module_other_clinic(module_api: AsyncTestClient, module_pool: asyncpg.Pool) -> Clinic:
+    return await build_clinic(module_api, module_pool, "south")
+
+
 @pytest.fixture
 async def served_api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app running behind a real HTTP server, for requests that must overlap."""

@@ -25,6 +25,12 @@ async def test_every_answer_received_before_a_kill_has_its_record(
     tmp_path: Path,
 ) -> None:
     goal = (await set_goal(api, clinic))["goal_id"]
+    # A goal read, and the two answers that stream (the record and the export).
+    reads = [
+        (f"/v1/goals/{goal}", clinic.therapist),
+        (f"/v1/clients/{clinic.client.id}/record", clinic.therapist),
+        ("/v1/audit/export", clinic.auditor),
+    ]
     service = ApiService(database_url, tmp_path / "api.log", 1)
     sent = [request_id() for _ in range(READS)]
     answered: list[str] = []
@@ -32,18 +38,19 @@ async def test_every_answer_received_before_a_kill_has_its_record(
         await service.until_live()
         async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as client:
 
-            async def read(correlation_id: str) -> None:
-                headers = {**clinic.therapist.headers, "X-Request-ID": correlation_id}
-                response = await client.get(f"/v1/goals/{goal}", headers=headers)
+            async def read(n: int, correlation_id: str) -> None:
+                url, reader = reads[n % len(reads)]
+                headers = {**reader.headers, "X-Request-ID": correlation_id}
+                response = await client.get(url, headers=headers)
                 assert response.status_code == 200, response.text
                 answered.append(correlation_id)
 
-            reads = [asyncio.create_task(read(correlation_id)) for correlation_id in sent]
-            done, _ = await asyncio.wait(reads, return_when=asyncio.FIRST_COMPLETED)
+            tasks = [asyncio.create_task(read(n, each)) for n, each in enumerate(sent)]
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             service.kill()  # SIGKILL, the moment the first answer is in
             for task in done:
                 task.result()
-            await asyncio.gather(*reads, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         service.kill()
 

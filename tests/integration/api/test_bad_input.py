@@ -14,6 +14,23 @@ from tests.integration.api.support import assert_problem, event_count, set_goal
 from tests.integration.api.world import Clinic, goal_body
 
 
+# The cases refuse input and compare counts before and after, or write only to goals of their
+# own: they share the module's database, app and clinic (tests/integration/api/conftest.py).
+@pytest.fixture(scope="module")
+def api(module_api: AsyncTestClient[Litestar]) -> AsyncTestClient[Litestar]:
+    return module_api
+
+
+@pytest.fixture(scope="module")
+def clinic(module_clinic: Clinic) -> Clinic:
+    return module_clinic
+
+
+@pytest.fixture(scope="module")
+def pool(module_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return module_pool
+
+
 @dataclass(frozen=True)
 class BadGoal:
     """A body for POST /v1/goals, and what the API must answer to it."""

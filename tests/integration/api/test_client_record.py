@@ -117,6 +117,8 @@ async def test_the_record_as_fhir_is_a_bundle_with_provenance(
     assert made["other"] not in answer.text
 
 
+# The refusals below write only goals of their own, which no refusal depends on: they share
+# the module's database, app and clinics (tests/integration/api/conftest.py).
 @pytest.mark.parametrize(
     ("role", "status"),
     [
@@ -128,35 +130,37 @@ async def test_the_record_as_fhir_is_a_bundle_with_provenance(
     ],
 )
 async def test_everyone_else_is_refused_the_record(
-    api: Api, clinic: Clinic, role: str, status: int
+    module_api: Api, module_clinic: Clinic, role: str, status: int
 ) -> None:
-    goal = await set_goal(api, clinic)
-    shared = await api.post(
-        f"/v1/goals/{goal['goal_id']}/supporters/{clinic.supporter.id}",
-        headers=clinic.client.headers,
+    goal = await set_goal(module_api, module_clinic)
+    shared = await module_api.post(
+        f"/v1/goals/{goal['goal_id']}/supporters/{module_clinic.supporter.id}",
+        headers=module_clinic.client.headers,
     )
     assert shared.status_code == 200, shared.text
-    answer = await api.get(
-        f"/v1/clients/{clinic.client.id}/record", headers=getattr(clinic, role).headers
+    answer = await module_api.get(
+        f"/v1/clients/{module_clinic.client.id}/record",
+        headers=getattr(module_clinic, role).headers,
     )
     assert_problem(answer, status, "not_found" if status == 404 else "forbidden")
 
 
 @pytest.mark.parametrize("role", ["admin", "auditor", "therapist", "client"])
 async def test_another_clinic_never_sees_that_the_client_exists(
-    api: Api, clinic: Clinic, other_clinic: Clinic, role: str
+    module_api: Api, module_clinic: Clinic, module_other_clinic: Clinic, role: str
 ) -> None:
-    await set_goal(api, clinic)
-    answer = await api.get(
-        f"/v1/clients/{clinic.client.id}/record", headers=getattr(other_clinic, role).headers
+    await set_goal(module_api, module_clinic)
+    answer = await module_api.get(
+        f"/v1/clients/{module_clinic.client.id}/record",
+        headers=getattr(module_other_clinic, role).headers,
     )
     assert_problem(answer, 404, "not_found")
 
 
-async def test_an_unknown_format_is_refused(api: Api, clinic: Clinic) -> None:
-    answer = await api.get(
-        f"/v1/clients/{clinic.client.id}/record",
+async def test_an_unknown_format_is_refused(module_api: Api, module_clinic: Clinic) -> None:
+    answer = await module_api.get(
+        f"/v1/clients/{module_clinic.client.id}/record",
         params={"_format": "xml"},
-        headers=clinic.client.headers,
+        headers=module_clinic.client.headers,
     )
     assert_problem(answer, 400, "invalid_format")

@@ -107,18 +107,24 @@ async def test_a_request_without_a_request_id_gets_a_generated_one(
     ids=["spaces", "too long", "semicolon", "slash", "markup"],
 )
 async def test_an_unsafe_request_id_is_replaced_by_a_generated_one(
-    api: AsyncTestClient[Litestar], clinic: Clinic, pool: asyncpg.Pool, request_id: str
+    module_api: AsyncTestClient[Litestar],
+    module_clinic: Clinic,
+    module_pool: asyncpg.Pool,
+    request_id: str,
 ) -> None:
-    response = await api.post(
+    """Each case reads its own goal's first event: they share the module's database, app and
+    clinic."""
+    response = await module_api.post(
         "/v1/goals",
         json=goal_body(statement="Read before bed"),
-        headers={**clinic.client.headers, "X-Request-ID": request_id},
+        headers={**module_clinic.client.headers, "X-Request-ID": request_id},
     )
 
     assert response.status_code == 201, response.text
     generated = response.headers["x-request-id"]
     assert _GENERATED_ID.match(generated)
-    assert (await _metadata(pool, response.json()["goal_id"], 1))["correlation_id"] == generated
+    first = await _metadata(module_pool, response.json()["goal_id"], 1)
+    assert first["correlation_id"] == generated
 
 
 async def test_a_refused_request_echoes_its_request_id_too(

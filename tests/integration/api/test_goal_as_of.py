@@ -100,13 +100,16 @@ async def test_before_the_goal_was_set_is_refused_as_not_yet_set(api: Api, clini
     assert problem["errors"][0]["field"] == "as_of"
 
 
+# Refusals on a goal of their own: the cases share the module's database, app and clinic.
 @pytest.mark.parametrize("as_of", ["yesterday", "2026-03-01T12:00:00", "2026-13-01T00:00Z", ""])
 async def test_a_time_that_is_not_one_moment_is_refused(
-    api: Api, clinic: Clinic, as_of: str
+    module_api: Api, module_clinic: Clinic, as_of: str
 ) -> None:
-    goal = await set_goal(api, clinic)
-    answer = await api.get(
-        f"/v1/goals/{goal['goal_id']}", params={"as_of": as_of}, headers=clinic.therapist.headers
+    goal = await set_goal(module_api, module_clinic)
+    answer = await module_api.get(
+        f"/v1/goals/{goal['goal_id']}",
+        params={"as_of": as_of},
+        headers=module_clinic.therapist.headers,
     )
     assert_problem(answer, 400, "invalid_as_of")
 

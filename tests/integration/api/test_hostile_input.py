@@ -16,6 +16,23 @@ from tests.integration.api.world import Clinic, goal_body
 JSON = {"Content-Type": "application/json"}
 
 
+# The cases refuse input and compare counts before and after, or write only to goals of their
+# own: they share the module's database, app and clinic (tests/integration/api/conftest.py).
+@pytest.fixture(scope="module")
+def api(module_api: AsyncTestClient[Litestar]) -> AsyncTestClient[Litestar]:
+    return module_api
+
+
+@pytest.fixture(scope="module")
+def clinic(module_clinic: Clinic) -> Clinic:
+    return module_clinic
+
+
+@pytest.fixture(scope="module")
+def pool(module_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return module_pool
+
+
 @dataclass(frozen=True)
 class Hostile:
     """A write, with `{goal}` in its path standing for a goal that exists."""

@@ -44,9 +44,9 @@ def _is_a_list(document: dict[str, Any], operation: dict[str, Any]) -> bool:
 
 
 async def test_every_list_in_the_document_has_a_capped_page_size(
-    api: AsyncTestClient[Litestar],
+    module_api: AsyncTestClient[Litestar],
 ) -> None:
-    document = (await api.get("/schema/openapi.json")).json()
+    document = (await module_api.get("/schema/openapi.json")).json()
 
     lists = {
         path
@@ -59,32 +59,34 @@ async def test_every_list_in_the_document_has_a_capped_page_size(
         assert parameters[name]["schema"]["maximum"] == cap, path
 
 
+# Refusals that write only goals of their own, which the next case does not list: the cases
+# share the module's database, app and clinic (tests/integration/api/conftest.py).
 @pytest.mark.parametrize(("path", "name_and_cap"), PAGE_SIZES.items(), ids=list(PAGE_SIZES))
 async def test_a_page_over_the_cap_is_refused(
-    api: AsyncTestClient[Litestar],
-    clinic: Clinic,
+    module_api: AsyncTestClient[Litestar],
+    module_clinic: Clinic,
     path: str,
     name_and_cap: tuple[str, int],
 ) -> None:
-    goal_id = (await set_goal(api, clinic))["goal_id"]
+    goal_id = (await set_goal(module_api, module_clinic))["goal_id"]
     name, cap = name_and_cap
     caller = {
-        "/v1/caseload": clinic.therapist,
-        "/v1/clinic/stats": clinic.admin,
-        "/v1/users": clinic.admin,
-        "/v1/audit/access-log": clinic.auditor,
-        "/v1/audit/admin-actions": clinic.auditor,
-        "/v1/webhook-endpoints/{endpoint_id}/deliveries": clinic.admin,
-    }.get(path, clinic.client)
+        "/v1/caseload": module_clinic.therapist,
+        "/v1/clinic/stats": module_clinic.admin,
+        "/v1/users": module_clinic.admin,
+        "/v1/audit/access-log": module_clinic.auditor,
+        "/v1/audit/admin-actions": module_clinic.auditor,
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries": module_clinic.admin,
+    }.get(path, module_clinic.client)
     url = (
         path.replace("{goal_id}", goal_id)
-        .replace("{client_id}", str(clinic.client.id))
-        .replace("{user_id}", str(clinic.client.id))
+        .replace("{client_id}", str(module_clinic.client.id))
+        .replace("{user_id}", str(module_clinic.client.id))
         # The page size is checked before the endpoint is looked for.
         .replace("{endpoint_id}", str(uuid.uuid4()))
     )
 
-    response = await api.get(url, params={name: cap + 1}, headers=caller.headers)
+    response = await module_api.get(url, params={name: cap + 1}, headers=caller.headers)
 
     assert response.status_code == 422, response.text
     assert [error["field"] for error in response.json()["errors"]] == [name]

@@ -64,12 +64,17 @@ class Hammer:
         return await wait_until(answered, within=10, interval=0.05)
 
 
-@pytest.fixture(params=[1, WORKERS], ids=["one_worker", f"{WORKERS}_workers"])
+@pytest.fixture(scope="module", params=[1, WORKERS], ids=["one_worker", f"{WORKERS}_workers"])
 async def api(
-    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+    module_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[ApiService]:
-    """With one worker, its slot has no other to take its connections while it is replaced."""
-    service = ApiService(database_url, tmp_path / "api.log", request.param)
+    """With one worker, its slot has no other to take its connections while it is replaced.
+    One service for each count, since it takes seconds to start: pytest runs a count's tests
+    in the module's order, the rolling restart first, and the last one kills it."""
+    log_path = tmp_path_factory.mktemp("rolling") / "api.log"
+    service = ApiService(module_database_url, log_path, request.param)
     try:
         await until_every_worker_listens(service)
         yield service

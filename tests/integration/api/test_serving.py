@@ -32,9 +32,14 @@ async def until_every_worker_listens(api: ApiService) -> None:
         await asyncio.sleep(0.1)
 
 
-@pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> AsyncIterator[ApiService]:
-    service = ApiService(database_url, tmp_path / "api.log", WORKERS)
+@pytest.fixture(scope="module")
+async def api(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ApiService]:
+    """One service for the module, since it takes seconds to start: the tests run in order,
+    and the last one stops it."""
+    log_path = tmp_path_factory.mktemp("serving") / "api.log"
+    service = ApiService(module_database_url, log_path, WORKERS)
     try:
         await until_every_worker_listens(service)
         yield service
@@ -137,13 +142,13 @@ async def test_sigterm_stops_every_worker_and_exits_cleanly(api: ApiService) -> 
 
 
 async def test_a_port_already_taken_stops_it_at_once_with_a_clear_error(
-    database_url: str, tmp_path: Path
+    module_database_url: str, tmp_path: Path
 ) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        service = ApiService(database_url, tmp_path / "api.log", WORKERS, port)
+        service = ApiService(module_database_url, tmp_path / "api.log", WORKERS, port)
         try:
             exit_code = await service.wait_for_exit(within=20)
         finally:

@@ -92,14 +92,15 @@ async def test_a_token_can_revoke_itself(api: AsyncTestClient[Litestar], clinic:
     ],
 )
 async def test_a_request_without_valid_credentials_is_not_authenticated(
-    api: AsyncTestClient[Litestar], clinic: Clinic, authorization: str | None
+    module_api: AsyncTestClient[Litestar], module_clinic: Clinic, authorization: str | None
 ) -> None:
+    """Refusals that write nothing: the cases share the module's database, app and clinic."""
     headers = {} if authorization is None else {"Authorization": authorization}
 
     for response in (
-        await api.get("/v1/me/goals", headers=headers),
-        await api.post("/v1/goals", json={}, headers=headers),
-        await api.get(f"/v1/users/{clinic.client.id}", headers=headers),
+        await module_api.get("/v1/me/goals", headers=headers),
+        await module_api.post("/v1/goals", json={}, headers=headers),
+        await module_api.get(f"/v1/users/{module_clinic.client.id}", headers=headers),
     ):
         assert_problem(response, 401, "not_authenticated")
 

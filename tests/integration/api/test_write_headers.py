@@ -10,6 +10,19 @@ from litestar.testing import AsyncTestClient
 from tests.integration.api.support import set_goal
 from tests.integration.api.world import Clinic, goal_body
 
+
+# The cases read the OpenAPI document, or write goals of their own: they share the module's
+# database and app (tests/integration/api/conftest.py).
+@pytest.fixture(scope="module")
+def api(module_api: AsyncTestClient[Litestar]) -> AsyncTestClient[Litestar]:
+    return module_api
+
+
+@pytest.fixture(scope="module")
+def clinic(module_clinic: Clinic) -> Clinic:
+    return module_clinic
+
+
 _ON_A_GOAL = ({"If-Match", "Idempotency-Key"}, {"ETag", "Idempotent-Replayed"})
 DOCUMENTED_HEADERS: dict[tuple[str, str], tuple[set[str], set[str]]] = {
     ("post", "/v1/goals"): ({"Idempotency-Key"}, {"ETag", "Idempotent-Replayed"}),

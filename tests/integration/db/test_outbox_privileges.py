@@ -21,6 +21,6 @@ REFUSED = [
 
 @pytest.mark.parametrize("statement", REFUSED)
 async def test_the_service_cannot_redirect_or_drop_queued_email(
-    conn: Connection, statement: str
+    module_conn: Connection, statement: str
 ) -> None:
-    await assert_refused(conn, statement)
+    await assert_refused(module_conn, statement)

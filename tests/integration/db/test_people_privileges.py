@@ -31,15 +31,19 @@ ALLOWED = [
 
 
 @pytest.mark.parametrize("statement", REFUSED)
-async def test_the_service_cannot_change_who_someone_is(conn: Connection, statement: str) -> None:
-    await assert_refused(conn, statement)
+async def test_the_service_cannot_change_who_someone_is(
+    module_conn: Connection, statement: str
+) -> None:
+    await assert_refused(module_conn, statement)
 
 
 @pytest.mark.parametrize("statement", ALLOWED)
-async def test_the_service_may_change_what_it_manages(conn: Connection, statement: str) -> None:
-    attempt = conn.transaction()
+async def test_the_service_may_change_what_it_manages(
+    module_conn: Connection, statement: str
+) -> None:
+    attempt = module_conn.transaction()
     await attempt.start()
     try:
-        await conn.execute(statement)
+        await module_conn.execute(statement)
     finally:
         await attempt.rollback()

@@ -1,6 +1,8 @@
 """The service's role may read and append to the log and keep its consumers' tables, and nothing
 more: no way around the log's append-only triggers, no schema changes, no other role."""
 
+import uuid
+
 import pytest
 
 from infra.db.connection import Connection
@@ -40,20 +42,23 @@ FORBIDDEN = [
 ]
 
 
-async def _log(conn: Connection) -> list[tuple[str, str]]:
-    return [(item.event_type, item.data) for item in await read_stream(conn, "s-1")]
+async def _log(conn: Connection, stream: str) -> list[tuple[str, str]]:
+    return [(item.event_type, item.data) for item in await read_stream(conn, stream)]
 
 
 @pytest.mark.parametrize("statement", FORBIDDEN)
 async def test_the_service_cannot_change_the_log_or_the_schema(
-    conn: Connection, statement: str
+    module_conn: Connection, statement: str
 ) -> None:
-    await append(conn, "s-1", 0, [new_event("kept")])
-    before = await _log(conn)
+    """Each statement is tried and rolled back on the module's database, on a stream of its
+    own."""
+    stream = f"s-{uuid.uuid4().hex}"
+    await append(module_conn, stream, 0, [new_event("kept")])
+    before = await _log(module_conn, stream)
 
-    await assert_refused(conn, statement)
+    await assert_refused(module_conn, statement)
 
-    assert await _log(conn) == before
+    assert await _log(module_conn, stream) == before
 
 
 async def test_the_rebuild_cannot_change_the_log_either(rebuild_conn: Connection) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -62,18 +63,26 @@ def start_rebuild_command(admin_database_url: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,  # noqa: PLW1509 - only resets a signal's action
     )
 
 
+def _interruptible() -> None:
+    """Ctrl-C acts on the command as in a terminal. A shell starts a job in the background with
+    SIGINT ignored, its children inherit that, and Python then leaves SIGINT ignored: a suite
+    run in the background would wait in vain for the command to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def finished(process: subprocess.Popen[str], seconds: float = 60) -> tuple[int, str]:
-    """The command's exit code and what it printed, once it has ended."""
-    deadline = time.monotonic() + seconds
-    while process.poll() is None:
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("the rebuild did not end")
-        await asyncio.sleep(0.05)
-    stdout, stderr = process.communicate()
+    """The command's exit code and what it printed, once it has ended. Its pipes are read
+    while it runs: a command that filled one would otherwise wait for the test to read it."""
+    try:
+        stdout, stderr = await asyncio.to_thread(process.communicate, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"the rebuild did not end; it said:\n{stdout}{stderr}") from None
     return process.returncode, stdout + stderr
 
 
