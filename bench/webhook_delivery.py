@@ -17,6 +17,7 @@ and the run's Redis keys go at the end.
    `--seconds` seconds (each followed by the NOTIFY the API sends); delay = the delivery's
    `delivered_at` (written when the receiver's answer is recorded) - the event's
    `recorded_at`, both from the database's clock; p50 and p99 over every delivery.
+3. Idle: the worker service's CPU over 10 s with nothing to do (its workers poll Redis).
 
 Exits non-zero if a delivery did not arrive.
 """
@@ -49,6 +50,7 @@ DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 EVENTS_PER_GOAL = 20
 WRITERS = 8
+IDLE_SECONDS = 10.0
 THERAPIST = Actor(uuid.UUID(int=8), "therapist")
 
 
@@ -152,6 +154,31 @@ async def cpu_used(scratch_url: str, worker: Worker) -> tuple[float, float]:
     return service, database
 
 
+async def print_where_the_time_went(pool: asyncpg.Pool) -> None:
+    """When the fan-out had recorded every delivery, and how long endpoints sat with nothing in
+    flight although deliveries were recorded (gaps of over 250 ms between their attempts)."""
+    fanned_out = await pool.fetchval(
+        "SELECT extract(epoch FROM (SELECT max(created_at) FROM webhook_deliveries) - "
+        "(SELECT min(attempted_at) FROM webhook_attempts))"
+    )
+    idle = await pool.fetch(
+        """
+        SELECT endpoint_id, sum(gap) FILTER (WHERE gap > 0.25) AS idle, count(*) FILTER (
+            WHERE gap > 0.25) AS gaps
+        FROM (
+            SELECT d.endpoint_id, extract(epoch FROM a.attempted_at - lag(a.attempted_at)
+                OVER (PARTITION BY d.endpoint_id ORDER BY a.attempted_at)) AS gap
+            FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+        ) gaps GROUP BY endpoint_id
+        """
+    )
+    print(
+        f"fan-out recorded the last delivery {float(fanned_out):.1f} s after the first attempt; "
+        "endpoints idle between attempts (gaps over 250 ms): "
+        + ", ".join(f"{float(row['idle'] or 0):.1f} s in {row['gaps']}" for row in idle)
+    )
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -192,6 +219,7 @@ async def run(scratch_url: str, arguments: argparse.Namespace, log_dir: Path) ->
                 f"{got}/{burst} deliveries in {float(span):.2f} s: "
                 f"{got / float(span):.0f} deliveries/s"
             )
+            await print_where_the_time_went(pool)
             service_cpu = service_after - service_before
             database_cpu = database_after - database_before
             print(
@@ -219,6 +247,13 @@ async def run(scratch_url: str, arguments: argparse.Namespace, log_dir: Path) ->
                 f"p50 {percentile(delays, 0.5) * 1000:.0f} ms, "
                 f"p99 {percentile(delays, 0.99) * 1000:.0f} ms, "
                 f"max {max(delays) * 1000:.0f} ms"
+            )
+            idle_before, _ = await cpu_used(scratch_url, worker)
+            await asyncio.sleep(IDLE_SECONDS)
+            idle_after, _ = await cpu_used(scratch_url, worker)
+            print(
+                f"idle: the worker service used {(idle_after - idle_before) / IDLE_SECONDS:.1%} "
+                f"of a core over {IDLE_SECONDS:g} s with nothing to do"
             )
         return got >= burst and got_paced >= paced
     finally:

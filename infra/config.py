@@ -39,6 +39,12 @@ class Settings(msgspec.Struct, frozen=True):
     worker_threads: int = 4
     """`WORKER_THREADS`: threads per worker process."""
 
+    worker_idle_poll_ms: int = 100
+    """`WORKER_IDLE_POLL_MS`: the longest a worker process waits before it looks in Redis again
+    for messages on a queue it found empty. Dramatiq's Redis broker polls, backing off from
+    5 ms up to this (its own default is 1,000): a message sent to an idle queue waits up to this
+    long before it is taken."""
+
     reconcile_after_seconds: float = 30
     """`RECONCILE_AFTER_SECONDS`: how old an event must be, and not yet projected, before the
     reconciler enqueues its goal again (a message lost in Redis, or held by a killed worker)."""
@@ -128,6 +134,18 @@ class Settings(msgspec.Struct, frozen=True):
     day, from the user's first request in it. Each request reads and writes the user's window
     whole, so keep the count in the hundreds; and a `second` window is ended at the turn of the
     clock's second, so it admits up to twice its count."""
+
+    rate_limit_burst: int = 20
+    """`RATE_LIMIT_BURST`: requests one user may make in any one second of the clock, within
+    `RATE_LIMIT_REQUESTS`, so that a window's opening does not let its whole count through at
+    once (up to twice this across the turn of a second). 0, or a count the window already
+    bounds, leaves bursts to the window."""
+
+    rate_limit_hold_seconds: float = 1.0
+    """`RATE_LIMIT_HOLD_SECONDS`: how long a request waits before its 429 when its caller was
+    already refused in the same window (a client ignoring `Retry-After`), never past the
+    window's end. It costs no CPU and gives such a client one answer per connection per hold.
+    0 answers at once."""
 
     webhook_allowed_networks: str = ""
     """`WEBHOOK_ALLOWED_NETWORKS`: CIDRs, separated by commas, that webhooks may be sent to even

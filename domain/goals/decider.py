@@ -62,6 +62,8 @@ def _require_status(goal: Goal, allowed: frozenset[GoalStatus], action: str) -> 
 
 _OPEN: frozenset[GoalStatus] = frozenset({"active", "paused"})
 _ACTIVE: frozenset[GoalStatus] = frozenset({"active"})
+OPEN_STATUSES = _OPEN
+"""A goal in one of these may still be adjusted, or closed as achieved, missed or cancelled."""
 _NOT_IN_ERROR: frozenset[GoalStatus] = frozenset(_STATUS_WORDS) - {"entered_in_error"}
 
 

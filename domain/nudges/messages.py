@@ -1,7 +1,7 @@
 """What nudges say. Kind, short, never shaming: a setback is part of the process, and a
 reminder is an offer, not a reproach. These show in the app only; e-mail carries none of them."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from domain.goals.terms import Cadence
 
@@ -77,3 +77,14 @@ def overload(active: int, limit: int) -> str:
 
 def encouragement(sender: str, text: str) -> str:
     return f"{sender} sends encouragement: {text}"
+
+
+def endpoint_failing(host: str, failing_since: datetime, disabled_at: datetime) -> str:
+    """To a clinic's admins: which receiver, since when, and what to do; nothing of what it was
+    sent."""
+    return (
+        f"A webhook endpoint of your clinic, at {host}, has failed every delivery since "
+        f"{failing_since.astimezone(UTC):%Y-%m-%d %H:%M} UTC. Unless it answers again, it will "
+        f"be disabled at {disabled_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC. Check the receiver; "
+        "once it works, what it missed can be replayed."
+    )

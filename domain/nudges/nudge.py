@@ -15,11 +15,14 @@ NudgeKind = Literal[
     "after_miss",
     "overload",
     "encouragement",
+    "endpoint_failing",
 ]
 
 # When the daily cap leaves room for only some, these go first: what people send each other and
 # what marks an outcome before what the service reminds on its own.
 PRIORITY: dict[NudgeKind, int] = {
+    # Before the clinic loses a feed to another system: it must be acted on within a day.
+    "endpoint_failing": 0,
     "encouragement": 0,
     "celebration": 1,
     "after_miss": 2,

@@ -1,4 +1,4 @@
-"""Which goal events an endpoint may subscribe to, by the names receivers see."""
+"""Which events an endpoint may subscribe to, by the names receivers see."""
 
 from collections.abc import Iterable
 
@@ -20,8 +20,7 @@ WEBHOOK_TYPES: dict[str, str] = {
 supporters joining or leaving are sent nowhere."""
 
 NUDGE_SENT = "nudge.sent"
-"""Accepted in a subscription now; sent nowhere yet: the deliveries consumer follows goals'
-streams, and nudges are to be recorded in streams of their own."""
+"""A nudge sent (the log's `nudge_sent`, in the nudge's own stream)."""
 
 SUBSCRIBABLE = frozenset([*WEBHOOK_TYPES.values(), NUDGE_SENT])
 

@@ -76,7 +76,8 @@ SELECT * FROM (
     WHERE a.clinic_id = $1 AND a.client_ids @> ARRAY[$2::uuid] AND a.status < 400
     UNION ALL
     SELECT 'webhook_delivery', d.delivered_at, 'w' || d.id::text,
-        NULL, NULL, NULL, NULL, e.url, ARRAY[d.goal_id], NULL, d.event_type, d.last_status, NULL
+        NULL, NULL, NULL, NULL, e.url, array_remove(ARRAY[d.goal_id], NULL), NULL, d.event_type,
+        d.last_status, NULL
     FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
     WHERE d.clinic_id = $1 AND d.client_id = $2::uuid AND d.state = 'delivered'
 ) shown

@@ -141,6 +141,28 @@ async def _record(
             raise result
 
 
+async def _by_mail(
+    conn: Connection, email: EmailChannel, row: asyncpg.Record, decision: Send
+) -> Send | Drop:
+    """Queues the nudge's e-mail if it goes by e-mail; the channels it then went by are those
+    that carried it: e-mail is left out where mail cannot use the address, and a nudge that
+    nothing carried is dropped."""
+    if "email" not in decision.channels:
+        return decision
+    queued = await queue_nudge_email(
+        conn,
+        email,
+        nudge_id=row["id"],
+        clinic_id=row["clinic_id"],
+        user_id=row["recipient_id"],
+        to_address=row["address"],
+    )
+    if queued:
+        return decision
+    used = tuple(channel for channel in decision.channels if channel != "email")
+    return Send(decision.nudge_id, used) if used else Drop(decision.nudge_id, "no_usable_channel")
+
+
 async def deliver_batch(
     conn: Connection, now: datetime, email: EmailChannel | None, limit: int = BATCH
 ) -> Delivered:
@@ -151,6 +173,13 @@ async def deliver_batch(
             return Delivered()
         by_id = {row["id"]: row for row in rows}
         decisions = _decide(rows, now, email_on=email is not None)
+        if email is not None:
+            decisions = [
+                await _by_mail(conn, email, by_id[decision.nudge_id], decision)
+                if isinstance(decision, Send)
+                else decision
+                for decision in decisions
+            ]
         sent = [decision for decision in decisions if isinstance(decision, Send)]
         deferred = [decision for decision in decisions if isinstance(decision, Defer)]
         dropped = [decision for decision in decisions if isinstance(decision, Drop)]
@@ -164,18 +193,6 @@ async def deliver_batch(
             reasons = [decision.reason for decision in dropped]
             await conn.execute(_DROPPED, [decision.nudge_id for decision in dropped], reasons)
         await _record(conn, by_id, [*sent, *dropped])
-        if email is not None:
-            for decision in sent:
-                if "email" in decision.channels:
-                    row = by_id[decision.nudge_id]
-                    await queue_nudge_email(
-                        conn,
-                        email,
-                        nudge_id=row["id"],
-                        clinic_id=row["clinic_id"],
-                        user_id=row["recipient_id"],
-                        to_address=row["address"],
-                    )
         return Delivered(len(sent), len(deferred), len(dropped))
 
 

@@ -51,9 +51,9 @@ async def queue_nudge_email(
     user_id: UUID,
     to_address: str,
 ) -> bool:
-    """Queues the nudge's e-mail in the caller's transaction, once per nudge. False, and the
-    nudge stays in the app alone, where the directory holds an address mail cannot use: the
-    other nudges of the batch must still go out."""
+    """Queues the nudge's e-mail in the caller's transaction, once per nudge; True when mail
+    carries it. False, writing nothing, where the directory holds an address mail cannot use:
+    the nudge goes without e-mail, and the other nudges of the batch must still go out."""
     unsubscribe = unsubscribe_link(channel.public_base_url, user_id, channel.signing_key)
     text, html = render_email(
         "nudge",
@@ -62,7 +62,7 @@ async def queue_nudge_email(
         unsubscribe=unsubscribe,
     )
     try:
-        return await queue_email(
+        await queue_email(
             conn,
             dedup_key=f"nudge:{nudge_id}",
             clinic_id=clinic_id,
@@ -78,3 +78,5 @@ async def queue_nudge_email(
     except InvalidEmail:
         log.warning("nudge_email_undeliverable", nudge_id=str(nudge_id), user_id=str(user_id))
         return False
+    # Queued now, or by the same nudge before (a key is queued once): either way mail has it.
+    return True

@@ -69,3 +69,18 @@ async def mark_read(
         nudge_id,
     )
     return None if row is None else _nudge(row)
+
+
+async def one(
+    conn: Connection, user_id: UUID, clinic_id: UUID, nudge_id: UUID
+) -> InboxNudge | None:
+    """One of the user's sent nudges, by whichever channel it went (an e-mail links to it);
+    None if it is not one of theirs."""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM nudges"  # noqa: S608 - constant fragments
+        " WHERE id = $3 AND recipient_id = $1 AND clinic_id = $2 AND status = 'sent'",
+        user_id,
+        clinic_id,
+        nudge_id,
+    )
+    return None if row is None else _nudge(row)

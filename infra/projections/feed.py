@@ -33,7 +33,7 @@ async def read_checkpoint(conn: Connection, consumer: str) -> FeedCheckpoint:
     )
 
 
-async def _save_checkpoint(conn: Connection, consumer: str, checkpoint: FeedCheckpoint) -> None:
+async def save_checkpoint(conn: Connection, consumer: str, checkpoint: FeedCheckpoint) -> None:
     await conn.execute(
         """
         INSERT INTO consumer_checkpoints (consumer, transaction_id, position, updated_at)
@@ -68,7 +68,7 @@ async def relay_batch(conn: Connection, enqueue: Enqueue, limit: int = 1000) -> 
         )
         if goal_ids:
             await enqueue(goal_ids)
-        await _save_checkpoint(conn, RELAY, checkpoint_of(events[-1]))
+        await save_checkpoint(conn, RELAY, checkpoint_of(events[-1]))
         return len(events)
 
 

@@ -21,7 +21,13 @@ class ProjectionCounts(msgspec.Struct, frozen=True):
 
 
 async def relay_lag(conn: Connection) -> ConsumerLag:
-    checkpoint = await read_checkpoint(conn, RELAY)
+    return await feed_lag(conn, RELAY)
+
+
+async def feed_lag(conn: Connection, name: str) -> ConsumerLag:
+    """How far behind the feed a reader with a checkpoint of its own is: the relay, or a feed
+    consumer (infra/projections/feed_consumer.py)."""
+    checkpoint = await read_checkpoint(conn, name)
     (row,) = await conn.fetch(
         """
         SELECT count(*) AS events, extract(epoch FROM now() - min(recorded_at)) AS age
@@ -30,7 +36,7 @@ async def relay_lag(conn: Connection) -> ConsumerLag:
         checkpoint.transaction_id,
         checkpoint.position,
     )
-    return ConsumerLag(RELAY, int(row["events"]), float(row["age"] or 0))
+    return ConsumerLag(name, int(row["events"]), float(row["age"] or 0))
 
 
 async def consumer_lag(conn: Connection, consumer: Consumer) -> ConsumerLag:

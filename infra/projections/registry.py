@@ -7,6 +7,9 @@ makes one from what it does with a goal's new events) and one line in `_BUILT_IN
 
 `CONSUMER_MODULES` names further modules to import, each of which calls `register` with its
 consumer: how a deployment adds its own, and how the tests add theirs.
+
+Events of other streams than goals' reach the feed consumers (`feed_consumer.FeedConsumer`),
+which the relay runs itself, in the order of the feed, each from its own checkpoint.
 """
 
 import importlib
@@ -15,9 +18,12 @@ from infra.config import get_settings
 from infra.nudges import consumer as nudges
 from infra.projections import rebuild
 from infra.projections.consumer import Consumer
-from infra.webhooks import fanout
+from infra.projections.feed_consumer import FeedConsumer
+from infra.webhooks import fanout, nudge_fanout
 
 _BUILT_IN: tuple[Consumer, ...] = (rebuild.CONSUMER, fanout.CONSUMER, nudges.CONSUMER)
+
+_FEED_CONSUMERS: tuple[FeedConsumer, ...] = (nudge_fanout.CONSUMER,)
 
 _registered: dict[str, Consumer] = {consumer.name: consumer for consumer in _BUILT_IN}
 _imported = False
@@ -45,3 +51,7 @@ def consumers() -> list[Consumer]:
 
 def consumer_named(name: str) -> Consumer | None:
     return next((consumer for consumer in consumers() if consumer.name == name), None)
+
+
+def feed_consumers() -> list[FeedConsumer]:
+    return list(_FEED_CONSUMERS)

@@ -52,7 +52,10 @@ WITH due AS (
 )
 SELECT c.id, c.sequence, c.event_id, c.event_type, c.goal_id, c.clinic_id, c.position,
     c.attempt_count, e.stream_version, e.data::text AS data,
-    e.metadata ->> 'actor_role' AS actor_role, e.recorded_at
+    e.metadata ->> 'actor_role' AS actor_role, e.recorded_at,
+    CASE WHEN c.event_type = 'nudge.sent' THEN
+        (SELECT u.role FROM users u WHERE u.id = (e.data ->> 'recipient_id')::uuid)
+    END AS recipient_role
 FROM claimed c JOIN events e ON e.event_id = c.event_id
 ORDER BY c.sequence
 """
@@ -108,6 +111,7 @@ async def claim_due(conn: Connection, endpoint_id: UUID, lease: float, limit: in
                 actor_role=row["actor_role"],
                 recorded_at=row["recorded_at"],
                 fields=row["data"],
+                recipient_role=row["recipient_role"],
             ),
         )
         for row in rows

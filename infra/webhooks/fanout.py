@@ -5,7 +5,8 @@ A delivery is recorded with the endpoint's next sequence number in the consumer'
 beside its progress (infra/projections/follow.py): nothing is sent for an event that was not
 recorded, and nothing recorded is forgotten. Senders pick the due deliveries up from PostgreSQL
 (infra/webhooks/sender.py). An endpoint that is disabled still gets its deliveries recorded, as
-`held`: a replay sends them once it is enabled again.
+`held`: a replay sends them once it is enabled again. Nudges sent are the deliveries of another
+consumer, which follows their streams (infra/webhooks/nudge_fanout.py).
 
 It cannot be rebuilt: its rows are the record of what was disclosed to whom.
 """
@@ -25,7 +26,7 @@ from infra.projections.follow import follower
 NAME = "webhook_deliveries"
 VERSION = 1
 
-_RECORD = """
+RECORD_DELIVERY = """
 WITH numbered AS (
     UPDATE webhook_endpoints SET last_sequence = last_sequence + 1
     WHERE id = $1 RETURNING last_sequence, enabled
@@ -44,20 +45,27 @@ def delivery_id(endpoint_id: UUID, event_id: UUID) -> UUID:
     return uuid.uuid5(endpoint_id, str(event_id))
 
 
+async def client_of_goal(conn: Connection, goal_id: UUID) -> UUID | None:
+    """Whose goal it is, as its first event says."""
+    row = await conn.fetchrow(
+        f"SELECT {EVENT_COLUMNS} FROM events "  # noqa: S608
+        "WHERE stream_id = $1 AND stream_version = 1",
+        goal_stream(goal_id),
+    )
+    return None if row is None else _client_set(recorded_event(row))
+
+
+def _client_set(first: RecordedEvent) -> UUID | None:
+    set_event = decode_event(first)
+    return set_event.client_id if isinstance(set_event, GoalSet) else None
+
+
 async def _client_of(conn: Connection, goal_id: UUID, events: list[RecordedEvent]) -> UUID | None:
     """Whose goal it is: said by its first event, which this batch may not hold."""
     first = events[0]
     if first.stream_version != 1:
-        row = await conn.fetchrow(
-            f"SELECT {EVENT_COLUMNS} FROM events "  # noqa: S608
-            "WHERE stream_id = $1 AND stream_version = 1",
-            goal_stream(goal_id),
-        )
-        if row is None:
-            return None
-        first = recorded_event(row)
-    set_event = decode_event(first)
-    return set_event.client_id if isinstance(set_event, GoalSet) else None
+        return await client_of_goal(conn, goal_id)
+    return _client_set(first)
 
 
 async def record_deliveries(conn: Connection, goal_id: UUID, events: list[RecordedEvent]) -> None:
@@ -92,7 +100,7 @@ async def record_deliveries(conn: Connection, goal_id: UUID, events: list[Record
         and subscribes(endpoint["event_types"], kind)
     ]
     if rows:
-        await conn.executemany(_RECORD, rows)
+        await conn.executemany(RECORD_DELIVERY, rows)
 
 
 CONSUMER = follower(NAME, VERSION, ("webhook_deliveries",), record_deliveries)

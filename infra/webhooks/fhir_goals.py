@@ -6,6 +6,7 @@ in the log, and no clock, goes into it (so `achievementStatus` of a goal still p
 from uuid import UUID
 
 from domain.goals.fhir import Json, history_resource
+from domain.webhooks.types import NUDGE_SENT
 from infra.db.connection import Connection
 from infra.eventstore.store import read_streams
 from infra.goals import codec
@@ -15,8 +16,10 @@ from infra.webhooks.claims import Due
 
 
 async def goals_as_fhir(conn: Connection, due: list[Due]) -> dict[UUID, Json | None]:
-    """Each delivery's Goal, by delivery id; the goals' streams are read in one round trip."""
-    goal_ids = {item.disclosed.goal_id for item in due}
+    """Each goal event's delivery's Goal, by delivery id; the goals' streams are read in one
+    round trip. A nudge's delivery sends no Goal."""
+    due = [item for item in due if item.disclosed.webhook_type != NUDGE_SENT]
+    goal_ids = {item.disclosed.goal_id for item in due if item.disclosed.goal_id is not None}
     streams = await read_streams(conn, [goal_stream(goal_id) for goal_id in goal_ids])
     histories = {
         goal_id: [
@@ -30,4 +33,5 @@ async def goals_as_fhir(conn: Connection, due: list[Due]) -> dict[UUID, Json | N
             histories[item.disclosed.goal_id][: item.disclosed.stream_version]
         )
         for item in due
+        if item.disclosed.goal_id is not None
     }

@@ -20,7 +20,7 @@ class DeliveryRow(msgspec.Struct, frozen=True):
     sequence: int
     event_id: UUID
     event_type: str
-    goal_id: UUID
+    goal_id: UUID | None
     client_id: UUID | None
     position: int
     state: str

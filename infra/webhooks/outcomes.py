@@ -1,13 +1,15 @@
 """Writing back what attempts came to: one attempt row each, the delivery's next state, and the
 endpoint's health (a success clears its failing streak; 410, or five days of failures, disables
-it)."""
+it, the latter after a nudge to the clinic's admins a day before)."""
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import structlog
 
+from domain.nudges.endpoint_warning import endpoint_failing_nudges
 from domain.webhooks.schedule import (
     EndpointHealth,
     Next,
@@ -16,6 +18,7 @@ from domain.webhooks.schedule import (
     retry_after_seconds,
 )
 from infra.db.connection import Connection
+from infra.nudges.stored import Origin, store
 from infra.webhooks.claims import Due, Endpoint
 from infra.webhooks.http import Answer
 
@@ -86,8 +89,13 @@ async def record(
         await disable(conn, endpoint.id, "gone")
         return True
     if any(state == "delivered" for _, _, _, state, _ in rows):
+        # Written only when there is a streak to end: the endpoint's row is also where the
+        # fan-out numbers its deliveries, and a write to it at every batch would wait for the
+        # fan-out's transactions in turn (a row that does not match is neither locked nor
+        # waited for).
         await conn.execute(
-            "UPDATE webhook_endpoints SET failing_since = NULL, warned_at = NULL WHERE id = $1",
+            "UPDATE webhook_endpoints SET failing_since = NULL, warned_at = NULL "
+            "WHERE id = $1 AND (failing_since IS NOT NULL OR warned_at IS NOT NULL)",
             endpoint.id,
         )
         return False
@@ -109,20 +117,40 @@ async def _failing(conn: Connection, endpoint: Endpoint, policy: Policy, now: da
         log.warning("webhook_endpoint_disabled", endpoint_id=str(endpoint.id), reason="failing")
         return True
     if health is EndpointHealth.WARN:
-        await warn_clinic(conn, endpoint, failing_since)
+        await warn_clinic(conn, endpoint, failing_since, policy, now)
     return False
 
 
-async def warn_clinic(conn: Connection, endpoint: Endpoint, failing_since: datetime) -> None:
-    """The clinic's admins are to be told a day before the endpoint is disabled. Until nudges
-    reach them, the warning is this log line and the endpoint's `warned_at`, which the API
-    shows."""
+async def warn_clinic(
+    conn: Connection, endpoint: Endpoint, failing_since: datetime, policy: Policy, now: datetime
+) -> None:
+    """A nudge to each active admin of the clinic, in the app and by e-mail as their
+    preferences say, sent by the next delivery pass of nudges (infra/nudges/delivery.py). It
+    names the receiver's host and the times, nothing of what was sent to it. Its key makes a
+    second warning of the same failing streak (two senders at once) store nothing."""
+    admins = await conn.fetch(
+        "SELECT id FROM users WHERE clinic_id = $1 AND role = 'admin' "
+        "AND deactivated_at IS NULL ORDER BY id",
+        endpoint.clinic_id,
+    )
+    nudges = endpoint_failing_nudges(
+        endpoint_id=endpoint.id,
+        clinic_id=endpoint.clinic_id,
+        host=urlsplit(endpoint.url).hostname or "",
+        admins=[admin["id"] for admin in admins],
+        failing_since=failing_since,
+        disabled_at=failing_since + policy.disable_after,
+        now=now,
+    )
+    origin = Origin(f"webhook-endpoint-failing-{endpoint.id}")
+    await store(conn, nudges, now=now, origins=[origin] * len(nudges))
     await conn.execute("UPDATE webhook_endpoints SET warned_at = now() WHERE id = $1", endpoint.id)
     log.warning(
         "webhook_endpoint_failing",
         endpoint_id=str(endpoint.id),
         clinic_id=str(endpoint.clinic_id),
         failing_since=failing_since.isoformat(),
+        admins_warned=len(nudges),
     )
 
 

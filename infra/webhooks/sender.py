@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+import msgspec
 import structlog
 
 from domain.goals.fhir import Json
@@ -37,8 +38,8 @@ log = structlog.get_logger(__name__)
 BATCHES_IN_FLIGHT = 8
 """Deliveries claimed at a time, as a multiple of the requests in flight to the endpoint."""
 SLICE_SECONDS = 2.0
-"""How long one message sends to one endpoint before it gives its worker thread back; the
-scheduler hands the endpoint out again if more is due, so other work (the consumers' messages,
+"""How long one message sends to one endpoint before it gives its worker thread back; the next
+message for the endpoint goes to the back of the queue, so other work (the consumers' messages,
 other endpoints) is never kept waiting behind a busy endpoint for long."""
 
 
@@ -50,6 +51,11 @@ def guard_for(settings: Settings) -> AddressGuard:
     return AddressGuard(
         parse_networks(settings.webhook_allowed_networks), settings.webhook_allow_http
     )
+
+
+class Slice(msgspec.Struct, frozen=True):
+    attempted: int
+    more_due: bool
 
 
 class Sender:
@@ -73,22 +79,31 @@ class Sender:
         self._concurrency = settings.webhook_concurrency_per_endpoint
 
     async def send_endpoint(self, endpoint_id: UUID) -> int:
+        """Sends a slice (see `send_slice`) and says how many it attempted."""
+        return (await self.send_slice(endpoint_id)).attempted
+
+    async def send_slice(self, endpoint_id: UUID) -> Slice:
         """Sends what is due to the endpoint, starting attempts for at most `SLICE_SECONDS` (and
-        half its lease), and says how many it attempted: 0 if another sender has it, or nothing
-        is due. What is left is handed out again by the scheduler."""
+        half its lease): none if another sender has it, or nothing is due. Says whether the
+        slice ran out with deliveries perhaps still due, for the caller to hand the endpoint
+        out again at once rather than at the scheduler's next pass."""
         lease = self._settings.webhook_claim_seconds
         async with self._pool.acquire() as conn:
             endpoint = await claim_endpoint(conn, endpoint_id, lease)
         if endpoint is None:
-            return 0
+            return Slice(0, more_due=False)
         sent = 0
+        more_due = False
         until = time.monotonic() + min(SLICE_SECONDS, lease / 2)
         # A client of its own, with a connection per request in flight: httpx's pool does work
         # for every connection it holds at each request, and one endpoint's connections are of
         # no use to another's.
         client = new_client(self._concurrency)
         try:
-            while time.monotonic() < until:
+            while True:
+                if time.monotonic() >= until:
+                    more_due = True
+                    break
                 async with self._pool.acquire() as conn:
                     due = await claim_due(
                         conn, endpoint_id, lease, self._concurrency * BATCHES_IN_FLIGHT
@@ -105,7 +120,7 @@ class Sender:
             await client.aclose()
             async with self._pool.acquire() as conn:
                 await release_endpoint(conn, endpoint_id)
-        return sent
+        return Slice(sent, more_due)
 
     async def _send_batch(
         self, client: httpx.AsyncClient, endpoint: Endpoint, due: list[Due], until: float

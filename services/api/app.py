@@ -42,11 +42,12 @@ from services.api.fhir.outcomes import FHIR_EXCEPTION_HANDLERS, by_path
 from services.api.goals import actions as goal_actions
 from services.api.goals import lists as goal_lists
 from services.api.goals import routes as goal_routes
-from services.api.limits import STORE_NAME, rate_limits
+from services.api.limits import STORE_NAME, UNLIMITED_PREFIXES, rate_limits
 from services.api.nudges import routes as nudge_routes
 from services.api.nudges import unsubscribe
 from services.api.observability import request_logging
 from services.api.outage import DatabaseWatch
+from services.api.over_limit import over_limit_refusals
 from services.api.progress import routes as progress_routes
 from services.api.record import routes as record_routes
 from services.api.streams import STREAMING_DEPENDENCIES, StreamSlots, holding_a_connection
@@ -174,7 +175,7 @@ def create_app(
             "correlation_id": Provide(provide_correlation_id, sync_to_thread=False),
         },
         lifespan=[lifespan],
-        middleware=[limits[0].middleware] if limits else [],
+        middleware=[config.middleware for config in limits[0]] if limits else [],
         stores={STORE_NAME: limits[1]} if limits else None,
         on_startup=on_startup,
         state=State(
@@ -213,4 +214,10 @@ def create_app(
             access_logging(page_headers(app.asgi_handler)), settings.api_max_concurrent_requests
         )
     )
+    if limits:
+        # Ahead of all: a caller refused for their rate limit costs nothing more until their
+        # window ends (services/api/over_limit.py).
+        app.asgi_handler = over_limit_refusals(
+            app.asgi_handler, UNLIMITED_PREFIXES, settings.rate_limit_hold_seconds
+        )
     return app

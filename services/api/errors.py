@@ -213,6 +213,18 @@ def unavailable_body(code: str, detail: str) -> bytes:
     return msgspec.json.encode(_details(503, code, detail))
 
 
+RATE_LIMITED_DETAIL = (
+    "This caller sent more requests than its rate limit allows; nothing was done. "
+    "Send the request again after Retry-After seconds."
+)
+
+
+def rate_limited_body() -> bytes:
+    """A 429's body, the same whether the route refused or the layer ahead of it
+    (services/api/over_limit.py)."""
+    return msgspec.json.encode(_details(429, "rate_limited", RATE_LIMITED_DETAIL))
+
+
 RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 

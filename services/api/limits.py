@@ -9,9 +9,18 @@ one request, so a user hammering several processes gets somewhat more than the l
 
 Who: the user the bearer token belongs to, so that the tokens one person mints share one limit.
 The middleware asks before the route runs, so the holder of a token not yet seen by this process
-is looked up once (a token never changes hands) and remembered. A request without a token is
-not counted (it is answered 401 without touching the database); one whose token proves no one is
-counted by the address it came from, so that guessing tokens is limited too.
+is looked up once (a token never changes hands) and remembered. A request without a bearer token
+is not counted (the web app's pages are signed in by a cookie, and a clinic's staff may share
+one address); one whose token proves no one is counted by the address it came from, so that
+guessing tokens is limited too.
+
+Two windows count each user: `RATE_LIMIT_REQUESTS` per `RATE_LIMIT_WINDOW`, and
+`RATE_LIMIT_BURST` in each second of the clock, so that the opening of a long window does not let
+its whole count through at once. Litestar counts fixed windows only; a second, one-second window
+bounds a burst as a token bucket of that size would, to within the turn of a second.
+
+Once a route has refused a caller, services/api/over_limit.py refuses their further requests
+ahead of the whole app until the window ends: this module decides, that one repeats cheaply.
 
 When Redis cannot be reached, requests are not limited (fail open): the limits protect the
 service's fairness, not its data, and a Redis outage must not take the API down with it. Each
@@ -23,6 +32,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -45,11 +55,12 @@ from redis.exceptions import RedisError
 from infra.access.queries import caller_for_token
 from infra.access.tokens import hash_token
 from infra.config import Settings
+from services.api.errors import RATE_LIMITED_DETAIL
 
 log = structlog.get_logger(__name__)
 
 STORE_NAME = "rate_limit"
-UNLIMITED_PATHS = ["^/health", "^/metrics", "^/schema"]
+UNLIMITED_PREFIXES = ("/health", "/metrics", "/schema")
 _IDENTITY = "rate_limit_identity"
 _RETRY_SECONDS = 1.0
 _REDIS_TIMEOUT_SECONDS = 0.5
@@ -195,7 +206,7 @@ class CallerRateLimitMiddleware(RateLimitMiddleware):
             return
         headers = self.create_response_headers(cache_object=window)
         headers["Retry-After"] = str(max(1, window.reset - int(time.time())))
-        raise TooManyRequestsException(headers=headers)
+        raise TooManyRequestsException(detail=RATE_LIMITED_DETAIL, headers=headers)
 
     def _remember_full(self, key: str, window: CacheObject) -> None:
         now = int(time.time())
@@ -204,16 +215,21 @@ class CallerRateLimitMiddleware(RateLimitMiddleware):
         self._full[key] = window
 
 
-def rate_limits(settings: Settings) -> tuple[RateLimitConfig, FailOpenRedisStore] | None:
-    """The middleware's configuration and its store; None when the operator turned limits off."""
+class BurstRateLimitMiddleware(CallerRateLimitMiddleware):
+    """The same, counting in each second of the clock, in windows of its own name."""
+
+
+def rate_limits(settings: Settings) -> tuple[list[RateLimitConfig], FailOpenRedisStore] | None:
+    """The middlewares' configurations, outermost first: the burst's (when it bounds anything
+    the window does not), then the window's; and their store. None when limits are off."""
     if settings.rate_limit_requests <= 0:
         return None
     holders = TokenHolders(settings.token_hash_key)
 
     async def counted(request: Request[Any, Any, Any]) -> bool:
-        identity = await holders.identity(request)
-        request.state[_IDENTITY] = identity
-        return identity is not None
+        if _IDENTITY not in request.state:
+            request.state[_IDENTITY] = await holders.identity(request)
+        return request.state[_IDENTITY] is not None
 
     def identifier(request: Request[Any, Any, Any]) -> str:
         return str(request.state[_IDENTITY])
@@ -223,12 +239,26 @@ def rate_limits(settings: Settings) -> tuple[RateLimitConfig, FailOpenRedisStore
         socket_timeout=_REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
     )
-    config = RateLimitConfig(
+    window = RateLimitConfig(
         rate_limit=(settings.rate_limit_window, settings.rate_limit_requests),
-        exclude=UNLIMITED_PATHS,
+        exclude=[f"^{prefix}" for prefix in UNLIMITED_PREFIXES],
         identifier_for_request=identifier,
         check_throttle_handler=counted,
         middleware_class=CallerRateLimitMiddleware,
         store=STORE_NAME,
     )
-    return config, FailOpenRedisStore(redis, f"{settings.broker_namespace}:rate_limit")
+    configs = [window]
+    burst = settings.rate_limit_burst
+    if settings.rate_limit_window != "second" and 0 < burst < settings.rate_limit_requests:
+        # First, so that a request it refuses is not counted in the window. Its headers are
+        # left to the window's, the limit a client plans by; its refusal says which refused.
+        configs.insert(
+            0,
+            replace(
+                window,
+                rate_limit=("second", burst),
+                middleware_class=BurstRateLimitMiddleware,
+                set_rate_limit_headers=False,
+            ),
+        )
+    return configs, FailOpenRedisStore(redis, f"{settings.broker_namespace}:rate_limit")

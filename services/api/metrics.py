@@ -17,9 +17,10 @@ from infra.projections.lag import (
     ProjectionCounts,
     consumer_counts,
     consumer_lag,
+    feed_lag,
     relay_lag,
 )
-from infra.projections.registry import consumers
+from infra.projections.registry import consumers, feed_consumers
 from infra.projections.relay_health import RelayHealth, read_relay_health
 from infra.webhooks.history import SendingHealth, sending_health
 from services.api.health import OK, broker_check
@@ -70,6 +71,7 @@ async def metrics(state: State) -> Response[str]:
         async with pool.acquire() as conn:
             lags = [await relay_lag(conn)]
             lags += [await consumer_lag(conn, consumer) for consumer in consumers()]
+            lags += [await feed_lag(conn, consumer.name) for consumer in feed_consumers()]
             counts = {
                 consumer.name: await consumer_counts(conn, consumer) for consumer in consumers()
             }

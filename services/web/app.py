@@ -17,7 +17,15 @@ from litestar.template.config import TemplateConfig
 from infra.config import Settings
 from services.api.auth import SIGNED_IN_BY_COOKIE
 from services.api.errors import Problem
-from services.web import my_goals, sign_in
+from services.web import (
+    client_access_log,
+    client_goal,
+    client_new_goal,
+    client_nudges,
+    client_preferences,
+    my_goals,
+    sign_in,
+)
 from services.web.partner import shared_goals
 from services.web.security import csrf_config
 from services.web.therapist import caseload, client
@@ -71,6 +79,11 @@ def web_router(settings: Settings) -> Router:
         route_handlers=[
             *sign_in.ROUTES,
             *my_goals.ROUTES,
+            *client_goal.ROUTES,
+            *client_new_goal.ROUTES,
+            *client_nudges.ROUTES,
+            *client_preferences.ROUTES,
+            *client_access_log.ROUTES,
             *caseload.ROUTES,
             *client.ROUTES,
             *shared_goals.ROUTES,

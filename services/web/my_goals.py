@@ -140,6 +140,8 @@ async def check_in(
     if not request.htmx and isinstance(outcome, int):
         # The page waits for the projection to hold the check-in, as `min_position` does.
         after = "" if position is None else f"&after={position}"
+        if (await request.form()).get("back_to") == "goal":  # the goal page's own form
+            return Redirect(f"{PAGE}/{goal_id}?note=checked_in{after}", status_code=303)
         return Redirect(f"{PAGE}?checked_in={goal_id}{after}#goal-{goal_id}", status_code=303)
     cards = await _cards(request, conn, viewer.caller.user_id, position)
     error = outcome if isinstance(outcome, str) else None

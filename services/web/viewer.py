@@ -25,7 +25,13 @@ class Link(msgspec.Struct, frozen=True):
 
 
 NAVIGATION: dict[str, tuple[Link, ...]] = {
-    "client": (Link("My goals", "/my/goals"),),
+    "client": (
+        Link("My goals", "/my/goals"),
+        Link("Set a goal", "/my/goals/new"),
+        Link("Nudges", "/nudges"),
+        Link("Notifications", "/my/notifications"),
+        Link("Who has looked", "/my/access-log"),
+    ),
     "therapist": (Link("Caseload", "/caseload"),),
     "supporter": (Link("Shared with me", "/shared/goals"),),
 }

@@ -1,6 +1,7 @@
 """The worker service: Dramatiq worker processes, and the relay that feeds them."""
 
 import asyncio
+import os
 import signal
 import sys
 
@@ -50,6 +51,7 @@ async def start_dramatiq(settings: Settings) -> asyncio.subprocess.Process:
         *dramatiq_command(settings),
         start_new_session=True,
         preexec_fn=dies_with_this_process(),
+        env={**os.environ, "dramatiq_worker_timeout": str(settings.worker_idle_poll_ms)},
     )
 
 

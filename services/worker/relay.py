@@ -10,13 +10,15 @@ import redis
 import structlog
 
 from infra.config import Settings
+from infra.db.connection import Connection
 from infra.db.outages import Outage, describe, unreachable
 from infra.db.pool import close_pool, open_pool
 from infra.eventstore.signal import CHANNEL
 from infra.projections.consumer import Consumer
 from infra.projections.feed import lagging, relay_batch
+from infra.projections.feed_consumer import FeedConsumer
 from infra.projections.rebuild import rebuild_if_outdated
-from infra.projections.registry import consumers
+from infra.projections.registry import consumers, feed_consumers
 from infra.projections.relay_health import RelayHealthRecorder
 
 log = structlog.get_logger(__name__)
@@ -24,6 +26,7 @@ log = structlog.get_logger(__name__)
 # Polling is the fallback that guarantees progress when a notification is missed.
 POLL_SECONDS = 1.0
 RECONCILE_EVERY_SECONDS = 5.0
+FEED_BATCHES_PER_PASS = 20
 # While the database or Redis is away, passes are tried less and less often, down to this.
 LONGEST_RETRY_SECONDS = 5.0
 
@@ -82,6 +85,8 @@ class Relay:
         async with self._pool.acquire(timeout=timeout) as conn:
             while await relay_batch(conn, self._enqueue_for_all):
                 pass
+            for feed_consumer in feed_consumers():
+                await _follow(conn, feed_consumer)
             if time.monotonic() - self._reconciled_at > RECONCILE_EVERY_SECONDS:
                 older_than = timedelta(seconds=self._settings.reconcile_after_seconds)
                 for consumer in consumers():
@@ -130,6 +135,23 @@ class Relay:
             if self._listener is not None:
                 self._listener.terminate()
             self._listener = None
+
+
+async def _follow(conn: Connection, consumer: FeedConsumer) -> None:
+    """Runs the consumer towards the feed's end, for `FEED_BATCHES_PER_PASS` batches at most:
+    one far behind (a new one reads the log from its start) catches up over several passes
+    without keeping the relay from the goals that move meanwhile. One that fails for a cause of
+    its own (a bug, an event it cannot take) stays at its checkpoint and is tried again at the
+    next pass: it holds back neither the relay nor the others. Losing the database ends the
+    pass, as for the relay."""
+    try:
+        for _ in range(FEED_BATCHES_PER_PASS):
+            if not await consumer.follow(conn):
+                return
+    except Exception as error:
+        if unreachable(error):
+            raise
+        log.exception("feed_consumer_failed", consumer=consumer.name)
 
 
 async def _first_of(wake: asyncio.Event, stop: asyncio.Event, at_most: float) -> None:

@@ -41,15 +41,21 @@ _senders = _Senders()
 
 async def _send(endpoint_id: str) -> None:
     try:
-        sent = await _senders.get().send_endpoint(UUID(endpoint_id))
+        sent = await _senders.get().send_slice(UUID(endpoint_id))
     except Exception as error:
         if not unreachable(error):
             raise
         broker.outage().failed(error)
         return  # the scheduler hands the endpoint out again once its lease ends
     broker.outage().recovered()
-    if sent:
-        log.info("webhook_endpoint_sent", endpoint_id=endpoint_id, sent=sent)
+    if sent.more_due:
+        # The next slice at once: waiting for the scheduler's pass would leave the endpoint
+        # idle meanwhile. A message too many finds the endpoint taken, or nothing due; one
+        # that Redis did not take is the scheduler's to send.
+        with contextlib.suppress(redis.RedisError):
+            await asyncio.to_thread(send_webhooks.send, endpoint_id)
+    if sent.attempted:
+        log.info("webhook_endpoint_sent", endpoint_id=endpoint_id, sent=sent.attempted)
 
 
 send_webhooks = dramatiq.actor(

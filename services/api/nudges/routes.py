@@ -2,7 +2,7 @@
 the one-click unsubscribe link of an e-mail."""
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from uuid import UUID
 
 import msgspec
@@ -13,14 +13,13 @@ from litestar.params import FromPath, JSONBody
 from domain.access.policy import Caller, GoalAction
 from domain.goals.rules import check_text
 from domain.nudges.preferences import Preferences
-from infra.access import directory
 from infra.db.connection import Connection
 from infra.nudges import encouragement, inbox
-from infra.nudges import preferences as kept_preferences
 from infra.nudges.inbox import InboxNudge
 from services.api.deps import Authenticated, CorrelationId, Db
 from services.api.errors import Problem, not_found, problem_responses
 from services.api.goals.access import load_for
+from services.api.nudges.keeping import keep_preferences, mine
 from services.api.nudges.schemas import (
     MAX_ENCOURAGEMENT,
     Channels,
@@ -34,7 +33,6 @@ from services.api.nudges.schemas import (
     clock,
 )
 from services.api.pages import DEFAULT_PAGE_SIZE, Cursor, PageSize, decode_cursor, encode_cursor
-from services.api.users.access import known_time_zone
 from services.api.writes import IDEMPOTENT_WRITE, Reply, idempotent, metadata_for, reply
 
 
@@ -55,20 +53,13 @@ def _nudge_out(nudge: InboxNudge) -> NudgeOut:
     return NudgeOut(**msgspec.structs.asdict(nudge))
 
 
-async def _mine(conn: Db, caller: Caller) -> Preferences:
-    found = await kept_preferences.read(conn, caller.user_id)
-    if found is None:  # pragma: no cover - an authenticated caller is a user
-        raise not_found("user")
-    return found
-
-
 @get(
     "/v1/me/notification-preferences",
     summary="My notification preferences: quiet hours, daily cap, channels, muted goals",
     responses=problem_responses(400, 401),
 )
 async def read_preferences(conn: Db, caller: Authenticated) -> PreferencesOut:
-    return _out(await _mine(conn, caller))
+    return _out(await mine(conn, caller))
 
 
 @put(
@@ -80,28 +71,7 @@ async def read_preferences(conn: Db, caller: Authenticated) -> PreferencesOut:
 async def set_preferences(
     data: JSONBody[PreferencesIn], conn: Db, caller: Authenticated, correlation_id: CorrelationId
 ) -> PreferencesOut:
-    metadata = metadata_for(caller, correlation_id)
-    entry = await directory.entry(conn, caller.clinic_id, caller.user_id)
-    if entry is None:  # pragma: no cover - an authenticated caller is a user
-        raise not_found("user")
-    time_zone = entry.user.time_zone
-    if data.time_zone is not None and data.time_zone != time_zone:
-        known_time_zone(data.time_zone)
-        time_zone = data.time_zone
-        changed = msgspec.structs.replace(entry.user, time_zone=time_zone)
-        await directory.change_details(conn, changed, metadata)
-    wanted = Preferences(
-        time_zone=time_zone,
-        quiet_start=time.fromisoformat(data.quiet_hours.start),
-        quiet_end=time.fromisoformat(data.quiet_hours.end),
-        daily_cap=data.daily_cap,
-        reminder_time=time.fromisoformat(data.reminder_time),
-        in_app=data.channels.in_app,
-        email=data.channels.email,
-        muted_goals=frozenset(data.muted_goals),
-    )
-    if wanted != await _mine(conn, caller):
-        await kept_preferences.keep(conn, caller.user_id, wanted, metadata)
+    wanted = await keep_preferences(conn, caller, data, metadata_for(caller, correlation_id))
     return _out(wanted)
 
 

@@ -78,7 +78,8 @@ class DeliveryOut(msgspec.Struct, frozen=True):
     sequence: int
     event_id: UUID
     event_type: str
-    goal_id: UUID
+    goal_id: UUID | None
+    """None for a nudge about no goal."""
     client_id: UUID | None
     position: int
     state: str

@@ -1,6 +1,7 @@
 """Nudges by e-mail, through the outbox to a real SMTP server: a notice and a link, never what
 the nudge says; a one-click unsubscribe; once per nudge however often the scan finds it."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -100,5 +101,26 @@ async def test_an_address_mail_cannot_use_leaves_the_nudge_in_the_app(
 
     await _scan(pool, mail_settings)
 
-    assert await pool.fetchval("SELECT count(*) FROM nudges WHERE status = 'sent'") == 1
+    assert await pool.fetchval("SELECT channels FROM nudges WHERE status = 'sent'") == ["in_app"]
     assert await pool.fetchval("SELECT count(*) FROM email_outbox") == 0
+    # The log says the channels that carried it, not those the preferences allowed.
+    sent = await pool.fetchval(
+        "SELECT data ->> 'channels' FROM events WHERE event_type = 'nudge_sent'"
+    )
+    assert json.loads(sent) == ["in_app"]
+
+
+async def test_a_nudge_nothing_can_carry_is_dropped_with_the_reason(
+    pool: asyncpg.Pool, mail_settings: Settings
+) -> None:
+    world = await _reminded(pool, email=True)
+    await pool.execute("UPDATE notification_preferences SET in_app = false")
+    await pool.execute("UPDATE users SET email = 'a,b@example.org' WHERE id = $1", world.client.id)
+
+    await _scan(pool, mail_settings)
+
+    dropped = await pool.fetchrow("SELECT status, dropped_reason, channels FROM nudges")
+    assert dropped is not None
+    assert tuple(dropped) == ("dropped", "no_usable_channel", [])
+    recorded = await pool.fetch("SELECT event_type FROM events WHERE stream_id LIKE 'nudge-%'")
+    assert [row["event_type"] for row in recorded] == ["nudge_dropped"]

@@ -12,6 +12,20 @@ PAGES_FREE_OF_GOAL_DATA = {
     "/sign-in/sent": "says a link may be on its way",
     "/sign-in/link": "a button that uses the link",
     "/invitation": "a form for an invitation code",
+    "/nudges": "the person's own nudges, as GET /v1/me/nudges (not access-logged) gives them",
+    "/nudges/{nudge_id}": "one of the person's own nudges, where a nudge e-mail's link leads",
+}
+
+# Each access-logged page, and the test of its access record.
+LOGGED_PAGES_TESTED = {
+    "/my/goals",  # test_my_goals.py
+    "/my/goals/{goal_id}",  # test_client_goal_page.py
+    "/my/goals/new",  # test_client_new_goal.py
+    "/my/notifications",  # test_client_settings.py
+    "/my/access-log",  # test_client_settings.py
+    "/caseload",  # test_therapist_pages.py
+    "/caseload/clients/{client_id}",  # test_therapist_pages.py
+    "/shared/goals",  # test_partner_pages.py
 }
 
 
@@ -21,9 +35,4 @@ def test_every_page_is_access_logged_or_shows_no_goal_data(database_url: str) ->
     assert set(pages) - logged == set(PAGES_FREE_OF_GOAL_DATA), (
         "a page must be access-logged (opt ACCESS_LOGGED) or named in PAGES_FREE_OF_GOAL_DATA"
     )
-    assert logged == {
-        "/my/goals",
-        "/caseload",
-        "/caseload/clients/{client_id}",
-        "/shared/goals",
-    }, "test the access record of every logged page"
+    assert logged == LOGGED_PAGES_TESTED, "test the access record of every logged page"

@@ -5,6 +5,7 @@ import msgspec
 import pytest
 
 from domain.goals.events import GoalEvent
+from domain.nudges.events import NudgeSent
 from domain.webhooks.payload import Disclosed, body
 from domain.webhooks.types import (
     NUDGE_SENT,
@@ -78,3 +79,50 @@ def test_fhir_carries_the_goal_it_is_given_and_needs_one() -> None:
     assert "resource" not in msgspec.json.decode(body(DISCLOSED, "full", goal))["data"]
     with pytest.raises(ValueError, match="FHIR Goal"):
         body(DISCLOSED, "fhir")
+
+
+NUDGE = NudgeSent(
+    nudge_id=uuid.UUID(int=9),
+    key=f"after_miss:{uuid.UUID(int=2)}:2026-03-20:{uuid.UUID(int=5)}",
+    kind="after_miss",
+    recipient_id=uuid.UUID(int=5),
+    goal_id=uuid.UUID(int=2),
+    channels=("in_app", "email"),
+)
+NUDGE_DISCLOSED = msgspec.structs.replace(
+    DISCLOSED,
+    webhook_type=NUDGE_SENT,
+    goal_id=NUDGE.goal_id,
+    stream_version=1,
+    actor_role="system",
+    fields=msgspec.json.encode(NUDGE).decode(),
+    recipient_role="client",
+)
+
+
+def test_a_nudge_sent_says_which_nudge_and_in_full_its_rule_goal_role_and_channels() -> None:
+    ids = {
+        "event_id": str(uuid.UUID(int=1)),
+        "sequence": 7,
+        "position": 42,
+        "nudge_id": str(uuid.UUID(int=9)),
+        "goal_id": str(uuid.UUID(int=2)),
+        "stream_version": 1,
+        "clinic_id": str(uuid.UUID(int=3)),
+        "actor_role": "system",
+    }
+    for format in ("id-only", "fhir"):
+        assert msgspec.json.decode(body(NUDGE_DISCLOSED, format))["data"] == ids
+    full = msgspec.json.decode(body(NUDGE_DISCLOSED, "full"))
+    assert full["type"] == "nudge.sent"
+    assert full["data"] == {
+        **ids,
+        "nudge": {
+            "rule": "after_miss",
+            "goal_id": str(uuid.UUID(int=2)),
+            "recipient_role": "client",
+            "channels": ["in_app", "email"],
+        },
+    }
+    # Neither the key nor the recipient: who it went to is no other system's business.
+    assert str(uuid.UUID(int=5)) not in body(NUDGE_DISCLOSED, "full").decode()
