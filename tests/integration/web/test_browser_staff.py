@@ -1,6 +1,7 @@
 """A therapist and a partner in a real browser: the therapist finds the client on the caseload
-with the right flag and rates a goal; the partner encourages, and the client receives it. At
-desktop and phone widths, axe-core finds nothing serious on any page."""
+with the right flag and rates a goal; the partner encourages, and the client finds it in their
+nudges (the API's inbox and the Nudges page). At desktop and phone widths, axe-core finds
+nothing serious on any page."""
 
 from datetime import UTC, datetime, time, timedelta
 
@@ -119,5 +120,10 @@ async def test_a_therapist_rates_a_goal_and_a_partner_encourages(
         inbox = await api.get("/v1/me/nudges", headers=clinic.client.headers)
     messages = [item["message"] for item in inbox.json()["items"]]
     assert any(message.endswith("Proud of you, keep going!") for message in messages), messages
-    for context in (desktop, phone, partner):
+    # And the client finds it in their nudges inbox.
+    client = await browser.new_context(viewport=PHONE)
+    inbox_page = await _signed_in(client, served_web, smtp, "north.client@example.org", "My goals")
+    await inbox_page.goto(f"{served_web}/nudges")
+    await expect(inbox_page.get_by_text("Proud of you, keep going!")).to_be_visible()
+    for context in (desktop, phone, partner, client):
         await context.close()
