@@ -62,6 +62,7 @@ bench: setup ## run every benchmark (see docs/benchmarks.md)
 	$(RUN) python -m bench.webhook_delivery
 	$(RUN) python -m bench.evolve_cost
 	$(RUN) python -m bench.history_cost
+	$(RUN) python -m bench.web_pages
 
 MINUTES ?= 10
 soak: setup ## faults at random under load for MINUTES (10), on throwaway servers; see docs/reliability.md

@@ -28,7 +28,9 @@ from services.web import (
     my_goals,
     sign_in,
 )
+from services.web.partner import shared_goals
 from services.web.security import csrf_config
+from services.web.therapist import caseload, client
 from services.web.viewer import NotSignedIn, provide_viewer
 
 HERE = Path(__file__).parent
@@ -86,6 +88,9 @@ def web_router(settings: Settings) -> Router:
             *client_access_log.ROUTES,
             *admin.ROUTES,
             *auditor.ROUTES,
+            *caseload.ROUTES,
+            *client.ROUTES,
+            *shared_goals.ROUTES,
         ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
         dependencies={"viewer": Provide(provide_viewer)},

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import msgspec
 
-from services.api.progress.schemas import GoalSummaryOut
+from services.api.progress.schemas import GoalSummaryOut, SharedSummaryOut
 
 _PERIOD_NAMES = {
     "per_day": "Today",
@@ -79,7 +79,7 @@ def _check_in_form(kind: str, unit: str) -> CheckInForm:
     return CheckInForm(f"How many {unit}", 1, None)
 
 
-def goal_card(summary: GoalSummaryOut) -> GoalCard:
+def goal_card(summary: GoalSummaryOut | SharedSummaryOut) -> GoalCard:
     measure = summary.measure
     period = summary.this_period
     done = 0.0 if period is None else period.done

@@ -39,6 +39,8 @@ NAVIGATION: dict[str, tuple[Link, ...]] = {
         Link("Webhooks", "/admin/webhooks"),
     ),
     "auditor": (Link("Audit", "/audit"), Link("Access log", "/audit/access-log")),
+    "therapist": (Link("Caseload", "/caseload"),),
+    "supporter": (Link("Shared with me", "/shared/goals"),),
 }
 """Each role's pages, in the header's order; the first is where signing in leads."""
 

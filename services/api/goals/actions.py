@@ -94,6 +94,26 @@ def check_in_maker(goal_id: UUID, data: NewCheckIn) -> Callable[[Actor, datetime
     return make
 
 
+def adjust_maker(
+    goal_id: UUID, changes: TermsChange, reason: str
+) -> Callable[[Actor, datetime], AdjustGoal]:
+    """The adjustment of the goal's terms to `changes`, for `reason`, as the caller's."""
+
+    def make(actor: Actor, now: datetime) -> AdjustGoal:
+        return AdjustGoal(goal_id, changes, reason, actor, now)
+
+    return make
+
+
+def rate_maker(goal_id: UUID, data: Rating) -> Callable[[Actor, datetime], RateGoal]:
+    """The caller's Goal Attainment Scaling rating of the goal (write it with the RATE action)."""
+
+    def make(actor: Actor, now: datetime) -> RateGoal:
+        return RateGoal(goal_id, data.rating, actor, now, data.note)
+
+    return make
+
+
 async def _write(
     request: Request,
     goal_id: UUID,
@@ -147,11 +167,9 @@ async def adjust(
     values = changes.values
     if isinstance(values, list):
         changes = msgspec.structs.replace(changes, values=tuple(values))
-
-    def make(actor: Actor, now: datetime) -> GoalCommand:
-        return AdjustGoal(goal_id, changes, data.reason, actor, now)
-
-    return await _write(request, goal_id, make, reason=data.reason)
+    return await _write(
+        request, goal_id, adjust_maker(goal_id, changes, data.reason), reason=data.reason
+    )
 
 
 @post(
@@ -293,10 +311,7 @@ async def rate(
     goal_id: FromPath[UUID],
     data: JSONBody[Rating],
 ) -> Response[bytes]:
-    def make(actor: Actor, now: datetime) -> GoalCommand:
-        return RateGoal(goal_id, data.rating, actor, now, data.note)
-
-    return await _write(request, goal_id, make, action=GoalAction.RATE)
+    return await _write(request, goal_id, rate_maker(goal_id, data), action=GoalAction.RATE)
 
 
 async def _in_the_requests_transaction(

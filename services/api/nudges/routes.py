@@ -1,6 +1,7 @@
 """Nudges as people see them: their inbox, their preferences, a supporter's encouragement, and
 the one-click unsubscribe link of an e-mail."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -9,9 +10,10 @@ from litestar import Request, Response, get, post, put
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from domain.access.policy import GoalAction
+from domain.access.policy import Caller, GoalAction
 from domain.goals.rules import check_text
 from domain.nudges.preferences import Preferences
+from infra.db.connection import Connection
 from infra.nudges import encouragement, inbox
 from infra.nudges.inbox import InboxNudge
 from services.api.deps import Authenticated, CorrelationId, Db
@@ -105,6 +107,32 @@ async def read_nudge(nudge_id: FromPath[UUID], conn: Db, caller: Authenticated) 
     return _nudge_out(marked)
 
 
+async def encouragement_sender(
+    request: Request, conn: Connection, goal_id: UUID, message: str, correlation_id: str
+) -> tuple[Caller, Callable[[], Awaitable[UUID]]]:
+    """The supporter, and what stores their encouragement of the goal (its nudge's id) once
+    called: the message's rules and the supporter's access are checked first (422, 404, 403);
+    409 when the client can no longer be reached."""
+    check_text(message, "message", limit=MAX_ENCOURAGEMENT)
+    caller, loaded = await load_for(request, goal_id, GoalAction.ENCOURAGE)
+
+    async def send() -> UUID:
+        stored = await encouragement.encourage(
+            conn,
+            goal_id=goal_id,
+            client_id=loaded.access.client_id,
+            supporter_id=caller.user_id,
+            text=message,
+            now=datetime.now(UTC),
+            metadata=metadata_for(caller, correlation_id),
+        )
+        if stored is None:
+            raise Problem(409, "client_unreachable", "This client can no longer be reached.")
+        return stored
+
+    return caller, send
+
+
 @post(
     "/v1/goals/{goal_id:uuid}/encouragements",
     summary="Send encouragement on a goal shared with me (supporters)",
@@ -125,22 +153,10 @@ async def encourage(
     conn: Db,
     correlation_id: CorrelationId,
 ) -> Response[bytes]:
-    check_text(data.message, "message", limit=MAX_ENCOURAGEMENT)
-    caller, loaded = await load_for(request, goal_id, GoalAction.ENCOURAGE)
+    caller, send = await encouragement_sender(request, conn, goal_id, data.message, correlation_id)
 
     async def produce() -> Reply:
-        stored = await encouragement.encourage(
-            conn,
-            goal_id=goal_id,
-            client_id=loaded.access.client_id,
-            supporter_id=caller.user_id,
-            text=data.message,
-            now=datetime.now(UTC),
-            metadata=metadata_for(caller, correlation_id),
-        )
-        if stored is None:
-            raise Problem(409, "client_unreachable", "This client can no longer be reached.")
-        return reply(201, EncouragementOut(stored, "pending"))
+        return reply(201, EncouragementOut(await send(), "pending"))
 
     return await idempotent(request, conn, caller, produce)
 

@@ -5,20 +5,15 @@ response) makes it wait up to 2 seconds for that write to be applied. `stale` sa
 not come in time, or a goal the read covers is behind its log or stalled.
 """
 
-import base64
-import binascii
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
-import msgspec
 from anyio import to_thread
 from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
 
 from domain.access.policy import GoalAction
-from domain.goals.attainment import t_score
-from domain.goals.caseload import client_flags
 from domain.goals.progress import (
     CountedCheckIn,
     achievement_status,
@@ -28,16 +23,15 @@ from domain.goals.progress import (
     streak,
 )
 from domain.goals.summary import GoalSummary
-from infra.access import queries
 from infra.projections import reads
 from infra.projections.reads import Watermark
-from services.api.audit.subject import ACCESS_LOGGED, note_reach
+from services.api.audit.subject import ACCESS_LOGGED
 from services.api.deps import Authenticated, Db
 from services.api.errors import Problem, forbidden, problem_responses
-from services.api.goals.access import load_for, readable_client
+from services.api.goals.access import load_for
 from services.api.params import MinPosition
+from services.api.progress.caseload import CaseloadOrder, caseload_of, overview_of
 from services.api.progress.schemas import (
-    CaseloadEntry,
     CaseloadPage,
     ClinicStatistics,
     OverviewOut,
@@ -126,77 +120,7 @@ async def client_overview(
     caller: Authenticated,
     min_position: MinPosition = None,
 ) -> OverviewOut:
-    await readable_client(request, conn, caller, client_id)
-    mark = await reads.wait_for(conn, min_position)
-    found = await reads.summaries_of_clients(conn, [client_id])
-    summaries = found.goals
-    counts = dict.fromkeys(("active", "paused", "achieved", "missed", "cancelled"), 0)
-    for summary in summaries:
-        if summary.status in counts:
-            counts[summary.status] += 1
-    ratings = [
-        summary.attainment_rating
-        for summary in summaries
-        if summary.attainment_rating is not None and summary.status != "entered_in_error"
-    ]
-    limit = await queries.active_goal_limit(conn, caller.clinic_id)
-    return OverviewOut(
-        client_id=client_id,
-        **counts,
-        overloaded=counts["active"] > limit,
-        rated_goals=len(ratings),
-        attainment_t_score=None if not ratings else round(t_score(ratings) or 0, 1),
-        projected=projected(mark.covering(found)),
-    )
-
-
-class _Cursor(msgspec.Struct, frozen=True):
-    """Where a page ended: the last entry's sort key, so the next page starts after it."""
-
-    flags: int
-    name: str
-    client_id: str
-
-
-def _encode_cursor(entry: CaseloadEntry) -> str:
-    return base64.urlsafe_b64encode(msgspec.json.encode(_key_of(entry))).decode()
-
-
-def _decode_cursor(cursor: str) -> _Cursor:
-    try:
-        return msgspec.json.decode(base64.urlsafe_b64decode(cursor), type=_Cursor)
-    except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise Problem(400, "invalid_cursor", "This cursor is not one we gave out.") from None
-
-
-def _sort_key(key: _Cursor, order: str) -> tuple[int | str, ...]:
-    if order == "name":
-        return (key.name, key.client_id)
-    return (key.flags, key.name, key.client_id)
-
-
-def _key_of(entry: CaseloadEntry) -> _Cursor:
-    return _Cursor(-entry.flag_count, entry.display_name.lower(), str(entry.client_id))
-
-
-def _caseload_entry(
-    client_id: UUID,
-    name: str,
-    goals: list[GoalSummary],
-    check_ins: dict[UUID, list[CountedCheckIn]],
-    now: datetime,
-) -> CaseloadEntry:
-    flags = client_flags(goals, check_ins, now)
-    return CaseloadEntry(
-        client_id=client_id,
-        display_name=name,
-        active_goals=sum(1 for goal in goals if goal.status == "active"),
-        no_check_in_7_days=flags.no_recent_check_in,
-        behind_pace=flags.behind_pace,
-        due_within_7_days=flags.due_soon,
-        missed_last_14_days=flags.recently_missed,
-        flag_count=flags.count,
-    )
+    return await overview_of(request, conn, caller, client_id, min_position)
 
 
 @get(
@@ -209,47 +133,13 @@ async def caseload(
     request: Request,
     conn: Db,
     caller: Authenticated,
-    sort: Annotated[Literal["flags", "name"], QueryParameter()] = "flags",
+    sort: Annotated[CaseloadOrder, QueryParameter()] = "flags",
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, QueryParameter()] = None,
     min_position: MinPosition = None,
 ) -> CaseloadPage:
-    if caller.role != "therapist":
-        raise forbidden()
-    after = None if cursor is None else _decode_cursor(cursor)
-    mark = await reads.wait_for(conn, min_position)
-    client_ids = await queries.clients_of(conn, caller.user_id)
-    people = await queries.users_by_id(conn, client_ids)
-    found = await reads.summaries_of_clients(conn, client_ids)
-    summaries = found.goals
-    note_reach(request, clients=client_ids, goals=[summary.goal_id for summary in summaries])
-    check_ins = await reads.counted_check_ins(
-        conn, [summary.goal_id for summary in summaries if summary.status == "active"]
-    )
-    by_client: dict[UUID, list[GoalSummary]] = {client_id: [] for client_id in client_ids}
-    for summary in summaries:
-        by_client[summary.client_id].append(summary)
-    now = datetime.now(UTC)
-
-    def entries() -> list[CaseloadEntry]:
-        return [
-            _caseload_entry(client_id, people[client_id].display_name, goals, check_ins, now)
-            for client_id, goals in by_client.items()
-        ]
-
-    # Off the event loop: a large caseload with many check-ins must not hold up other requests.
-    ordered = sorted(
-        await to_thread.run_sync(entries), key=lambda entry: _sort_key(_key_of(entry), sort)
-    )
-    if after is not None:
-        start = _sort_key(after, sort)
-        ordered = [entry for entry in ordered if _sort_key(_key_of(entry), sort) > start]
-    page = ordered[:limit]
-    more = len(ordered) > limit
-    return CaseloadPage(
-        clients=page,
-        next_cursor=_encode_cursor(page[-1]) if more else None,
-        projected=projected(mark.covering(found)),
+    return await caseload_of(
+        request, conn, caller, sort=sort, limit=limit, cursor=cursor, min_position=min_position
     )
 
 

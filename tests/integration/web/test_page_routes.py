@@ -33,6 +33,9 @@ LOGGED_PAGES_TESTED = {
     "/my/notifications",  # test_client_settings.py
     "/my/access-log",  # test_client_settings.py
     "/audit/goals/{goal_id}/history",  # test_auditor_pages.py
+    "/caseload",  # test_therapist_pages.py
+    "/caseload/clients/{client_id}",  # test_therapist_pages.py
+    "/shared/goals",  # test_partner_pages.py
 }
 
 
