@@ -25,12 +25,13 @@ _PEOPLE = (
     ("client", "Sam Rivera", "sam.rivera"),
     ("client", "Alex Kim", "alex.kim"),
     ("supporter", "Jordan Rivera", "jordan.rivera"),
+    ("auditor", "Morgan Lee", "morgan.lee"),
 )
 _TOKEN_LIFETIME = timedelta(days=7)
 DEMO_CLINIC = "Demo clinic"
 # Two `goals demo` at once: the second waits for the first's clinic, and reuses it.
 _DEMO_LOCK = 0x64656D6F
-_ROLE_ORDER = ("admin", "therapist", "client", "supporter")
+_ROLE_ORDER = ("admin", "therapist", "client", "supporter", "auditor")
 
 
 class DemoUser(msgspec.Struct, frozen=True):
