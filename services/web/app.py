@@ -30,7 +30,7 @@ from services.web import (
 )
 from services.web.partner import shared_goals
 from services.web.security import csrf_config
-from services.web.therapist import caseload, client
+from services.web.therapist import caseload, client, new_goal
 from services.web.viewer import NotSignedIn, provide_viewer
 
 HERE = Path(__file__).parent
@@ -90,6 +90,7 @@ def web_router(settings: Settings) -> Router:
             *auditor.ROUTES,
             *caseload.ROUTES,
             *client.ROUTES,
+            *new_goal.ROUTES,
             *shared_goals.ROUTES,
         ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],

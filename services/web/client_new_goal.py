@@ -10,7 +10,6 @@ next to the field they name. "Try again" after a goal that did not work out is t
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-import msgspec
 from litestar import Request, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -18,47 +17,24 @@ from litestar.response import Redirect, Template
 from domain.access.policy import GoalAction
 from domain.goals.errors import GoalRuleViolation
 from domain.goals.progress import local_day, series
-from infra.access import queries
 from infra.projections import reads
 from services.api.audit.subject import ACCESS_LOGGED, note_reach
 from services.api.deps import ONE_STATEMENT_WRITES, Db
 from services.api.goals.access import load_for
-from services.api.goals.schemas import NewGoal
-from services.api.goals.setting import overload_warning, set_new_goal
+from services.api.goals.setting import set_new_goal
 from services.web.client_chart import number
-from services.web.client_forms import NUL_WORDS, with_nul
 from services.web.client_goal import goal_page_url
-from services.web.client_timeline import CADENCES, LIFE_AREAS
+from services.web.client_timeline import CADENCES
+from services.web.goal_form import asked, fresh_typed, options, overload_words, typed_in
 from services.web.my_goals import PAGE
 from services.web.viewer import SignedIn, Viewer
 
 NEW = f"{PAGE}/new"
-KINDS = {
-    "count": "Count how many times",
-    "duration_minutes": "Count minutes",
-    "done": "Just say I did it",
-    "rating_0_10": "Rate it from 0 to 10",
-}
 _PACE_DAYS = 28
 START_SMALL = (
     "Start small: a target you could reach even in a hard week is a good first one. "
     "You can always raise it later."
 )
-_FIELD_WORDS = {
-    "statement": "Please say in a few words what you will do.",
-    "measure.target": "Please enter a number above zero, like 3.",
-    "measure.unit": "Please say what you count, like walks.",
-    "start_date": "Please enter a date, like 2026-01-31.",
-    "due_date": "Please enter a date, like 2026-03-31.",
-}
-_FORM_TO_GOAL = {
-    "kind": "measure.kind",
-    "unit": "measure.unit",
-    "cadence": "measure.cadence",
-    "target": "measure.target",
-}
-"""The form's field names, as the goal's rules name the fields."""
-_FIELDS_OF_FORM = ("statement", "kind", "unit", "cadence", "target", "cue", "life_area", "values")
 
 
 async def _pace(request: Request, conn: Db, viewer: Viewer, replaces: UUID | None) -> str:
@@ -92,23 +68,8 @@ async def _pace(request: Request, conn: Db, viewer: Viewer, replaces: UUID | Non
     )
 
 
-async def _warning(conn: Db, viewer: Viewer) -> str | None:
-    found = await reads.summaries_of_clients(conn, [viewer.caller.user_id])
-    active = sum(1 for summary in found.goals if summary.status == "active")
-    limit = await queries.active_goal_limit(conn, viewer.caller.clinic_id)
-    warnings = overload_warning(active, limit)
-    return warnings[0].message if warnings else None
-
-
 async def _prefilled(request: Request, replaces: UUID | None) -> dict[str, str]:
-    today = datetime.now(UTC).date()
-    typed = {
-        "kind": "count",
-        "cadence": "per_week",
-        "life_area": "physical_health",
-        "start_date": today.isoformat(),
-        "due_date": (today + timedelta(days=42)).isoformat(),
-    }
+    typed = fresh_typed()
     if replaces is not None:
         _, loaded = await load_for(request, replaces, GoalAction.READ)
         terms = loaded.detail.terms
@@ -143,10 +104,9 @@ async def _form(
             "errors": errors or {},
             "replaces": replaces,
             "pace": await _pace(request, conn, viewer, replaces),
-            "warning": await _warning(conn, viewer),
-            "kinds": KINDS,
-            "cadences": {key: f"{words[0].upper()}{words[1:]}" for key, words in CADENCES.items()},
-            "life_areas": LIFE_AREAS,
+            "warning": await overload_words(conn, viewer.caller.clinic_id, viewer.caller.user_id),
+            "action": NEW if replaces is None else f"{NEW}?replaces={replaces}",
+            **options(),
         },
         status_code=422 if errors else 200,
     )
@@ -161,46 +121,16 @@ async def new_goal(
     return await _form(request, conn, viewer, replaces, await _prefilled(request, replaces))
 
 
-def _asked(typed: dict[str, str], replaces: UUID | None) -> NewGoal | dict[str, str]:
-    """The goal the form asks for, or the words for each field that cannot be read."""
-    values = [value.strip() for value in typed.get("values", "").split(",") if value.strip()]
-    raw: dict[str, object] = {
-        "statement": typed.get("statement", "").strip(),
-        "life_area": typed.get("life_area", ""),
-        "values": values,
-        "measure": {
-            "kind": typed.get("kind", ""),
-            "target": typed.get("target", "").strip() or "1",
-            "unit": typed.get("unit", "").strip() or "times",
-            "cadence": typed.get("cadence", ""),
-        },
-        "cue": typed.get("cue", "").strip() or None,
-        "start_date": typed.get("start_date", ""),
-        "due_date": typed.get("due_date", ""),
-        "replaces": None if replaces is None else str(replaces),
-    }
-    try:
-        return msgspec.convert(raw, NewGoal, strict=False)
-    except msgspec.ValidationError as error:
-        field = str(error).rpartition("`$.")[2].rstrip("`").split("[")[0] or "statement"
-        return {field: _FIELD_WORDS.get(field, "Please choose one of the options.")}
-
-
 @post(NEW, opt={ACCESS_LOGGED: True, ONE_STATEMENT_WRITES: True})
 async def set_goal(
     request: Request, conn: Db, viewer: SignedIn, replaces: FromQuery[UUID | None] = None
 ) -> Template | Redirect:
-    form = await request.form()
-    typed = {name: str(form.get(name, "")) for name in (*_FIELDS_OF_FORM, "start_date", "due_date")}
-    bad = with_nul(typed)
-    if bad is not None:
-        field = _FORM_TO_GOAL.get(bad, bad)
-        return await _form(request, conn, viewer, replaces, typed, errors={field: NUL_WORDS})
-    asked = _asked(typed, replaces)
-    if isinstance(asked, dict):
-        return await _form(request, conn, viewer, replaces, typed, errors=asked)
+    typed = await typed_in(request)
+    goal = asked(typed, replaces=replaces)
+    if isinstance(goal, dict):
+        return await _form(request, conn, viewer, replaces, typed, errors=goal)
     try:
-        written, warnings = await set_new_goal(request, conn, viewer.caller, asked)
+        written, warnings = await set_new_goal(request, conn, viewer.caller, goal)
     except GoalRuleViolation as refused:
         field = refused.field or "statement"
         return await _form(request, conn, viewer, replaces, typed, errors={field: refused.message})

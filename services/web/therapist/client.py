@@ -38,17 +38,29 @@ from services.web.viewer import SignedIn, Viewer
 
 RATED = "Rating saved."
 ADJUSTED = "Goal adjusted."
+GOAL_SET = "Goal set together."
 NOTHING_TO_ADJUST = "Change the target or the due date, and say why."
 NOT_A_RATING = "Please choose a rating from -2 to +2."
 NOT_A_TARGET = "Please enter the target as a number, like 3."
 NOT_A_DAY = "Please enter the due date as a day, like 2027-01-31."
-_DONE = {"rated": RATED, "adjusted": ADJUSTED}
+_DONE = {"rated": RATED, "adjusted": ADJUSTED, "set": GOAL_SET}
 _NOT_SHOWN = frozenset({"entered_in_error"})
 Loaded = tuple[Caller, LoadedGoal]
 
 
 def client_page(client_id: UUID) -> str:
     return f"/caseload/clients/{client_id}"
+
+
+def new_goal_page(client_id: UUID) -> str:
+    return f"{client_page(client_id)}/goals/new"
+
+
+async def client_name(conn: Connection, client_id: UUID) -> str | None:
+    name: str | None = await conn.fetchval(
+        "SELECT display_name FROM users WHERE id = $1", client_id
+    )
+    return name
 
 
 async def _page(
@@ -66,7 +78,7 @@ async def _page(
     shown = [summary for summary in found.goals if summary.status not in _NOT_SHOWN]
     note_reach(request, clients=(client_id,), goals=[summary.goal_id for summary in shown])
     check_ins = await reads.counted_check_ins(conn, [summary.goal_id for summary in shown])
-    name = await conn.fetchval("SELECT display_name FROM users WHERE id = $1", client_id)
+    name = await client_name(conn, client_id)
     now = datetime.now(UTC)
     goals = []
     for summary in reversed(shown):
@@ -78,6 +90,7 @@ async def _page(
         context={
             "viewer": viewer,
             "client_name": name,
+            "new_goal_url": new_goal_page(client_id),
             "overview": overview_words(overview),
             "goals": goals,
             "ratings": RATINGS,

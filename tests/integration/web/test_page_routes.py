@@ -35,6 +35,7 @@ LOGGED_PAGES_TESTED = {
     "/audit/goals/{goal_id}/history",  # test_auditor_pages.py
     "/caseload",  # test_therapist_pages.py
     "/caseload/clients/{client_id}",  # test_therapist_pages.py
+    "/caseload/clients/{client_id}/goals/new",  # test_therapist_new_goal.py
     "/shared/goals",  # test_partner_pages.py
 }
 
