@@ -1,7 +1,7 @@
 """Clinics, users, tokens and care teams: each change written and recorded in one transaction."""
 
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 
@@ -51,6 +51,22 @@ async def register_user(conn: Connection, user: User, metadata: Metadata) -> Non
         user.id, user.clinic_id, user.role, user.display_name, user.email, user.time_zone
     )
     await record(conn, user_stream(user.id), [event], metadata)
+
+
+def acting_for_themself(
+    user_id: UUID, role: str, clinic_id: UUID, correlation_id: str
+) -> tuple[UUID, Metadata]:
+    """A new token's id, and the metadata of what a person does for themself as they get it (an
+    invitation redeemed, a sign-in link used): the events are theirs, written with that token."""
+    token_id = uuid4()
+    metadata = Metadata(
+        actor_id=user_id,
+        actor_role=role,
+        clinic_id=clinic_id,
+        correlation_id=correlation_id,
+        token_id=token_id,
+    )
+    return token_id, metadata
 
 
 async def issue_token(

@@ -93,14 +93,8 @@ async def redeem(
     row = await conn.fetchrow(_REDEEM, hash_token(code, hash_key))
     if row is None:
         return None
-    token_id = uuid.uuid4()
-    # The user redeems for themself: the events are theirs, written with the token they get.
-    metadata = Metadata(
-        actor_id=row["user_id"],
-        actor_role=row["role"],
-        clinic_id=row["clinic_id"],
-        correlation_id=correlation_id,
-        token_id=token_id,
+    token_id, metadata = identity.acting_for_themself(
+        row["user_id"], row["role"], row["clinic_id"], correlation_id
     )
     issued = await identity.issue_token(
         conn,

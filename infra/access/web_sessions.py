@@ -91,13 +91,8 @@ async def session_from_link(
     row = await conn.fetchrow(_USE_LINK, hash_token(secret, hash_key))
     if row is None:
         return None
-    token_id = uuid.uuid4()
-    metadata = Metadata(
-        actor_id=row["id"],
-        actor_role=row["role"],
-        clinic_id=row["clinic_id"],
-        correlation_id=correlation_id,
-        token_id=token_id,
+    token_id, metadata = identity.acting_for_themself(
+        row["id"], row["role"], row["clinic_id"], correlation_id
     )
     issued = await identity.issue_token(
         conn,
