@@ -14,9 +14,10 @@ from litestar.response import Template
 from infra.access import directory
 from infra.audit.access_reads import AccessFilter, audited_access
 from services.api.audit.routes import require_auditor
+from services.api.audit.verification_route import verify_clinic
 from services.api.deps import Db
 from services.api.pages import decode_cursor, encode_cursor
-from services.web.auditor.verification import status_of, verified
+from services.web.auditor.verification import status_of
 from services.web.viewer import SignedIn
 
 PAGE = "/audit/access-log"
@@ -53,7 +54,7 @@ async def auditor_home(
     """The log's verification runs when the auditor asks for it: on a large log it takes
     seconds, and the page should not."""
     require_auditor(viewer.caller)
-    status = status_of(await verified(request, viewer.caller)) if verify else None
+    status = status_of(await verify_clinic(request, viewer.caller)) if verify else None
     return Template(
         "auditor/home.html",
         context={

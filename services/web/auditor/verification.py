@@ -2,14 +2,9 @@
 recomputed and its signed checkpoints checked, by the function `GET /v1/audit/verification`
 calls, when the auditor asks (a large log takes seconds)."""
 
-import asyncpg
 import msgspec
-from litestar import Request
 
-from domain.access.policy import Caller
-from infra.audit.signing import verifying_key
-from infra.audit.verification import Verification, verify_log
-from infra.config import Settings
+from infra.audit.verification import Verification
 
 BREAK_WORDS = {
     "content_changed": "an event's fields were changed, or two events swapped",
@@ -25,17 +20,6 @@ class Status(msgspec.Struct, frozen=True):
     intact: bool
     summary: str
     details: list[str]
-
-
-async def verified(request: Request, caller: Caller) -> Verification:
-    settings: Settings = request.app.state.settings
-    pool: asyncpg.Pool = request.app.state.pool
-    return await verify_log(
-        pool,
-        caller.clinic_id,
-        verifying_key(settings),
-        acquire_timeout=settings.database_acquire_timeout_seconds,
-    )
 
 
 def status_of(found: Verification) -> Status:
