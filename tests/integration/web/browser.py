@@ -55,3 +55,9 @@ async def link_mailed_to(mailbox: Mailbox, address: str, already: int, within: f
 async def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+async def assert_fits_a_phone(page: Page) -> None:
+    """The page does not scroll sideways at a phone's width."""
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} scrolls sideways on a phone"

@@ -17,6 +17,7 @@ from tests.integration.web.browser import (
     DESKTOP,
     PHONE,
     accessibility_problems,
+    assert_fits_a_phone,
     link_mailed_to,
     screenshot,
 )
@@ -47,11 +48,6 @@ async def _invitation_to(mailbox: Mailbox, address: str, within: float = 10) -> 
                 return body(mail, "plain")
         assert time.monotonic() < deadline, f"no invitation came for {address}"
         await asyncio.sleep(0.05)
-
-
-async def _fits_a_phone(page: Page) -> None:
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} scrolls sideways on a phone"
 
 
 async def _a_corrected_goal(base_url: str, clinic: Clinic) -> str:
@@ -114,7 +110,7 @@ async def test_an_admin_invites_and_deactivates_and_an_auditor_reads_the_record(
     phone = await browser.new_context(viewport=PHONE, storage_state=await desktop.storage_state())
     small = await phone.new_page()
     await small.goto(f"{served_web}/admin/users")
-    await _fits_a_phone(small)
+    await assert_fits_a_phone(small)
     assert await accessibility_problems(small) == []
     await screenshot(small, "admin-people-phone")
 
@@ -141,7 +137,7 @@ async def test_an_admin_invites_and_deactivates_and_an_auditor_reads_the_record(
     for path, shot in (("/audit?verify=true", "auditor-phone"), ("/audit/access-log", "")):
         small = await auditor_phone.new_page()
         await small.goto(f"{served_web}{path}")
-        await _fits_a_phone(small)
+        await assert_fits_a_phone(small)
         assert await accessibility_problems(small) == []
         if shot:
             await screenshot(small, shot)

@@ -13,6 +13,7 @@ from tests.integration.web.browser import (
     DESKTOP,
     PHONE,
     accessibility_problems,
+    assert_fits_a_phone,
     link_mailed_to,
     screenshot,
 )
@@ -91,8 +92,7 @@ async def test_a_client_signs_in_from_the_e_mail_and_checks_in(
     _watch_policy(small, blocked)
     await small.goto(f"{served_web}/my/goals")
     await expect(small.locator(card_id)).to_contain_text("2 of 3 walks")
-    width = await small.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], "the page scrolls sideways on a phone"
+    await assert_fits_a_phone(small)
     assert await accessibility_problems(small) == []
     await screenshot(small, "my-goals-phone")
     assert blocked == []

@@ -7,7 +7,13 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.integration.api.world import Clinic
 from tests.integration.mail.smtp_server import SmtpServer
-from tests.integration.web.browser import DESKTOP, PHONE, accessibility_problems, screenshot
+from tests.integration.web.browser import (
+    DESKTOP,
+    PHONE,
+    accessibility_problems,
+    assert_fits_a_phone,
+    screenshot,
+)
 from tests.integration.web.test_browser_client import _sign_in, _watch_policy
 
 
@@ -88,8 +94,7 @@ async def test_a_client_sets_a_goal_checks_in_reflects_and_tries_again(
     _watch_policy(small, blocked)
     for url, name in ((goal_url, "goal-phone"), (f"{served_web}/my/goals/new", "set-a-goal-phone")):
         await small.goto(url)
-        width = await small.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"], f"{name} scrolls sideways on a phone"
+        await assert_fits_a_phone(small)
         assert await accessibility_problems(small) == [], name
         await screenshot(small, name)
     assert blocked == []

@@ -17,6 +17,7 @@ from tests.integration.web.browser import (
     DESKTOP,
     PHONE,
     accessibility_problems,
+    assert_fits_a_phone,
     link_mailed_to,
     screenshot,
 )
@@ -37,11 +38,6 @@ async def _signed_in(
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", name=landing)).to_be_visible()
     return page
-
-
-async def _fits_a_phone(page: Page) -> None:
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} scrolls sideways on a phone"
 
 
 async def test_a_therapist_rates_a_goal_and_a_partner_encourages(
@@ -94,7 +90,7 @@ async def test_a_therapist_rates_a_goal_and_a_partner_encourages(
         (f"/caseload/clients/{clinic.client.id}", "client-page-phone"),
     ):
         await small.goto(f"{served_web}{path}")
-        await _fits_a_phone(small)
+        await assert_fits_a_phone(small)
         assert await accessibility_problems(small) == []
         await screenshot(small, name)
 
@@ -108,7 +104,7 @@ async def test_a_therapist_rates_a_goal_and_a_partner_encourages(
     await shared_card.get_by_label("Send encouragement").fill("Proud of you, keep going!")
     await shared_card.get_by_role("button", name="Send").click()
     await expect(shared_card).to_contain_text("Sent.")
-    await _fits_a_phone(shared_page)
+    await assert_fits_a_phone(shared_page)
     assert await accessibility_problems(shared_page) == []
     await screenshot(shared_page, "shared-goals-phone")
 
